@@ -1,0 +1,62 @@
+# rnnstream — the commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+export KAFKA_BROKERS ?= 127.0.0.1:9092
+export REDIS_URL ?= redis://127.0.0.1:6379
+RNNSTREAM := node bin/rnnstream.js
+
+.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model bench clean
+
+# Dependencies (npm ci also builds dist/ through `prepare`). Re-run when the lockfile changes.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+dist/pipeline/cli.js: install $(shell find model operators pipeline bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+	npm run build --silent
+	@touch $@
+
+build: dist/pipeline/cli.js
+
+## Streams a sample feed of interleaved sessions through `run` with embedded defaults (no servers).
+demo: build
+	$(RNNSTREAM) run --in file:examples/demo-feed.jsonl --out - --log-level warn | $(RNNSTREAM) pretty
+
+## The whole suite: starts Kafka and Redis locally (deploy/services.sh), then unit + integration tests.
+test: build services
+	node scripts/run-tests.mjs unit integration
+
+test-unit: build
+	node scripts/run-tests.mjs unit
+
+test-integration: build services
+	node scripts/run-tests.mjs integration
+
+test-fault: build services
+	node scripts/run-tests.mjs fault
+
+lint: install
+	npx biome check .
+	npx tsc -p tsconfig.json --noEmit
+
+format: install
+	npx biome check --write .
+
+services:
+	bash deploy/services.sh up
+
+services-down:
+	bash deploy/services.sh down
+
+data:
+	bash scripts/data.sh
+
+model: build
+	bash scripts/model.sh
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf dist

@@ -1,0 +1,163 @@
+/**
+ * Word-level tokenizer: Unicode-aware lowercasing (NFKC + toLowerCase), words found by ICU's word
+ * segmentation (`Intl.Segmenter`, built into Node), every punctuation mark or symbol its own token,
+ * whitespace dropped; a vocabulary maps tokens to ids (pad 0, oov 1).
+ */
+import { PoisonInputError } from '../pipeline/errors.js';
+
+/** Options of {@link Tokenizer}. */
+export interface TokenizerOptions {
+  /** Lowercase (after NFKC normalization) before splitting. @default true */
+  lowercase?: boolean;
+  /** Most tokens a message may have; more is a {@link PoisonInputError} `too-many-tokens`. @default 512 */
+  maxTokens?: number;
+  /** Id of the padding token. @default 0 */
+  padId?: number;
+  /** Id given to tokens outside the vocabulary. @default 1 */
+  oovId?: number;
+}
+
+/** Defaults of {@link TokenizerOptions}. */
+export const DEFAULT_TOKENIZER_OPTIONS: Required<TokenizerOptions> = {
+  lowercase: true,
+  maxTokens: 512,
+  padId: 0,
+  oovId: 1,
+};
+
+/** The reserved tokens at ids 0 and 1 of a vocabulary built by {@link buildVocabulary}. */
+export const PAD_TOKEN = '<pad>';
+export const OOV_TOKEN = '<unk>';
+
+// Locale-independent word boundaries (ICU's default rules); one segmenter serves every call.
+const wordSegmenter = new Intl.Segmenter('und', { granularity: 'word' });
+const graphemeSegmenter = new Intl.Segmenter('und', { granularity: 'grapheme' });
+const WHITESPACE = /^\s+$/u;
+
+/**
+ * Splits text into word and punctuation tokens (no vocabulary involved).
+ * @example splitWords("Ça VA? C'est génial!!") // ['ça', 'va', '?', "c'est", 'génial', '!', '!']
+ */
+export function splitWords(text: string, lowercase = true): string[] {
+  const normalized = lowercase ? text.normalize('NFKC').toLowerCase() : text.normalize('NFKC');
+  const tokens: string[] = [];
+  for (const { segment, isWordLike } of wordSegmenter.segment(normalized)) {
+    if (isWordLike) tokens.push(segment);
+    else if (!WHITESPACE.test(segment)) {
+      // A non-word segment can hold several marks ("?!", "...") or stray whitespace: one token per
+      // visible grapheme, so emoji with modifiers stay whole.
+      for (const { segment: g } of graphemeSegmenter.segment(segment)) if (!WHITESPACE.test(g)) tokens.push(g);
+    }
+  }
+  return tokens;
+}
+
+/** Text → token ids with a fixed vocabulary. */
+export class Tokenizer {
+  readonly vocab: readonly string[];
+  readonly options: Required<TokenizerOptions>;
+  private readonly ids: Map<string, number>;
+
+  /**
+   * @param vocab Index = token id; ids `padId` and `oovId` are reserved.
+   * @example const tokenizer = new Tokenizer(['<pad>', '<unk>', 'good', 'bad'], { maxTokens: 256 });
+   */
+  constructor(vocab: readonly string[], options: TokenizerOptions = {}) {
+    this.options = { ...DEFAULT_TOKENIZER_OPTIONS, ...options };
+    const { padId, oovId, maxTokens } = this.options;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError('maxTokens must be a positive integer');
+    for (const [name, id] of [
+      ['padId', padId],
+      ['oovId', oovId],
+    ] as const) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab.length) {
+        throw new RangeError(`${name} ${id} is outside the vocabulary of ${vocab.length} tokens`);
+      }
+    }
+    this.vocab = vocab;
+    this.ids = new Map();
+    vocab.forEach((token, id) => {
+      if (id !== padId && id !== oovId && !this.ids.has(token)) this.ids.set(token, id);
+    });
+  }
+
+  /** Number of ids (the embedding's row count). */
+  get size(): number {
+    return this.vocab.length;
+  }
+
+  /**
+   * Splits text into tokens (words and punctuation), without a length limit.
+   * @example tokenizer.tokenize('Great movie!') // ['great', 'movie', '!']
+   */
+  tokenize(text: string): string[] {
+    return splitWords(text, this.options.lowercase);
+  }
+
+  /**
+   * Text → token ids. More than `maxTokens` tokens is a {@link PoisonInputError} with reason
+   * `too-many-tokens`: the caller decides whether to dead-letter or cut (see {@link encodeTokens}).
+   * @example tokenizer.encode('great movie') // Int32Array [2, 7]
+   */
+  encode(text: string): Int32Array {
+    const tokens = this.tokenize(text);
+    if (tokens.length > this.options.maxTokens) {
+      throw new PoisonInputError(
+        'too-many-tokens',
+        `message has ${tokens.length} tokens, more than maxTokens ${this.options.maxTokens}`,
+      );
+    }
+    return this.encodeTokens(tokens);
+  }
+
+  /** Tokens → ids (unknown tokens → `oovId`), with no length check. */
+  encodeTokens(tokens: readonly string[]): Int32Array {
+    const out = new Int32Array(tokens.length);
+    for (let i = 0; i < tokens.length; i++) out[i] = this.ids.get(tokens[i]) ?? this.options.oovId;
+    return out;
+  }
+
+  /** Ids → tokens, for debugging. */
+  decode(ids: ArrayLike<number>): string[] {
+    return Array.from(ids, (id) => this.vocab[id] ?? OOV_TOKEN);
+  }
+}
+
+/** Options of {@link buildVocabulary}. */
+export interface VocabularyOptions {
+  /** Least number of occurrences for a token to get its own id. @default 2 */
+  minCount?: number;
+  /** Largest vocabulary, reserved tokens included. @default 20000 */
+  maxSize?: number;
+  /** Lowercase before counting (must match the tokenizer's setting). @default true */
+  lowercase?: boolean;
+}
+
+/** Defaults of {@link VocabularyOptions}. */
+export const DEFAULT_VOCABULARY_OPTIONS: Required<VocabularyOptions> = {
+  minCount: 2,
+  maxSize: 20000,
+  lowercase: true,
+};
+
+/**
+ * Builds a vocabulary from training texts: `<pad>`, `<unk>`, then tokens by decreasing count (ties in
+ * code-point order, so the result is deterministic).
+ * @example const vocab = buildVocabulary(texts, { minCount: 2, maxSize: 20000 });
+ */
+export function buildVocabulary(texts: Iterable<string>, options: VocabularyOptions = {}): string[] {
+  const { minCount, maxSize, lowercase } = { ...DEFAULT_VOCABULARY_OPTIONS, ...options };
+  if (maxSize < 2) throw new RangeError('maxSize must be at least 2 (<pad> and <unk>)');
+  const counts = new Map<string, number>();
+  for (const text of texts) {
+    for (const token of splitWords(text, lowercase)) counts.set(token, (counts.get(token) ?? 0) + 1);
+  }
+  counts.delete(PAD_TOKEN);
+  counts.delete(OOV_TOKEN);
+  const kept = [...counts]
+    .filter(([, count]) => count >= minCount)
+    .sort(([a, ca], [b, cb]) => cb - ca || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, maxSize - 2)
+    .map(([token]) => token);
+  return [PAD_TOKEN, OOV_TOKEN, ...kept];
+}

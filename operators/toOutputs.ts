@@ -1,0 +1,70 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { OutputMessage, ScoredMessage, SinkRecord } from '../pipeline/types.js';
+
+/** What an output carries besides its bookkeeping fields. */
+export interface OutputEmitOptions {
+  /** Emit `sentiment: {label, score}` (when the message has a prediction). @default true */
+  sentiment: boolean;
+  /**
+   * Emit the embedding (when the message has one): `true` as a number array, `'base64'` as the
+   * base64 of its little-endian float32 bytes (4 bytes per value, far smaller than JSON numbers).
+   * @default false
+   */
+  embedding: boolean | 'base64';
+}
+
+/** Options of {@link toOutputs}. */
+export interface ToOutputsOptions {
+  /** The output's `model` field: `name@fingerprint`. */
+  model: string;
+  /** Which fields to emit. @default DEFAULT_TO_OUTPUTS_OPTIONS.emit */
+  emit?: Partial<OutputEmitOptions>;
+}
+
+/** Defaults of {@link ToOutputsOptions}. */
+export const DEFAULT_TO_OUTPUTS_OPTIONS: { emit: OutputEmitOptions } = {
+  emit: { sentiment: true, embedding: false },
+};
+
+/**
+ * Maps scored messages to sink records carrying the output contract (key = the sequence key).
+ *
+ * @example
+ * scored$.pipe(toOutputs({ model: 'sentiment-gru@0123456789abcdef', emit: { embedding: 'base64' } }))
+ */
+export function toOutputs(options: ToOutputsOptions): OperatorFunction<ScoredMessage, SinkRecord> {
+  const emit: OutputEmitOptions = { ...DEFAULT_TO_OUTPUTS_OPTIONS.emit, ...options.emit };
+  return map((scored) => toOutput(scored, options.model, emit));
+}
+
+/** One scored message as a sink record (the pure function behind {@link toOutputs}). */
+export function toOutput(scored: ScoredMessage, model: string, emit: OutputEmitOptions): SinkRecord {
+  const { message } = scored;
+  const value: OutputMessage = {
+    key: message.key,
+    source: { ...message.record.source },
+    tokens: message.tokens.length,
+    totalTokens: scored.totalTokens,
+    model,
+  };
+  if (message.id !== undefined) value.id = message.id;
+  if (emit.sentiment && scored.prediction) {
+    value.sentiment = { label: scored.prediction.label, score: scored.prediction.score };
+  }
+  if (emit.embedding !== false && scored.embedding) {
+    value.embedding =
+      emit.embedding === 'base64' ? float32ToBase64(scored.embedding) : Array.from(scored.embedding);
+  }
+  if (message.end) value.end = true;
+  if (scored.replayed) value.replayed = true;
+  return { key: message.key, value };
+}
+
+/** Base64 of the values as little-endian float32, whatever the host's byte order. */
+export function float32ToBase64(values: Float32Array): string {
+  const bytes = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => {
+    bytes.writeFloatLE(v, i * 4);
+  });
+  return bytes.toString('base64');
+}

@@ -1,0 +1,90 @@
+/**
+ * `rnnstream run`: resolve the config, load the model, open the connectors, run until the input ends
+ * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
+ */
+import type { Server } from 'node:http';
+import { resolveRunConfig } from '../config.js';
+import { openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
+import { ConfigError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { PipelineMetrics, serveMetrics } from '../metrics.js';
+import { loadPipelineModel } from '../model.js';
+import { runPipeline } from '../run.js';
+
+/** Runs the streaming pipeline; resolves to the process exit code. */
+export async function runCommand(flags: Record<string, unknown>): Promise<number> {
+  const { config: configFile, ...rest } = flags as { config?: string } & Record<string, unknown>;
+  const config = resolveRunConfig(rest, process.env, configFile);
+  const log = createLogger(config.logLevel).child({ ns: 'run' });
+  const loaded = await loadPipelineModel({ dir: config.model, backend: config.backend, maxTokens: config.maxTokens, log });
+  if (loaded.bidirectional) {
+    throw new ConfigError(
+      `--model ${loaded.dir}: a bidirectional model needs the whole text (its backward direction reads from the end), so it cannot score a stream incrementally; use it with \`rnnstream replay\` or \`rnnstream score\``,
+    );
+  }
+  const metrics = new PipelineMetrics();
+  metrics.backend.set({ backend: loaded.backend }, 1);
+  const connect = {
+    inputFormat: config.inputFormat,
+    maxInFlight: config.maxInFlight,
+    maxValueBytes: config.maxValueBytes,
+    exactlyOnce: config.exactlyOnce,
+    log,
+  };
+  const store = await openStateStore(config.state, loaded.schema);
+  const source = await openSource(config.in, connect);
+  const sink = await openSink(config.out, connect);
+  const deadLetters = await openDeadLetterSink(config.dlq, connect);
+  let server: Server | undefined;
+  const running = runPipeline(
+    { source, sink, deadLetters, store, model: loaded.model, log, metrics },
+    {
+      inputFormat: config.inputFormat,
+      maxBatchRows: config.maxBatchRows,
+      maxBatchTokens: config.maxBatchTokens,
+      maxDelayMs: config.maxDelayMs,
+      emit: config.emit,
+      onBadState: config.onBadState,
+      maxValueBytes: config.maxValueBytes,
+      maxKeyBytes: config.maxKeyBytes,
+    },
+  );
+  if (config.metricsPort !== undefined) {
+    server = await serveMetrics(
+      metrics,
+      { alive: () => running.alive(), ready: async () => running.alive() && (await store.ping()) },
+      config.metricsPort,
+    );
+    log.info({ port: config.metricsPort }, 'serving /metrics, /healthz, /readyz');
+  }
+  let stopping: NodeJS.Timeout | undefined;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    log.info({ signal }, 'signal received: draining');
+    stopping = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'drain timed out: exiting without committing the rest');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    stopping.unref();
+    void running.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  log.info({ in: redacted(config.in), out: redacted(config.out), state: redacted(config.state), model: loaded.model.id }, 'running');
+  try {
+    const stats = await running.done;
+    log.info({ ...stats, tokensPerSecond: Math.round(stats.tokens / Math.max(stats.seconds, 1e-9)) }, 'done');
+    return 0;
+  } finally {
+    if (stopping) clearTimeout(stopping);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);
+    server?.close();
+    loaded.model.engine.dispose();
+  }
+}
+
+function redacted(uri: string): string {
+  return uri.replace(/(:\/\/[^:/@]*:)([^@]*)@/, '$1***@');
+}

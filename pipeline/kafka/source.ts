@@ -1,0 +1,426 @@
+/**
+ * A Kafka topic as a {@link Source}: a consumer group whose records flow into `records$` under an
+ * in-flight budget, and whose offsets are committed only once the pipeline acks them.
+ *
+ * How it holds the invariants (DESIGN.md, "Semantics"):
+ * - Bounded memory: before a record is pushed the batch handler takes budget (messages and bytes);
+ *   while it waits it keeps heartbeating, so a long computation downstream never costs the session.
+ * - Commit after ack: `autoCommit` is off; an ack marks records done per partition and the end of the
+ *   contiguous acked prefix (+1) is committed with `consumer.commitOffsets`. An un-acked record is never
+ *   committed past, whatever order acks come in.
+ * - Overlap: the batch handler returns once its records are pushed (not acked), so kafkajs fetches the
+ *   next batch while the pipeline computes the previous one. kafkajs waits for every batch of one fetch
+ *   before fetching again; waiting for acks inside the handler would serialize fetch and compute.
+ * - Rebalance: on each group join, partitions that left this worker are reported to `onRevoke` and
+ *   their in-flight records are never committed (their acks only give budget back); partitions this
+ *   worker keeps resume after the last pushed record (a seek), so no record in flight is read twice.
+ */
+import {
+  type Admin,
+  type Consumer,
+  type ConsumerGroupJoinEvent,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+} from 'kafkajs';
+import { Observable, Subject } from 'rxjs';
+import type { Source, SourcePosition, SourceRecord } from '../types.js';
+import { Budget } from './budget.js';
+import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
+import { PartitionTracker, partitionKey } from './offsetTracker.js';
+
+/** A topic partition. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** Consumer lag of one partition (for metrics). */
+export interface PartitionLag extends TopicPartition {
+  /** The group's committed offset (`-1` when none). */
+  committed: string;
+  /** The partition's end offset (next offset to be written). */
+  high: string;
+  /** Records not yet committed by the group. */
+  lag: number;
+}
+
+/** Options of {@link KafkaSource}. */
+export interface KafkaSourceOptions {
+  /** The kafkajs client ({@link createKafkaClient}). */
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  /** Where a group with no committed offset starts. @default false (the end) */
+  fromBeginning?: boolean;
+  /** Partitions whose batches are handled at the same time (kafkajs `partitionsConsumedConcurrently`). @default 8 */
+  partitionsConsumedConcurrently?: number;
+  /** Most records pushed and not yet acked. @default 10000 */
+  maxInFlightMessages?: number;
+  /** Most bytes (keys + values) pushed and not yet acked. @default 67108864 (64 MiB) */
+  maxInFlightBytes?: number;
+  /**
+   * Exactly-once mode: the sink commits offsets inside its transaction (`Sink.commitsOffsets`), so
+   * `ack` only gives budget back.
+   * @default false
+   */
+  commitViaSink?: boolean;
+  /** Called when partitions leave this worker (rebalance): drop their cached state. */
+  onRevoke?: (partitions: TopicPartition[]) => void;
+  /** Called when partitions are assigned to this worker (first join and every rebalance). */
+  onAssign?: (partitions: TopicPartition[]) => void;
+  logger?: KafkaLogger;
+  /** @default 30000 */
+  sessionTimeout?: number;
+  /** @default 3000 */
+  heartbeatInterval?: number;
+  /** Most bytes fetched per partition per request. @default 1048576 */
+  maxBytesPerPartition?: number;
+  /** How often a handler waiting for budget wakes to heartbeat and check for a rebalance. @default 1000 */
+  budgetPollMs?: number;
+  /** How long `stop()` waits for in-flight records to be acked before leaving the group. @default 10000 */
+  drainTimeoutMs?: number;
+}
+
+/** Defaults of {@link KafkaSourceOptions}. */
+export const DEFAULT_KAFKA_SOURCE_OPTIONS = {
+  fromBeginning: false,
+  partitionsConsumedConcurrently: 8,
+  maxInFlightMessages: 10_000,
+  maxInFlightBytes: 64 * 1024 * 1024,
+  commitViaSink: false,
+  sessionTimeout: 30_000,
+  heartbeatInterval: 3_000,
+  maxBytesPerPartition: 1024 * 1024,
+  budgetPollMs: 1_000,
+  drainTimeoutMs: 10_000,
+};
+
+/** Budget charged per record beyond its key and value: headers and object overhead, roughly. */
+const RECORD_OVERHEAD_BYTES = 128;
+
+/**
+ * Reads one topic as a consumer group, under an in-flight budget, committing only acked offsets.
+ *
+ * The consumer starts on the first subscription to `records$` (or an explicit {@link start}).
+ *
+ * @example
+ * const source = new KafkaSource({ kafka, topic: 'texts', groupId: 'rnnstream', onRevoke: (p) => store.forgetPartitions(p) });
+ * source.records$.pipe(…process…).subscribe({ next: (done) => source.ack(done.positions) });
+ */
+export class KafkaSource implements Source {
+  readonly records$: Observable<SourceRecord>;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly #options: typeof DEFAULT_KAFKA_SOURCE_OPTIONS & KafkaSourceOptions;
+  readonly #log: KafkaLogger;
+  readonly #budget: Budget;
+  readonly #subject = new Subject<SourceRecord>();
+  readonly #trackers = new Map<string, PartitionTracker>();
+  /** Trackers of revoked partitions: their acks give budget back but are never committed. */
+  readonly #orphans = new Map<string, PartitionTracker[]>();
+  readonly #assigned = new Map<string, TopicPartition>();
+  readonly #pendingCommits = new Map<string, { topic: string; partition: number; offset: string }>();
+  readonly #stopSignal = new AbortController();
+  #commitChain: Promise<void> = Promise.resolve();
+  #consumer: Consumer | undefined;
+  #admin: Admin | undefined;
+  #started: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: KafkaSourceOptions) {
+    this.#options = { ...DEFAULT_KAFKA_SOURCE_OPTIONS, ...stripUndefined(options) };
+    const o = this.#options;
+    if (!o.topic) throw new RangeError('topic is required');
+    if (!o.groupId) throw new RangeError('groupId is required');
+    if (!Number.isInteger(o.partitionsConsumedConcurrently) || o.partitionsConsumedConcurrently < 1) {
+      throw new RangeError(`partitionsConsumedConcurrently must be a positive integer, got ${o.partitionsConsumedConcurrently}`);
+    }
+    if (o.heartbeatInterval >= o.sessionTimeout) {
+      throw new RangeError('heartbeatInterval must be lower than sessionTimeout');
+    }
+    this.topic = o.topic;
+    this.groupId = o.groupId;
+    this.#log = o.logger ?? SILENT_KAFKA_LOGGER;
+    this.#budget = new Budget({ maxMessages: o.maxInFlightMessages, maxBytes: o.maxInFlightBytes });
+    this.records$ = new Observable<SourceRecord>((subscriber) => {
+      const subscription = this.#subject.subscribe(subscriber);
+      this.start().catch((error: unknown) => this.#subject.error(toKafkaError(error, `kafka source ${this.topic}`)));
+      return subscription;
+    });
+  }
+
+  /** Records pushed and not yet acked, and their bytes (for metrics and tests). */
+  inFlight(): { messages: number; bytes: number } {
+    return { messages: this.#budget.messages, bytes: this.#budget.bytes };
+  }
+
+  /** Partitions currently assigned to this worker. */
+  assignments(): TopicPartition[] {
+    return [...this.#assigned.values()];
+  }
+
+  /** Connects, joins the group and starts fetching. Idempotent; `records$` calls it on subscription. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#options;
+    const consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeout,
+      heartbeatInterval: o.heartbeatInterval,
+      maxBytesPerPartition: o.maxBytesPerPartition,
+      // Exactly-once outputs upstream must stay invisible until committed.
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.#onJoin(event));
+    consumer.on(consumer.events.REBALANCING, () => this.#log.info({ topic: this.topic, groupId: o.groupId }, 'rebalancing'));
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      this.#log.error({ topic: this.topic, groupId: o.groupId, restart, err: error?.message }, 'kafka consumer crashed');
+      if (!restart) this.#subject.error(toKafkaError(error, `kafka consumer of ${this.topic}`));
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    this.#log.info({ topic: this.topic, groupId: o.groupId }, 'kafka source started');
+  }
+
+  #onJoin(event: ConsumerGroupJoinEvent): void {
+    const partitions = event.payload.memberAssignment[this.topic] ?? [];
+    const next = new Map(partitions.map((p) => [partitionKey(this.topic, p), { topic: this.topic, partition: p }]));
+    const revoked = [...this.#assigned.entries()].filter(([key]) => !next.has(key));
+    const added = [...next.entries()].filter(([key]) => !this.#assigned.has(key));
+    for (const [key] of revoked) {
+      const tracker = this.#trackers.get(key);
+      this.#trackers.delete(key);
+      this.#pendingCommits.delete(key);
+      if (tracker && tracker.pending > 0) this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
+    }
+    // kafkajs restarts kept partitions at their committed offset; resume after what is already in flight.
+    for (const [key, tp] of next) {
+      const resumeAt = this.#trackers.get(key)?.nextFetchOffset;
+      if (resumeAt !== undefined) this.#consumer?.seek({ ...tp, offset: resumeAt });
+    }
+    this.#assigned.clear();
+    for (const [key, tp] of next) this.#assigned.set(key, tp);
+    this.#log.info(
+      { topic: this.topic, groupId: this.groupId, assigned: partitions, revoked: revoked.map(([, tp]) => tp.partition) },
+      'kafka group joined',
+    );
+    if (revoked.length > 0) this.#options.onRevoke?.(revoked.map(([, tp]) => tp));
+    if (added.length > 0) this.#options.onAssign?.(added.map(([, tp]) => tp));
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const key = partitionKey(topic, partition);
+    let tracker = this.#trackers.get(key);
+    if (!tracker) {
+      tracker = new PartitionTracker(topic, partition);
+      this.#trackers.set(key, tracker);
+    }
+    const active = (): boolean => !this.#stopSignal.signal.aborted && isRunning() && !isStale();
+    const resumeAt = tracker.nextFetchOffset;
+    for (const message of batch.messages) {
+      if (!active()) return;
+      // Already pushed (a re-fetch after a rejoin): its ack is pending or done; never push it twice.
+      if (resumeAt !== undefined && BigInt(message.offset) < BigInt(resumeAt)) {
+        resolveOffset(message.offset);
+        continue;
+      }
+      const bytes = recordBytes(message);
+      while (!this.#budget.tryAcquire(1, bytes)) {
+        await this.#budget.released(
+          AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#options.budgetPollMs)]),
+        );
+        if (!active()) return;
+        // Throws when the group rebalances: kafkajs then rejoins, and #onJoin sorts out the partitions.
+        await heartbeat();
+      }
+      tracker.push(message.offset, bytes);
+      resolveOffset(message.offset);
+      this.#subject.next(toSourceRecord(topic, partition, message));
+    }
+  }
+
+  /**
+   * Marks records processed (state and output durable): gives their budget back and commits, per
+   * partition, up to the end of the contiguous acked prefix. Resolves once that commit was attempted;
+   * a failed commit is logged, not thrown (the next one covers it; a rebalance re-delivers, and the
+   * state fence makes that harmless).
+   */
+  async ack(positions: readonly SourcePosition[]): Promise<void> {
+    let messages = 0;
+    let bytes = 0;
+    const touched = new Set<PartitionTracker>();
+    for (const position of positions) {
+      const key = partitionKey(position.topic, position.partition);
+      const tracker = this.#trackers.get(key);
+      let size = tracker?.ack(position.offset);
+      if (size !== undefined && tracker) touched.add(tracker);
+      else size = this.#ackOrphan(key, position.offset);
+      if (size === undefined) {
+        this.#log.debug({ ...position }, 'ack of a record not in flight (ignored)');
+        continue;
+      }
+      messages += 1;
+      bytes += size;
+    }
+    if (messages > 0) this.#budget.release(messages, bytes);
+    if (this.#options.commitViaSink) {
+      for (const tracker of touched) tracker.advance();
+      return;
+    }
+    for (const tracker of touched) {
+      const offset = tracker.advance();
+      const key = partitionKey(tracker.topic, tracker.partition);
+      if (offset !== undefined && this.#assigned.has(key)) {
+        this.#pendingCommits.set(key, { topic: tracker.topic, partition: tracker.partition, offset });
+      }
+    }
+    if (this.#pendingCommits.size > 0) await this.#commit();
+  }
+
+  #ackOrphan(key: string, offset: string): number | undefined {
+    const trackers = this.#orphans.get(key);
+    if (!trackers) return undefined;
+    for (const tracker of trackers) {
+      const size = tracker.ack(offset);
+      if (size === undefined) continue;
+      const left = trackers.filter((t) => t.pending > 0);
+      if (left.length > 0) this.#orphans.set(key, left);
+      else this.#orphans.delete(key);
+      return size;
+    }
+    return undefined;
+  }
+
+  /** Commits whatever is pending, one commit at a time; each caller's offsets are committed when it resolves. */
+  #commit(): Promise<void> {
+    this.#commitChain = this.#commitChain.then(async () => {
+      if (this.#pendingCommits.size === 0 || !this.#consumer) return;
+      const offsets = [...this.#pendingCommits.values()];
+      this.#pendingCommits.clear();
+      try {
+        await this.#consumer.commitOffsets(offsets);
+      } catch (error) {
+        this.#log.warn(
+          { topic: this.topic, groupId: this.groupId, offsets, err: (error as Error).message },
+          'offset commit failed (the next commit covers it)',
+        );
+      }
+    });
+    return this.#commitChain;
+  }
+
+  /**
+   * Stops reading: pushes nothing more, waits (up to `drainTimeoutMs`) for in-flight records to be
+   * acked and committed, leaves the group and completes `records$`. Acks after this only give budget back.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopSignal.abort();
+    const consumer = this.#consumer;
+    if (this.#started) {
+      await this.#started.catch(() => {});
+      try {
+        consumer?.pause([{ topic: this.topic }]);
+      } catch {
+        // Not running (crashed): nothing to pause.
+      }
+      const deadline = Date.now() + this.#options.drainTimeoutMs;
+      while (this.#budget.messages > 0 && Date.now() < deadline) {
+        await this.#budget.released(AbortSignal.timeout(Math.max(1, deadline - Date.now())));
+      }
+      if (this.#budget.messages > 0) {
+        this.#log.warn(
+          { topic: this.topic, groupId: this.groupId, inFlight: this.#budget.messages },
+          'stopping with records not acked: they will be read again',
+        );
+      }
+      await this.#commitChain;
+      await consumer?.stop();
+    }
+    this.#subject.complete();
+  }
+
+  /** Stops (if needed) and disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.stop();
+    await this.#consumer?.disconnect();
+    await this.#admin?.disconnect();
+  }
+
+  /**
+   * Per-partition lag of the group: end offset minus committed offset (for metrics).
+   *
+   * @example
+   * const total = (await source.lag()).reduce((sum, p) => sum + p.lag, 0);
+   */
+  async lag(): Promise<PartitionLag[]> {
+    if (!this.#admin) {
+      const admin = this.#options.kafka.admin();
+      await admin.connect();
+      this.#admin = admin;
+    }
+    const [committed, ends] = await Promise.all([
+      this.#admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+      this.#admin.fetchTopicOffsets(this.topic),
+    ]);
+    const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+    return ends
+      .map(({ partition, high, low }) => {
+        const at = byPartition.get(partition) ?? '-1';
+        const from = BigInt(at) < 0n ? BigInt(low) : BigInt(at);
+        const lag = BigInt(high) - from;
+        return { topic: this.topic, partition, committed: at, high, lag: Number(lag > 0n ? lag : 0n) };
+      })
+      .sort((a, b) => a.partition - b.partition);
+  }
+}
+
+/** A kafkajs message as a {@link SourceRecord}. */
+export function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
+  const record: SourceRecord = {
+    key: message.key ?? null,
+    value: message.value ?? null,
+    source: { topic, partition, offset: message.offset },
+  };
+  if (message.headers) {
+    const headers: Record<string, Buffer | string | undefined> = {};
+    for (const [name, value] of Object.entries(message.headers)) {
+      // Repeated headers: the last one wins (Kafka's `lastHeader`).
+      headers[name] = Array.isArray(value) ? value[value.length - 1] : value;
+    }
+    if (Object.keys(headers).length > 0) record.headers = headers;
+  }
+  const timestamp = Number(message.timestamp);
+  if (Number.isFinite(timestamp) && timestamp >= 0) record.timestamp = timestamp;
+  return record;
+}
+
+function recordBytes(message: KafkaMessage): number {
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,281 @@
+/**
+ * Assembles and runs the dataflow of DESIGN.md:
+ * source → decode → tokenize → micro-batch → load state → step → store state → head → sink → commit.
+ * Stages are separate `concatMap`s, so batch N+1 loads its state while batch N steps (the key gate of
+ * `microBatch` keeps a key out of two in-flight batches, so that load is never stale).
+ */
+import {
+  bufferTime,
+  concatMap,
+  filter,
+  lastValueFrom,
+  map,
+  merge,
+  type Observable,
+  share,
+  Subject,
+  tap,
+} from 'rxjs';
+import type { Prediction, StepEngine } from '../model/types.js';
+import { decodeRecord } from '../operators/decodeRecord.js';
+import { loadState } from '../operators/loadState.js';
+import { microBatch } from '../operators/microBatch.js';
+import { routeDeadLetters } from '../operators/routeDeadLetters.js';
+import { stepBatch } from '../operators/stepBatch.js';
+import { storeState } from '../operators/storeState.js';
+import { tokenizeMessages } from '../operators/tokenizeMessages.js';
+import { toOutput } from '../operators/toOutputs.js';
+import { AckTracker } from './ackTracker.js';
+import type { Logger } from './logger.js';
+import type { PipelineMetrics } from './metrics.js';
+import { withRetry } from './retry.js';
+import type {
+  Batch,
+  DeadLetter,
+  DeadLetterSink,
+  SinkRecord,
+  Sink,
+  Source,
+  SourcePosition,
+  SteppedBatch,
+  StateStore,
+} from './types.js';
+
+/** What the pipeline needs of a model: tokenizer, batched step, head. */
+export interface PipelineModel {
+  /** `name@fingerprint`, written in every output. */
+  id: string;
+  tokenize(text: string): Int32Array;
+  engine: StepEngine;
+  predict(hidden: Float32Array[]): Prediction[];
+}
+
+/** Tuning of a run. */
+export interface RunOptions {
+  /** @default 'json' */
+  inputFormat: 'json' | 'text';
+  /** @default 1024 */
+  maxBatchRows: number;
+  /** @default 16384 */
+  maxBatchTokens: number;
+  /** @default 5 */
+  maxDelayMs: number;
+  /** @default { sentiment: true, embedding: false } */
+  emit: { sentiment: boolean; embedding: boolean | 'base64' };
+  /** @default 'reset' */
+  onBadState: 'reset' | 'dlq' | 'fail';
+  /** @default 65536 */
+  maxValueBytes: number;
+  /** @default 1024 */
+  maxKeyBytes: number;
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  inputFormat: 'json',
+  maxBatchRows: 1024,
+  maxBatchTokens: 16384,
+  maxDelayMs: 5,
+  emit: { sentiment: true, embedding: false },
+  onBadState: 'reset',
+  maxValueBytes: 64 * 1024,
+  maxKeyBytes: 1024,
+};
+
+/** The parts a pipeline is assembled from (built by the CLI from URIs, or by tests directly). */
+export interface PipelineParts {
+  source: Source & { start?(): Promise<void> };
+  sink: Sink;
+  deadLetters: DeadLetterSink;
+  store: StateStore;
+  model: PipelineModel;
+  log: Logger;
+  metrics?: PipelineMetrics;
+}
+
+/** Counts of a finished (or stopped) run. */
+export interface RunStats {
+  messagesIn: number;
+  outputs: number;
+  deadLetters: number;
+  replayed: number;
+  batches: number;
+  rows: number;
+  tokens: number;
+  seconds: number;
+}
+
+/** A running pipeline. */
+export interface RunningPipeline {
+  /** Resolves when the source ended (or `stop` was called) and everything read was written and committed. */
+  done: Promise<RunStats>;
+  /** Stops reading; in-flight batches drain, outputs flush, offsets commit; then `done` resolves. */
+  stop(): Promise<void>;
+  /** Whether the pipeline is running and has not failed. */
+  alive(): boolean;
+}
+
+/**
+ * Starts a pipeline over the given parts.
+ * @example const run = runPipeline(parts, options); process.once('SIGTERM', () => run.stop()); await run.done;
+ */
+export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> = {}): RunningPipeline {
+  const opts = { ...DEFAULT_RUN_OPTIONS, ...options };
+  const { source, sink, deadLetters, store, model, log, metrics } = parts;
+  const stats: RunStats = { messagesIn: 0, outputs: 0, deadLetters: 0, replayed: 0, batches: 0, rows: 0, tokens: 0, seconds: 0 };
+  const started = performance.now();
+  const tracker = new AckTracker();
+  const abort = new AbortController();
+  const completed$ = new Subject<Pick<Batch, 'seq'>>();
+  const dead$ = new Subject<DeadLetter>();
+  let failed = false;
+
+  const retry = <T>(op: string, fn: () => Promise<T>) =>
+    withRetry(fn, {
+      signal: abort.signal,
+      onRetry: (error, attempt, delayMs) => {
+        metrics?.retries.inc({ op });
+        log.warn({ op, attempt, delayMs, err: error }, `${op} failed, retrying`);
+      },
+    });
+  const timed = async <T>(histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined, labels: Record<string, string> | undefined, fn: () => Promise<T>) => {
+    const end = histogram?.startTimer(labels);
+    try {
+      return await fn();
+    } finally {
+      end?.();
+    }
+  };
+
+  const commit = async (positions: readonly SourcePosition[], outputs: readonly SinkRecord[]) => {
+    const released = tracker.complete(positions);
+    if (outputs.length > 0 || sink.commitsOffsets) {
+      if (outputs.length > 0 || released.length > 0) {
+        await timed(metrics?.sinkSeconds, undefined, () => retry('sink', () => sink.write(outputs, released)));
+      }
+    }
+    if (!sink.commitsOffsets && released.length > 0) await retry('commit', () => source.ack(released));
+    metrics?.inFlight.set(tracker.size);
+  };
+
+  const writeDead = async (dead: readonly DeadLetter[]) => {
+    if (dead.length === 0) return;
+    for (const d of dead) {
+      metrics?.deadLetters.inc({ reason: d.reason, stage: d.stage });
+      log.warn({ reason: d.reason, stage: d.stage, ...d.record.source, detail: d.detail }, 'dead letter');
+    }
+    stats.deadLetters += dead.length;
+    await retry('dlq', () => deadLetters.write(dead));
+  };
+
+  const tokenized$ = source.records$.pipe(
+    tap((record) => {
+      tracker.register(record.source);
+      stats.messagesIn++;
+      metrics?.messagesIn.inc();
+    }),
+    decodeRecord({ format: opts.inputFormat, maxValueBytes: opts.maxValueBytes, maxKeyBytes: opts.maxKeyBytes }),
+    tokenizeMessages({ tokenize: (text) => model.tokenize(text) }),
+    routeDeadLetters((dead) => dead$.next(dead)),
+    // Decode-stage dead letters end with the source.
+    tap({ complete: () => dead$.complete(), error: (error) => dead$.error(error) }),
+    share(),
+  );
+
+  /** Source positions of each in-flight batch, by seq (every message of the batch, replayed or dead included). */
+  const batchPositions = new Map<number, SourcePosition[]>();
+  const stepped$: Observable<SteppedBatch> = tokenized$.pipe(
+    microBatch({ maxRows: opts.maxBatchRows, maxTokens: opts.maxBatchTokens, maxDelayMs: opts.maxDelayMs, completed$ }),
+    tap((batch) => {
+      let tokens = 0;
+      const positions: SourcePosition[] = [];
+      for (const row of batch.rows) {
+        for (const m of row.messages) {
+          tokens += m.tokens.length;
+          positions.push(m.record.source);
+        }
+      }
+      batchPositions.set(batch.seq, positions);
+      stats.batches++;
+      stats.rows += batch.rows.length;
+      stats.tokens += tokens;
+      metrics?.batchRows.observe(batch.rows.length);
+      metrics?.batchTokens.observe(tokens);
+    }),
+    // Each operator is its own concatMap stage: batch N+1 loads while batch N steps.
+    loadState({
+      load: (keys) => timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))),
+      onBadState: opts.onBadState,
+    }),
+    stepBatch({
+      step: (rows) => timed(metrics?.stepSeconds, undefined, () => model.engine.step(rows)),
+      predict: opts.emit.sentiment ? (hs) => model.predict(hs) : undefined,
+      emitEmbedding: opts.emit.embedding !== false,
+    }),
+    storeState({
+      write: (writes) => timed(metrics?.stateSeconds, { op: 'write' }, () => retry('state-write', () => store.write(writes))),
+    }),
+    // The state is durable: the batch's keys may enter the next batch.
+    tap((stepped) => completed$.next({ seq: stepped.seq })),
+  );
+
+  type Work = { kind: 'batch'; batch: SteppedBatch } | { kind: 'dead'; dead: DeadLetter[] };
+  const work$: Observable<Work> = merge(
+    stepped$.pipe(map((batch): Work => ({ kind: 'batch', batch }))),
+    dead$.pipe(
+      bufferTime(Math.max(opts.maxDelayMs, 5), null, 1000),
+      filter((dead) => dead.length > 0),
+      map((dead): Work => ({ kind: 'dead', dead })),
+    ),
+  );
+
+
+  const done$ = work$.pipe(
+    concatMap(async (work) => {
+      if (work.kind === 'dead') {
+        await writeDead(work.dead);
+        await commit(
+          work.dead.map((d) => d.record.source),
+          [],
+        );
+        return;
+      }
+      const { batch } = work;
+      await writeDead(batch.dead);
+      const outputs = batch.results.map((scored) => toOutput(scored, model.id, opts.emit));
+      const replayed = batch.results.filter((r) => r.replayed).length;
+      stats.replayed += replayed;
+      metrics?.replayed.inc(replayed);
+      const positions = batchPositions.get(batch.seq) ?? [];
+      batchPositions.delete(batch.seq);
+      await commit(positions, outputs);
+      stats.outputs += outputs.length;
+      metrics?.messagesOut.inc(outputs.length);
+      log.debug({ seq: batch.seq, outputs: outputs.length, dead: batch.dead.length }, 'batch committed');
+    }),
+  );
+
+  const done = (async () => {
+    const finished = lastValueFrom(done$, { defaultValue: undefined });
+    if (source.start) void source.start();
+    try {
+      await finished;
+    } catch (error) {
+      failed = true;
+      abort.abort();
+      throw error;
+    } finally {
+      stats.seconds = (performance.now() - started) / 1000;
+    }
+    return stats;
+  })();
+
+  return {
+    done,
+    alive: () => !failed,
+    async stop() {
+      log.info('stopping: draining in-flight batches');
+      await source.stop();
+    },
+  };
+}
+

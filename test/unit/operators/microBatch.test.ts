@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { type Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { microBatch } from '../../../operators/microBatch.js';
+import { ConfigError } from '../../../pipeline/errors.js';
+import type { Batch, BatchRow, TokenizedMessage } from '../../../pipeline/types.js';
+
+let nextOffset = 0;
+/** A tokenized message of `key` with `tokens` token ids; offsets are unique so messages are distinguishable. */
+function msg(key: string, tokens = 1): TokenizedMessage {
+  const offset = String(nextOffset++);
+  return {
+    key,
+    text: `${key}@${offset}`,
+    end: false,
+    tokens: new Int32Array(tokens).fill(7),
+    record: { key: Buffer.from(key), value: null, source: { topic: 't', partition: 0, offset } },
+  };
+}
+
+function batch(seq: number, ...rows: [string, ...TokenizedMessage[]][]): Batch {
+  return { seq, rows: rows.map(([key, ...messages]): BatchRow => ({ key, messages })) };
+}
+
+const done = (seq: number): Batch => ({ seq, rows: [] });
+
+function run(callback: (helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0], scheduler: TestScheduler) => void) {
+  const scheduler = new TestScheduler((a, e) => assert.deepStrictEqual(a, e));
+  scheduler.run((helpers) => callback(helpers, scheduler));
+}
+
+describe('microBatch', () => {
+  it('emits when rows reach maxRows', () => {
+    const [a, b, c, d] = [msg('k1'), msg('k2'), msg('k3'), msg('k4')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out$ = cold('abcd|', { a, b, c, d }).pipe(
+        microBatch({ maxRows: 2, maxDelayMs: 100, scheduler, completed$: hot<Batch>('-') }),
+      );
+      expectObservable(out$).toBe('-x-y|', { x: batch(0, ['k1', a], ['k2', b]), y: batch(1, ['k3', c], ['k4', d]) });
+    });
+  });
+
+  it('emits when tokens reach maxTokens, never letting a second message push a batch over it', () => {
+    const [a, b, c, d] = [msg('k1', 3), msg('k2', 2), msg('k3', 4), msg('k4', 3)];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out$ = cold('abcd|', { a, b, c, d }).pipe(
+        microBatch({ maxTokens: 5, maxDelayMs: 100, scheduler, completed$: hot<Batch>('-') }),
+      );
+      expectObservable(out$).toBe('-x-y(z|)', {
+        x: batch(0, ['k1', a], ['k2', b]),
+        y: batch(1, ['k3', c]),
+        z: batch(2, ['k4', d]),
+      });
+    });
+  });
+
+  it('emits a single oversized message alone', () => {
+    const [a, b] = [msg('k1', 1), msg('k2', 50)];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out$ = cold('ab---|', { a, b }).pipe(
+        microBatch({ maxTokens: 10, maxDelayMs: 100, scheduler, completed$: hot<Batch>('-') }),
+      );
+      expectObservable(out$).toBe('-(xy)|', { x: batch(0, ['k1', a]), y: batch(1, ['k2', b]) });
+    });
+  });
+
+  it('emits maxDelayMs after the first message of a batch (virtual time)', () => {
+    const [a, b, c] = [msg('k1'), msg('k2'), msg('k3')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out$ = cold('a-b-----c|', { a, b, c }).pipe(
+        microBatch({ maxDelayMs: 3, scheduler, completed$: hot<Batch>('-') }),
+      );
+      expectObservable(out$).toBe('---x-----(z|)', { x: batch(0, ['k1', a], ['k2', b]), z: batch(1, ['k3', c]) });
+    });
+  });
+
+  it('coalesces messages of one key into one row in arrival order', () => {
+    const [a1, b1, a2, c1, d1] = [msg('a'), msg('b'), msg('a'), msg('c'), msg('d')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out$ = cold('vwxyz|', { v: a1, w: b1, x: a2, y: c1, z: d1 }).pipe(
+        microBatch({ maxRows: 3, maxDelayMs: 100, scheduler, completed$: hot<Batch>('-') }),
+      );
+      expectObservable(out$).toBe('---x-(y|)', {
+        x: batch(0, ['a', a1, a2], ['b', b1], ['c', c1]),
+        y: batch(1, ['d', d1]),
+      });
+    });
+  });
+
+  it('holds a message back while its key is in flight, until completed$ signals that batch', () => {
+    const [a, b, c] = [msg('k1'), msg('k1'), msg('k2')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const completed$ = hot<Batch>('--------s', { s: done(0) });
+      const out$ = cold('a--b-c------|', { a, b, c }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$ }));
+      expectObservable(out$).toBe('-x----y--z--|', {
+        x: batch(0, ['k1', a]),
+        y: batch(1, ['k2', c]),
+        z: batch(2, ['k1', b]),
+      });
+    });
+  });
+
+  it('lets released messages join the next batch being collected, ahead of later messages of their key', () => {
+    const [a, b, c, d] = [msg('k1'), msg('k1'), msg('k2'), msg('k1')];
+    // Batch 0 = [a] at 3; b (4) waits; completion at 5 releases b; c (6) and d (7) join b's batch, flushed at 5+3.
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const completed$ = hot<Batch>('-----s', { s: done(0) });
+      const out$ = cold('a---b-cd-----|', { a, b, c, d }).pipe(microBatch({ maxDelayMs: 3, scheduler, completed$ }));
+      expectObservable(out$).toBe('---x----y----|', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b, d], ['k2', c]) });
+    });
+  });
+
+  it('holds back a message whose key a token-limit flush just put in flight', () => {
+    const [a, b] = [msg('k1', 3), msg('k1', 3)];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const completed$ = hot<Batch>('-----s', { s: done(0) });
+      const out$ = cold('ab|', { a, b }).pipe(microBatch({ maxTokens: 5, maxDelayMs: 100, scheduler, completed$ }));
+      expectObservable(out$).toBe('-x---(y|)', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b]) });
+    });
+  });
+
+  it('flushes on completion and completes once held-back messages are flushed', () => {
+    const [a, b] = [msg('k1'), msg('k1')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const completed$ = hot<Batch>('------s', { s: done(0) });
+      const out$ = cold('a-b|', { a, b }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$ }));
+      expectObservable(out$).toBe('-x----(y|)', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b]) });
+    });
+  });
+
+  it('completes at once on an empty source, and ignores unknown or repeated completions', () => {
+    const a = msg('k1');
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      expectObservable(cold('--|').pipe(microBatch({ scheduler, completed$: hot<Batch>('-') }))).toBe('--|');
+      const completed$ = hot<Batch>('-uu', { u: done(42) });
+      expectObservable(cold('a---|', { a }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$ }))).toBe(
+        '-x--|',
+        { x: batch(0, ['k1', a]) },
+      );
+    });
+  });
+
+  it('propagates source errors and completed$ errors', () => {
+    const a = msg('k1');
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out1$ = cold('a--#', { a }, new Error('source')).pipe(
+        microBatch({ maxDelayMs: 1, scheduler, completed$: hot<Batch>('-') }),
+      );
+      expectObservable(out1$).toBe('-x-#', { x: batch(0, ['k1', a]) }, new Error('source'));
+      const completed$ = hot<Batch>('--#', {}, new Error('completions'));
+      const out2$ = cold('a----|', { a }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$ }));
+      expectObservable(out2$).toBe('-x#', { x: batch(0, ['k1', a]) }, new Error('completions'));
+    });
+  });
+
+  it('errors when completed$ completes while messages are held back (they could never be released)', () => {
+    const [a, b] = [msg('k1'), msg('k1')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const out$ = cold('a-b----|', { a, b }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$: hot<Batch>('---|') }));
+      expectObservable(out$).toBe('-x-#', { x: batch(0, ['k1', a]) }, new Error('microBatch: completed$ ended with 1 keys held back'));
+    });
+  });
+
+  it('unsubscribes its timer, source and completed$ on teardown', () => {
+    run(({ cold, hot, expectObservable, expectSubscriptions }, scheduler) => {
+      const source = cold('a---', { a: msg('k1') });
+      const completed$ = hot<Batch>('-');
+      expectObservable(source.pipe(microBatch({ maxDelayMs: 5, scheduler, completed$ })), '--!').toBe('---');
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+      expectSubscriptions(completed$.subscriptions).toBe('^-!');
+    });
+  });
+
+  it('refuses bad options with a message naming the option', () => {
+    const completed$ = new Subject<Batch>();
+    assert.throws(() => microBatch({ maxRows: 0, completed$ }), (e: unknown) => e instanceof ConfigError && /maxRows/.test(e.message));
+    assert.throws(() => microBatch({ maxTokens: 1.5, completed$ }), /maxTokens/);
+    assert.throws(() => microBatch({ maxDelayMs: -1, completed$ }), /maxDelayMs/);
+  });
+
+  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold', () => {
+    const event = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant('msg' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), tokens: fc.integer({ min: 0, max: 5 }) }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('complete' as const), pick: fc.nat() }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4 }) }) },
+    );
+    fc.assert(
+      fc.property(
+        fc.record({
+          maxRows: fc.integer({ min: 1, max: 4 }),
+          maxTokens: fc.integer({ min: 1, max: 12 }),
+          maxDelayMs: fc.integer({ min: 0, max: 3 }),
+          syncCompletion: fc.boolean(),
+          events: fc.array(event, { maxLength: 60 }),
+          drainPicks: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
+        }),
+        (p) => {
+          const scheduler = new VirtualTimeScheduler();
+          const source = new Subject<TokenizedMessage>();
+          const completed = new Subject<Batch>();
+          const inFlight = new Map<number, Batch>();
+          const emitted: Batch[] = [];
+          const sent: TokenizedMessage[] = [];
+          let finished = false;
+          const complete = (pick: number) => {
+            const seqs = [...inFlight.keys()];
+            if (seqs.length === 0) return;
+            const seq = seqs[pick % seqs.length];
+            const b = inFlight.get(seq)!;
+            inFlight.delete(seq);
+            completed.next(b);
+          };
+          const advance = (ms: number) => {
+            scheduler.maxFrames = scheduler.frame + ms;
+            scheduler.flush();
+            scheduler.frame = scheduler.maxFrames;
+          };
+          const batches$: Observable<Batch> = source.pipe(
+            microBatch({ maxRows: p.maxRows, maxTokens: p.maxTokens, maxDelayMs: p.maxDelayMs, scheduler, completed$: completed }),
+          );
+          batches$.subscribe({
+            next: (b) => {
+              const keys = b.rows.map((r) => r.key);
+              assert.equal(new Set(keys).size, keys.length, 'one row per key');
+              assert.ok(b.rows.length <= p.maxRows, 'maxRows');
+              assert.ok(b.rows.every((r) => r.messages.length > 0), 'no empty row');
+              const messages = b.rows.flatMap((r) => r.messages);
+              const tokens = messages.reduce((s, m) => s + m.tokens.length, 0);
+              assert.ok(messages.length === 1 || tokens <= p.maxTokens, 'maxTokens');
+              for (const other of inFlight.values()) {
+                for (const row of other.rows) assert.ok(!keys.includes(row.key), `key ${row.key} in two in-flight batches`);
+              }
+              assert.equal(b.seq, emitted.length, 'seq counts from 0');
+              emitted.push(b);
+              inFlight.set(b.seq, b);
+              if (p.syncCompletion) complete(b.seq);
+            },
+            error: (e) => assert.fail(e),
+            complete: () => {
+              finished = true;
+            },
+          });
+          for (const e of p.events) {
+            if (e.kind === 'msg') {
+              const m = msg(e.key, e.tokens);
+              sent.push(m);
+              source.next(m);
+            } else if (e.kind === 'complete') complete(e.pick);
+            else advance(e.ms);
+          }
+          source.complete();
+          for (let i = 0; !finished; i++) {
+            assert.ok(inFlight.size > 0, 'stuck: not complete and nothing in flight');
+            complete(p.drainPicks[i % p.drainPicks.length]);
+          }
+          const out = emitted.flatMap((b) => b.rows.flatMap((r) => r.messages));
+          assert.equal(out.length, sent.length, 'every message comes out');
+          assert.equal(new Set(out).size, out.length, 'exactly once');
+          for (const key of ['a', 'b', 'c', 'd']) {
+            assert.deepEqual(
+              out.filter((m) => m.key === key),
+              sent.filter((m) => m.key === key),
+              `order of key ${key}`,
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -65,7 +65,8 @@ async function installWebGpu(): Promise<{ ok: true } | { ok: false; why: string 
     Object.assign(globalThis, dawn.globals);
     const gpu = dawn.create([]);
     if (scope.navigator) Object.defineProperty(scope.navigator, 'gpu', { value: gpu, configurable: true });
-    else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    else
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   }
   const gpu = scope.navigator?.gpu as { requestAdapter(options?: object): Promise<unknown> };
   try {
@@ -122,9 +123,15 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
   };
   switch (name) {
     case 'cpu':
-      return explicit(async () => (await useCpu(), 'requested'), 'Use --backend wasm or auto.');
+      return explicit(async () => {
+        await useCpu();
+        return 'requested';
+      }, 'Use --backend wasm or auto.');
     case 'wasm':
-      return explicit(async () => (await useWasm(), 'requested'), 'Use --backend cpu.');
+      return explicit(async () => {
+        await useWasm();
+        return 'requested';
+      }, 'Use --backend cpu.');
     case 'tensorflow':
       return explicit(
         async () => `requested (${await useTensorflow()})`,

@@ -65,7 +65,9 @@ export function rnnWeightsFromStateDict(
       const name = `${prefix}${kind}_l${k}${suffix}`;
       const present = tensors.has(name);
       if (kind.startsWith('bias') && present && !config.bias) {
-        throw new ModelFormatError(`tensor "${name}" is present but the network is configured with bias: false`);
+        throw new ModelFormatError(
+          `tensor "${name}" is present but the network is configured with bias: false`,
+        );
       }
       if (!present && (kind.startsWith('weight') || config.bias)) {
         const known = [...tensors.keys()].slice(0, 12).join(', ');
@@ -199,10 +201,10 @@ export interface RecurrentParams {
 }
 
 /** One batch's state of one layer on the device: `[rows, H]` each. */
-export interface CellState {
+export type CellState = {
   h: tf.Tensor2D;
   c?: tf.Tensor2D;
-}
+};
 
 /**
  * A pure cell step: pre-computed input projections of one time step (one tensor per gate group,
@@ -211,13 +213,18 @@ export interface CellState {
 export type CellStep = (xProj: tf.Tensor2D[], state: CellState, params: RecurrentParams) => CellState;
 
 /** Elman: `h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`. */
-const rnnStep: CellStep = ([x], { h }, { kernels }) => ({ h: tf.tanh(tf.add(x, tf.matMul(h, kernels[0]))) });
+const rnnStep: CellStep = ([x], { h }, { kernels }) => ({
+  h: tf.tanh(tf.add(x, tf.matMul(h, kernels[0]))) as tf.Tensor2D,
+});
 
 /** LSTM, gates i,f,g,o: `c' = σ(f)·c + σ(i)·tanh(g)`, `h' = σ(o)·tanh(c')`. */
 const lstmStep: CellStep = ([x], { h, c }, { kernels }) => {
   const z = tf.add(x, tf.matMul(h, kernels[0]));
   const [i, f, g, o] = tf.split(z, 4, 1);
-  const cNew = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+  const cNew: tf.Tensor2D = tf.add(
+    tf.mul(tf.sigmoid(f), c as tf.Tensor2D),
+    tf.mul(tf.sigmoid(i), tf.tanh(g)),
+  );
   return { h: tf.mul(tf.sigmoid(o), tf.tanh(cNew)), c: cNew };
 };
 
@@ -231,4 +238,8 @@ const gruStep: CellStep = ([xrz, xn], { h }, { kernels, hnBias }) => {
 };
 
 /** The pure step function of each cell kind. */
-export const CELL_STEPS: Readonly<Record<CellKind, CellStep>> = { rnn: rnnStep, lstm: lstmStep, gru: gruStep };
+export const CELL_STEPS: Readonly<Record<CellKind, CellStep>> = {
+  rnn: rnnStep,
+  lstm: lstmStep,
+  gru: gruStep,
+};

@@ -57,7 +57,7 @@ const upload1d = (t: HostTensor | undefined) => (t ? tf.tensor1d(t.data, 'float3
 
 /** x·kernel + bias, with the bias fused when there is one. */
 function project(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined): tf.Tensor2D {
-  return bias ? tf.fused.matMul({ a: x, b: kernel, bias }) : tf.matMul(x, kernel);
+  return (bias ? tf.fused.matMul({ a: x, b: kernel, bias }) : tf.matMul(x, kernel)) as tf.Tensor2D;
 }
 
 /** Concatenates along rows, without a copy when there is a single part. */
@@ -71,13 +71,13 @@ class BatchedEngine implements StepEngine {
   private readonly inputs: (InputParams | undefined)[] = [];
   private readonly recurrent: RecurrentParams[] = [];
   /** Layer 0 per-token projection tables (one per gate group), when precomputed. */
-  private readonly tables?: tf.Tensor2D[];
+  private tables?: tf.Tensor2D[];
   /** The embedding, kept only when there are no tables. */
   private readonly embedding?: tf.Tensor2D;
   private readonly vocabSize: number;
   private disposed = false;
 
-  constructor(weights: RnnWeights, config: RnnConfig, options: EngineOptions) {
+  constructor(weights: RnnWeights, config: RnnConfig, options: Required<EngineOptions>) {
     checkRnnWeights(weights, config);
     this.config = { ...config };
     const { cell, hiddenSize } = config;
@@ -211,7 +211,8 @@ class BatchedEngine implements StepEngine {
     if (this.vocabSize > 0) {
       const ids = new Int32Array(N);
       for (let t = 0; t < T; t++) {
-        for (let p = 0; p < batchSizes[t]; p++) ids[offsets[t] + p] = (running[p].row.tokens as Int32Array)[t];
+        for (let p = 0; p < batchSizes[t]; p++)
+          ids[offsets[t] + p] = (running[p].row.tokens as Int32Array)[t];
       }
       const idsTensor = tf.tensor1d(ids, 'int32');
       if (this.tables) {
@@ -322,7 +323,9 @@ class BatchedEngine implements StepEngine {
     } else {
       if (!row.inputs) throw new TypeError(`row ${index}: this engine takes input vectors (inputs)`);
       if (row.inputs.length % inputSize !== 0) {
-        throw new RangeError(`row ${index}: ${row.inputs.length} input values is not a multiple of ${inputSize}`);
+        throw new RangeError(
+          `row ${index}: ${row.inputs.length} input values is not a multiple of ${inputSize}`,
+        );
       }
       steps = row.inputs.length / inputSize;
     }
@@ -383,6 +386,10 @@ class BatchedEngine implements StepEngine {
  * const engine = createEngine(weights, { cell: 'gru', inputSize: 64, hiddenSize: 128, numLayers: 1, bias: true });
  * const [result] = await engine.step([{ tokens: Int32Array.of(5, 9, 2), state: null, marks: [1] }]);
  */
-export function createEngine(weights: RnnWeights, config: RnnConfig, options: EngineOptions = {}): StepEngine {
+export function createEngine(
+  weights: RnnWeights,
+  config: RnnConfig,
+  options: EngineOptions = {},
+): StepEngine {
   return new BatchedEngine(weights, config, { ...DEFAULT_ENGINE_OPTIONS, ...options });
 }

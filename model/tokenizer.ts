@@ -46,7 +46,8 @@ export function splitWords(text: string, lowercase = true): string[] {
     else if (!WHITESPACE.test(segment)) {
       // A non-word segment can hold several marks ("?!", "...") or stray whitespace: one token per
       // visible grapheme, so emoji with modifiers stay whole.
-      for (const { segment: g } of graphemeSegmenter.segment(segment)) if (!WHITESPACE.test(g)) tokens.push(g);
+      for (const { segment: g } of graphemeSegmenter.segment(segment))
+        if (!WHITESPACE.test(g)) tokens.push(g);
     }
   }
   return tokens;
@@ -65,7 +66,8 @@ export class Tokenizer {
   constructor(vocab: readonly string[], options: TokenizerOptions = {}) {
     this.options = { ...DEFAULT_TOKENIZER_OPTIONS, ...options };
     const { padId, oovId, maxTokens } = this.options;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError('maxTokens must be a positive integer');
+    if (!Number.isInteger(maxTokens) || maxTokens < 1)
+      throw new RangeError('maxTokens must be a positive integer');
     for (const [name, id] of [
       ['padId', padId],
       ['oovId', oovId],

@@ -150,7 +150,8 @@ export async function verifyCase(dir: string, random: () => number): Promise<Ver
       check(result.state.h, s.hN);
       check(result.state.c, s.cN);
       s.cuts.forEach((m, k) => {
-        const expected = m === 0 ? s.initial.h.subarray((spec.num_layers - 1) * H) : s.outputs.subarray((m - 1) * H, m * H);
+        const expected =
+          m === 0 ? s.initial.h.subarray((spec.num_layers - 1) * H) : s.outputs.subarray((m - 1) * H, m * H);
         check(result.marked[k], expected);
       });
     });
@@ -217,6 +218,8 @@ export function formatVerifyReport(result: VerifyResult): string {
     );
   }
   const failed = result.cases.filter((c) => !c.ok).length;
-  lines.push(result.ok ? `all ${result.cases.length} cases within tolerance` : `${failed} case(s) out of tolerance`);
+  lines.push(
+    result.ok ? `all ${result.cases.length} cases within tolerance` : `${failed} case(s) out of tolerance`,
+  );
   return `${lines.join('\n')}\n`;
 }

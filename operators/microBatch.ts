@@ -143,7 +143,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
           const queue = heldBack.get(key);
           if (queue === undefined || inFlightKey.has(key)) continue;
           heldBack.delete(key);
-          for (const message of queue.reverse()) admit(message);
+          for (const message of queue) admit(message);
         }
         if (sourceDone) {
           flush();

@@ -205,6 +205,10 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     loadState({
       load: (keys) => timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))),
       onBadState: opts.onBadState,
+      onReset: (key, reason) => {
+        metrics?.badStates.inc();
+        log.warn({ key, reason }, 'stored state unusable: starting the sequence over (--on-bad-state reset)');
+      },
     }),
     stepBatch({
       step: (rows) => timed(metrics?.stepSeconds, undefined, () => model.engine.step(rows)),
@@ -213,6 +217,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     }),
     storeState({
       write: (writes) => timed(metrics?.stateSeconds, { op: 'write' }, () => retry('state-write', () => store.write(writes))),
+      onFenced: (keys) => log.debug({ keys: keys.length }, 'state writes refused by the fence (already applied)'),
     }),
     // The state is durable: the batch's keys may enter the next batch.
     tap((stepped) => completed$.next({ seq: stepped.seq })),

@@ -2,7 +2,7 @@
  * Builds kafkajs clients from a {@link KafkaConnection}, routes kafkajs' own logs to the pipeline's
  * logger, and turns kafkajs errors into rnnstream's error hierarchy.
  */
-import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { Kafka, type LogEntry, logLevel, type SASLOptions } from 'kafkajs';
 import { RnnstreamError, TransientError } from '../errors.js';
 import { connectionSecrets, type KafkaConnection, redact } from './uri.js';
 
@@ -84,7 +84,8 @@ export function createKafkaClient(connection: KafkaConnection, options: KafkaCli
     brokers: connection.brokers,
     clientId: connection.clientId,
     ssl: connection.ssl,
-    sasl: connection.sasl,
+    // KafkaSasl's mechanism union is each of kafkajs' username/password variants.
+    sasl: connection.sasl as SASLOptions | undefined,
     connectionTimeout,
     requestTimeout,
     logLevel: LEVELS[level],

@@ -242,9 +242,7 @@ export class KafkaSource implements Source {
       }
       const bytes = recordBytes(message);
       while (!this.#budget.tryAcquire(1, bytes)) {
-        await this.#budget.released(
-          AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#options.budgetPollMs)]),
-        );
+        await this.#waitForRelease(this.#options.budgetPollMs);
         if (!active()) return;
         // Throws when the group rebalances: kafkajs then rejoins, and #onJoin sorts out the partitions.
         await heartbeat();
@@ -252,6 +250,21 @@ export class KafkaSource implements Source {
       tracker.push(message.offset, bytes);
       resolveOffset(message.offset);
       this.#subject.next(toSourceRecord(topic, partition, message));
+    }
+  }
+
+  /**
+   * Resolves at the next budget release, after `ms`, or (when `wakeOnStop`) when the source stops.
+   * A ref'd timer, unlike `AbortSignal.timeout`: a wait must keep the process alive.
+   */
+  async #waitForRelease(ms: number, wakeOnStop = true): Promise<void> {
+    const wake = new AbortController();
+    const timer = setTimeout(() => wake.abort(), ms);
+    const signal = wakeOnStop ? AbortSignal.any([wake.signal, this.#stopSignal.signal]) : wake.signal;
+    try {
+      await this.#budget.released(signal);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -346,7 +359,7 @@ export class KafkaSource implements Source {
       }
       const deadline = Date.now() + this.#options.drainTimeoutMs;
       while (this.#budget.messages > 0 && Date.now() < deadline) {
-        await this.#budget.released(AbortSignal.timeout(Math.max(1, deadline - Date.now())));
+        await this.#waitForRelease(Math.max(1, deadline - Date.now()), false);
       }
       if (this.#budget.messages > 0) {
         this.#log.warn(

@@ -8,7 +8,8 @@ export class Lru<V> {
 
   /** @param maxKeys Most keys held; the least recently used go first. */
   constructor(readonly maxKeys: number) {
-    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new RangeError(`maxKeys must be an integer ≥ 0, got ${maxKeys}`);
+    if (!Number.isInteger(maxKeys) || maxKeys < 0)
+      throw new RangeError(`maxKeys must be an integer ≥ 0, got ${maxKeys}`);
   }
 
   get size(): number {

@@ -7,7 +7,14 @@
 import type { LoadedState, StateStore, StateWrite, WriteReport } from '../types.js';
 import { withDefaults } from './defaults.js';
 import { Lru } from './lru.js';
-import { type StateSchema, decodeRecord, encodeRecord, fenceAllows, readFence, validateSchema } from './record.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  fenceAllows,
+  readFence,
+  type StateSchema,
+  validateSchema,
+} from './record.js';
 
 /** Options of {@link MemoryStateStore}. */
 export interface MemoryStoreOptions {
@@ -59,7 +66,8 @@ export class MemoryStateStore implements StateStore {
     validateSchema(schema);
     this.options = withDefaults(DEFAULT_MEMORY_STORE_OPTIONS, options);
     const { maxKeys, ttlMs } = this.options;
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`maxKeys must be an integer ≥ 1, got ${maxKeys}`);
+    if (!Number.isInteger(maxKeys) || maxKeys < 1)
+      throw new RangeError(`maxKeys must be an integer ≥ 1, got ${maxKeys}`);
     if (!(ttlMs >= 0)) throw new RangeError(`ttlMs must be ≥ 0, got ${ttlMs}`);
     this.entries = new Lru(maxKeys);
   }
@@ -88,7 +96,10 @@ export class MemoryStateStore implements StateStore {
         report.fenced.push(write.key);
         continue;
       }
-      this.entries.set(write.key, { bytes: encodeRecord(this.schema, write, this.options.generation), expiresAt });
+      this.entries.set(write.key, {
+        bytes: encodeRecord(this.schema, write, this.options.generation),
+        expiresAt,
+      });
       report.applied++;
     }
     this.sweep(now);

@@ -23,7 +23,7 @@
  */
 import type { CellKind } from '../../model/types.js';
 import { ConfigError } from '../errors.js';
-import type { Fence, LoadedState, StoredState, StateWrite } from '../types.js';
+import type { Fence, LoadedState, StateWrite, StoredState } from '../types.js';
 import { crc32 } from './crc32.js';
 import { fromFloat16Bits, toFloat16Bits } from './float16.js';
 
@@ -74,7 +74,9 @@ const INT64_MAX = 2n ** 63n - 1n;
  */
 export function validateSchema(schema: StateSchema): StateSchema {
   if (!/^[0-9a-f]{16}$/.test(schema.fingerprint)) {
-    throw new ConfigError(`state schema: fingerprint must be 16 lowercase hex digits, got "${schema.fingerprint}"`);
+    throw new ConfigError(
+      `state schema: fingerprint must be 16 lowercase hex digits, got "${schema.fingerprint}"`,
+    );
   }
   if (!CELLS.includes(schema.cell)) throw new ConfigError(`state schema: unknown cell "${schema.cell}"`);
   if (!Number.isInteger(schema.layers) || schema.layers < 1 || schema.layers > 0xffff) {
@@ -150,7 +152,8 @@ function writeFence(out: Buffer, fence: Fence): void {
   } catch {
     throw new RangeError(`fence offset must be a decimal int64, got "${fence.offset}"`);
   }
-  if (offset < INT64_MIN || offset > INT64_MAX) throw new RangeError(`fence offset ${fence.offset} is out of int64`);
+  if (offset < INT64_MIN || offset > INT64_MAX)
+    throw new RangeError(`fence offset ${fence.offset} is out of int64`);
   out.writeInt32LE(fence.partition, FENCE_OFFSET);
   out.writeBigInt64LE(offset, FENCE_OFFSET + 4);
 }
@@ -204,7 +207,9 @@ export interface RecordSummary {
 }
 
 /** A parsed, checksum-verified record with its values, or why it could not be parsed. */
-type Parsed = { ok: true; summary: RecordSummary; values: Float32Array } | { ok: false; reason: BadRecordReason };
+type Parsed =
+  | { ok: true; summary: RecordSummary; values: Float32Array }
+  | { ok: false; reason: BadRecordReason };
 
 /** Parses and verifies the bytes (magic, version, header, length, checksum) and reads its values. */
 function parse(bytes: Uint8Array): Parsed {
@@ -242,7 +247,10 @@ function parse(bytes: Uint8Array): Parsed {
     layers,
     hidden,
     dtype,
-    fence: { partition: buf.readInt32LE(FENCE_OFFSET), offset: buf.readBigInt64LE(FENCE_OFFSET + 4).toString() },
+    fence: {
+      partition: buf.readInt32LE(FENCE_OFFSET),
+      offset: buf.readBigInt64LE(FENCE_OFFSET + 4).toString(),
+    },
     generation: buf.readUInt32LE(20),
     totalTokens: buf.readDoubleLE(40),
     updatedAt: buf.readDoubleLE(48),

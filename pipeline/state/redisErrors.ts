@@ -41,7 +41,8 @@ export function isTransientRedisError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   if (code && TRANSIENT_CODES.has(code)) return true;
   if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true;
-  if (TRANSIENT_REPLIES.some((prefix) => error.message.startsWith(`${prefix} `) || error.message === prefix)) return true;
+  if (TRANSIENT_REPLIES.some((prefix) => error.message.startsWith(`${prefix} `) || error.message === prefix))
+    return true;
   return TRANSIENT_MESSAGES.test(error.message);
 }
 
@@ -51,7 +52,11 @@ export function isTransientRedisError(error: unknown): boolean {
  *
  * @example throw wrapRedisError(err, 'state load from redis://127.0.0.1:6379/0', redact)
  */
-export function wrapRedisError(error: unknown, what: string, redact: (text: string) => string = (t) => t): Error {
+export function wrapRedisError(
+  error: unknown,
+  what: string,
+  redact: (text: string) => string = (t) => t,
+): Error {
   if (error instanceof RnnstreamError) return error;
   if (error instanceof TypeError || error instanceof RangeError) return error;
   const message = redact(error instanceof Error ? error.message : String(error));
@@ -59,9 +64,12 @@ export function wrapRedisError(error: unknown, what: string, redact: (text: stri
   const cause = error instanceof Error && redact(error.message) === error.message ? error : undefined;
   if (isTransientRedisError(error)) return new TransientError(`${what} failed: ${message}`, { cause });
   if (error instanceof Error && AUTH_REPLIES.some((p) => error.message.startsWith(p))) {
-    return new ConfigError(`${what} refused the credentials: ${message} (check the user and password in the state URI)`, {
-      cause,
-    });
+    return new ConfigError(
+      `${what} refused the credentials: ${message} (check the user and password in the state URI)`,
+      {
+        cause,
+      },
+    );
   }
   return new RnnstreamError(`${what} failed: ${message}`, { retriable: false, cause });
 }

@@ -4,12 +4,13 @@
  * batch (per node in Cluster mode), with a local write-through cache for the keys this worker wrote.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { TransientError } from '../errors.js';
 import type { LoadedState, StateStore, StateWrite, WriteReport } from '../types.js';
+import { withDefaults } from './defaults.js';
 import { FENCED_SET_COMMAND, FENCED_SET_LUA } from './fenceScript.js';
 import { keySlot } from './keySlot.js';
-import { withDefaults } from './defaults.js';
 import { Lru } from './lru.js';
-import { type StateSchema, decodeRecord, encodeRecord, validateSchema } from './record.js';
+import { decodeRecord, encodeRecord, type StateSchema, validateSchema } from './record.js';
 import { wrapRedisError } from './redisErrors.js';
 
 /** Options of {@link RedisStateStore}. */
@@ -93,10 +94,10 @@ export class RedisStateStore implements StateStore {
     validateSchema(schema);
     this.options = withDefaults(DEFAULT_REDIS_STORE_OPTIONS, options);
     const { ttlMs, cacheMaxKeys, maxKeysPerCall } = this.options;
-    if (!(ttlMs >= 0) || !Number.isInteger(ttlMs)) throw new RangeError(`ttlMs must be an integer ≥ 0, got ${ttlMs}`);
+    if (!(ttlMs >= 0) || !Number.isInteger(ttlMs))
+      throw new RangeError(`ttlMs must be an integer ≥ 0, got ${ttlMs}`);
     if (!(maxKeysPerCall >= 1)) throw new RangeError(`maxKeysPerCall must be ≥ 1, got ${maxKeysPerCall}`);
     this.cache = new Lru(cacheMaxKeys);
-    if (!(FENCED_SET_COMMAND in client)) client.defineCommand(FENCED_SET_COMMAND, { lua: FENCED_SET_LUA });
   }
 
   /** The key prefix (namespace). */
@@ -170,7 +171,9 @@ export class RedisStateStore implements StateStore {
     return this.guard('state read', () => this.client.getBuffer(this.options.prefix + key));
   }
 
+  /** True when Redis answers PING; false at once while ioredis is reconnecting (readiness probes stay fast). */
   async ping(): Promise<boolean> {
+    if (['reconnecting', 'close', 'end'].includes(this.client.status)) return false;
     try {
       if (isCluster(this.client)) {
         const masters = this.client.nodes('master');
@@ -198,27 +201,30 @@ export class RedisStateStore implements StateStore {
     try {
       return await run();
     } catch (error) {
+      // A moved slot or a failed-over master: learn the new map before the pipeline retries.
+      if (
+        isCluster(this.client) &&
+        error instanceof Error &&
+        /^(MOVED|ASK|CLUSTERDOWN|READONLY)\b/.test(error.message)
+      ) {
+        this.client.refreshSlotsCache();
+      }
       throw wrapRedisError(error, `${what} (${this.options.label})`, this.options.redact);
     }
   }
 
-  /** Raw values of `keys` in order, in one round trip (one pipeline per Cluster node, in parallel). */
+  /** Raw values of `keys` in order, in one round trip (one pipeline per Cluster master, in parallel). */
   private async fetch(keys: readonly string[]): Promise<(Buffer | null)[]> {
     const prefixed = keys.map((k) => this.options.prefix + k);
     const client = this.client;
     if (!isCluster(client)) return client.mgetBuffer(...prefixed);
     const values: (Buffer | null)[] = new Array(keys.length).fill(null);
     await Promise.all(
-      (await this.groupByNode(client, prefixed)).map(async (slots) => {
-        const pipeline = client.pipeline();
-        const order: number[][] = [];
-        for (const indexes of slots.values()) {
-          pipeline.mgetBuffer(...indexes.map((i) => prefixed[i]));
-          order.push(indexes);
-        }
-        const replies = unwrap(await pipeline.exec());
-        replies.forEach((reply, g) => {
-          order[g].forEach((index, j) => {
+      (await this.groupByNode(client, prefixed)).map(async ({ node, slots }) => {
+        const pipeline = node.pipeline();
+        for (const indexes of slots) pipeline.mgetBuffer(...indexes.map((i) => prefixed[i]));
+        unwrap(await pipeline.exec()).forEach((reply, g) => {
+          slots[g].forEach((index, j) => {
             values[index] = (reply as (Buffer | null)[])[j];
           });
         });
@@ -230,21 +236,17 @@ export class RedisStateStore implements StateStore {
   /** Runs the fenced-set script over all writes in one round trip; returns 1 (written) or 0 (fenced) per write. */
   private async fencedSet(writes: readonly StateWrite[], records: Buffer[]): Promise<number[]> {
     const prefixed = writes.map((w) => this.options.prefix + w.key);
-    const client = this.client;
     const results: number[] = new Array(writes.length).fill(0);
-    const send = async (pipeline: ReturnType<Client['pipeline']>, groups: number[][]) => {
+    const send = async (node: Redis, groups: number[][]) => {
+      if (!(FENCED_SET_COMMAND in node)) node.defineCommand(FENCED_SET_COMMAND, { lua: FENCED_SET_LUA });
+      const pipeline = node.pipeline();
+      const script = (pipeline as unknown as Record<string, FencedSet>)[FENCED_SET_COMMAND];
       const calls: number[][] = [];
       for (const group of groups) {
         for (let at = 0; at < group.length; at += this.options.maxKeysPerCall) {
           const chunk = group.slice(at, at + this.options.maxKeysPerCall);
-          const script = (pipeline as unknown as Record<string, FencedSet>)[FENCED_SET_COMMAND];
-          script.call(
-            pipeline,
-            chunk.length,
-            ...chunk.map((i) => prefixed[i]),
-            this.options.ttlMs,
-            ...chunk.map((i) => records[i]),
-          );
+          const keys = chunk.map((i) => prefixed[i]);
+          script.call(pipeline, chunk.length, ...keys, this.options.ttlMs, ...chunk.map((i) => records[i]));
           calls.push(chunk);
         }
       }
@@ -254,36 +256,45 @@ export class RedisStateStore implements StateStore {
         });
       });
     };
+    const client = this.client;
     if (!isCluster(client)) {
-      await send(
-        client.pipeline(),
-        [writes.map((_, i) => i)],
-      );
-      return results;
+      await send(client, [writes.map((_, i) => i)]);
+    } else {
+      const nodes = await this.groupByNode(client, prefixed);
+      await Promise.all(nodes.map(({ node, slots }) => send(node, slots)));
     }
-    const nodes = await this.groupByNode(client, prefixed);
-    await Promise.all(nodes.map((slots) => send(client.pipeline(), [...slots.values()])));
     return results;
   }
 
   /**
-   * Groups key indexes by the master that serves their slot, then by slot (Redis Cluster refuses
-   * multi-key commands across slots, and ioredis a pipeline across nodes). A MOVED reply during
-   * resharding is followed by ioredis itself.
+   * Groups key indexes by the master serving their slot, then by slot (Redis Cluster refuses multi-key
+   * commands across slots). Commands go straight to each master's connection, grouped by the slot Redis
+   * itself computes ({@link keySlot}): ioredis' own routing (cluster-key-slot 1.1.1) hashes keys such as
+   * `a{}{b}` differently from Redis and would reject or misroute them. A MOVED/ASK reply (resharding)
+   * refreshes the slot map and surfaces as a TransientError: the batch is retried, and the fenced write
+   * makes a retry harmless.
    */
-  private async groupByNode(client: Cluster, keys: readonly string[]): Promise<Map<number, number[]>[]> {
+  private async groupByNode(
+    client: Cluster,
+    keys: readonly string[],
+  ): Promise<{ node: Redis; slots: number[][] }[]> {
     if (client.slots.length === 0) await client.ping(); // connects and loads the slot map
-    const byNode = new Map<string, Map<number, number[]>>();
+    const masters = new Map(client.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    const byNode = new Map<Redis, Map<number, number[]>>();
     keys.forEach((key, i) => {
       const slot = keySlot(key);
-      const node = client.slots[slot]?.[0] ?? `slot:${slot}`;
-      let slots = byNode.get(node);
-      if (!slots) byNode.set(node, (slots = new Map()));
+      const node = masters.get(client.slots[slot]?.[0] ?? '');
+      if (!node) {
+        client.refreshSlotsCache();
+        throw new TransientError(`no Redis Cluster master is known for slot ${slot} yet`);
+      }
+      const slots = byNode.get(node) ?? new Map<number, number[]>();
+      byNode.set(node, slots);
       const group = slots.get(slot);
       if (group) group.push(i);
       else slots.set(slot, [i]);
     });
-    return [...byNode.values()];
+    return [...byNode].map(([node, slots]) => ({ node, slots: [...slots.values()] }));
   }
 }
 

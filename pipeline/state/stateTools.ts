@@ -6,7 +6,13 @@ import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { type BadRecordReason, type RecordSummary, summarizeRecord } from './record.js';
 import { wrapRedisError } from './redisErrors.js';
-import { type RedisConnectOptions, type RedisTarget, connectRedis, parseStateUri, redactor } from './stateUri.js';
+import {
+  connectRedis,
+  parseStateUri,
+  type RedisConnectOptions,
+  type RedisTarget,
+  redactor,
+} from './stateUri.js';
 
 /** What `inspect` found under a key. */
 export type KeyInspection =
@@ -24,7 +30,9 @@ export type KeyInspection =
 function redisTarget(uri: string, tool: string): RedisTarget {
   const target = parseStateUri(uri);
   if (target.kind !== 'redis') {
-    throw new ConfigError(`${tool} needs a redis:// state URI: a memory: store lives inside a running process`);
+    throw new ConfigError(
+      `${tool} needs a redis:// state URI: a memory: store lives inside a running process`,
+    );
   }
   return target;
 }
@@ -51,7 +59,11 @@ async function withClient<T>(
  *
  * @example await inspectKey('redis://127.0.0.1:6379/0?prefix=prod:', 'user-42')
  */
-export async function inspectKey(uri: string, key: string, options: RedisConnectOptions = {}): Promise<KeyInspection> {
+export async function inspectKey(
+  uri: string,
+  key: string,
+  options: RedisConnectOptions = {},
+): Promise<KeyInspection> {
   const target = redisTarget(uri, 'inspect');
   const redisKey = target.prefix + key;
   return withClient(target, 'state inspect', options, async (client) => {
@@ -86,7 +98,8 @@ export async function dropNamespace(
 ): Promise<number> {
   const target = redisTarget(uri, 'drop');
   const namespace = prefix ?? target.prefix;
-  if (namespace === '') throw new ConfigError('drop: the prefix must not be empty (that would drop the database)');
+  if (namespace === '')
+    throw new ConfigError('drop: the prefix must not be empty (that would drop the database)');
   const match = `${escapeGlob(namespace)}*`;
   return withClient(target, 'state drop', options, async (client) => {
     const nodes: Redis[] = [];

@@ -63,7 +63,9 @@ export function parseStateUri(uri: string): StateTarget {
   const safe = redactUri(uri);
   const scheme = SCHEMES.find((s) => uri.toLowerCase().startsWith(s));
   if (!scheme) {
-    throw new ConfigError(`state URI "${safe}": unknown scheme; use one of ${SCHEMES.map((s) => `${s}…`).join(', ')}`);
+    throw new ConfigError(
+      `state URI "${safe}": unknown scheme; use one of ${SCHEMES.map((s) => `${s}…`).join(', ')}`,
+    );
   }
   const rest = uri.slice(scheme.length);
   const query = rest.indexOf('?');
@@ -81,16 +83,23 @@ export function parseStateUri(uri: string): StateTarget {
   const allowOnly = (allowed: string[]) => {
     for (const name of params.keys()) {
       if (!allowed.includes(name)) {
-        throw new ConfigError(`state URI "${safe}": unknown parameter "${name}" (allowed: ${allowed.join(', ')})`);
+        throw new ConfigError(
+          `state URI "${safe}": unknown parameter "${name}" (allowed: ${allowed.join(', ')})`,
+        );
       }
     }
   };
 
   if (scheme === 'memory:') {
-    if (body.replace(/^\/\//, '') !== '') throw new ConfigError(`state URI "${safe}": write memory: or memory:?maxKeys=N&ttl=S`);
+    if (body.replace(/^\/\//, '') !== '')
+      throw new ConfigError(`state URI "${safe}": write memory: or memory:?maxKeys=N&ttl=S`);
     allowOnly(['maxKeys', 'ttl']);
     const ttl = number('ttl', 0);
-    return { kind: 'memory', maxKeys: number('maxKeys', 1), ttlMs: ttl === undefined ? undefined : ttl * 1000 };
+    return {
+      kind: 'memory',
+      maxKeys: number('maxKeys', 1),
+      ttlMs: ttl === undefined ? undefined : ttl * 1000,
+    };
   }
 
   allowOnly(['prefix', 'ttl', 'cacheKeys']);
@@ -115,11 +124,13 @@ export function parseStateUri(uri: string): StateTarget {
   let db = 0;
   if (path !== '') {
     db = Number(path);
-    if (!/^\d+$/.test(path)) throw new ConfigError(`state URI "${safe}": the database must be a number, got "${path}"`);
+    if (!/^\d+$/.test(path))
+      throw new ConfigError(`state URI "${safe}": the database must be a number, got "${path}"`);
     if (cluster && db !== 0) throw new ConfigError(`state URI "${safe}": Redis Cluster has only database 0`);
   }
   const prefix = params.get('prefix') ?? DEFAULT_REDIS_STORE_OPTIONS.prefix;
-  if (prefix === '') throw new ConfigError(`state URI "${safe}": prefix must not be empty (it is the namespace)`);
+  if (prefix === '')
+    throw new ConfigError(`state URI "${safe}": prefix must not be empty (it is the namespace)`);
   const ttl = number('ttl', 0);
   return {
     kind: 'redis',

@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
-import { ConfigError } from '../../../pipeline/errors.js';
-import type { InputMessage, Routed, SourceRecord } from '../../../pipeline/types.js';
 import {
   DEFAULT_DECODE_RECORD_OPTIONS,
   type DecodeRecordOptions,
   decodeOne,
   decodeRecord,
 } from '../../../operators/decodeRecord.js';
+import { ConfigError } from '../../../pipeline/errors.js';
+import type { InputMessage, Routed, SourceRecord } from '../../../pipeline/types.js';
 
-function record(value: Buffer | string | null, key: Buffer | string | null = 'k1', offset = '0'): SourceRecord {
+function record(
+  value: Buffer | string | null,
+  key: Buffer | string | null = 'k1',
+  offset = '0',
+): SourceRecord {
   return {
     key: typeof key === 'string' ? Buffer.from(key) : key,
     value: typeof value === 'string' ? Buffer.from(value) : value,
@@ -29,7 +33,7 @@ function reasonOf(routed: Routed<InputMessage>): string {
   return routed.dead.reason;
 }
 
-function valueOf(routed: Routed<InputMessage>): InputMessage {
+function messageOf(routed: Routed<InputMessage>): InputMessage {
   if (!routed.ok) throw new Error(`expected a value, got dead letter ${routed.dead.reason}`);
   return routed.value;
 }
@@ -43,7 +47,10 @@ describe('decodeRecord', () => {
       const out$ = cold('a-b-c|', { a: good, b: bad, c: end }).pipe(decodeRecord());
       expectObservable(out$).toBe('a-b-c|', {
         a: { ok: true, value: { key: 'k1', text: 'hi', end: false, id: 'm1', record: good } },
-        b: { ok: false, dead: { record: bad, reason: 'invalid-json', stage: 'decode', detail: reasonDetail(bad) } },
+        b: {
+          ok: false,
+          dead: { record: bad, reason: 'invalid-json', stage: 'decode', detail: reasonDetail(bad) },
+        },
         c: { ok: true, value: { key: 'k1', text: '', end: true, record: end } },
       });
     });
@@ -51,22 +58,26 @@ describe('decodeRecord', () => {
 
   it('propagates source errors', () => {
     new TestScheduler((a, e) => assert.deepStrictEqual(a, e)).run(({ cold, expectObservable }) => {
-      expectObservable(cold('-#', {}, new Error('boom')).pipe(decodeRecord())).toBe('-#', {}, new Error('boom'));
+      expectObservable(cold<SourceRecord>('-#', {}, new Error('boom')).pipe(decodeRecord())).toBe(
+        '-#',
+        {},
+        new Error('boom'),
+      );
     });
   });
 
   it('json: ignores other fields, keeps text verbatim, takes a JSON key only when the record has none', () => {
-    const m = valueOf(decode(record('{"text":"  Hello  ","extra":1,"key":"other"}', 'k1')));
+    const m = messageOf(decode(record('{"text":"  Hello  ","extra":1,"key":"other"}', 'k1')));
     assert.equal(m.key, 'k1');
     assert.equal(m.text, '  Hello  ');
     assert.equal(m.end, false);
     assert.equal(m.id, undefined);
-    assert.equal(valueOf(decode(record('{"text":"x","key":"from-json"}', null))).key, 'from-json');
-    assert.equal(valueOf(decode(record('{"text":"x","key":"from-json"}', ''))).key, 'from-json');
+    assert.equal(messageOf(decode(record('{"text":"x","key":"from-json"}', null))).key, 'from-json');
+    assert.equal(messageOf(decode(record('{"text":"x","key":"from-json"}', ''))).key, 'from-json');
   });
 
   it('text: the value is the text, the key must come from the record', () => {
-    const m = valueOf(decode(record('{"text":"not parsed"}', 'k'), { format: 'text' }));
+    const m = messageOf(decode(record('{"text":"not parsed"}', 'k'), { format: 'text' }));
     assert.equal(m.text, '{"text":"not parsed"}');
     assert.equal(m.end, false);
     assert.equal(reasonOf(decode(record('hello', null), { format: 'text' })), 'missing-key');
@@ -83,7 +94,12 @@ describe('decodeRecord', () => {
     ['empty key', record('{"text":"x"}', ''), {}, 'missing-key'],
     ['empty JSON key', record('{"text":"x","key":""}', null), {}, 'missing-key'],
     ['key over the limit', record('{"text":"x"}', 'k'.repeat(11)), { maxKeyBytes: 10 }, 'key-too-large'],
-    ['JSON key over the limit', record('{"text":"x","key":"ééééé!"}', null), { maxKeyBytes: 10 }, 'key-too-large'],
+    [
+      'JSON key over the limit',
+      record('{"text":"x","key":"ééééé!"}', null),
+      { maxKeyBytes: 10 },
+      'key-too-large',
+    ],
     ['text missing', record('{"end":true}'), {}, 'text-not-string'],
     ['text a number', record('{"text":5}'), {}, 'text-not-string'],
     ['empty text', record('{"text":""}'), {}, 'empty-text'],
@@ -91,7 +107,12 @@ describe('decodeRecord', () => {
     ['empty text, end false', record('{"text":"","end":false}'), {}, 'empty-text'],
     ['empty raw text', record(''), { format: 'text' }, 'empty-text'],
     ['null value', record(null), { format: 'text' }, 'empty-text'],
-    ['value over the limit', record(`{"text":"${'a'.repeat(100)}"}`), { maxValueBytes: 50 }, 'value-too-large'],
+    [
+      'value over the limit',
+      record(`{"text":"${'a'.repeat(100)}"}`),
+      { maxValueBytes: 50 },
+      'value-too-large',
+    ],
     ['end not boolean', record('{"text":"x","end":"yes"}'), {}, 'invalid-field'],
     ['id not string', record('{"text":"x","id":7}'), {}, 'invalid-field'],
     ['JSON key not string', record('{"text":"x","key":7}', null), {}, 'invalid-field'],
@@ -109,11 +130,14 @@ describe('decodeRecord', () => {
 
   it('accepts values and keys exactly at the limits', () => {
     const value = `{"text":"${'a'.repeat(40)}"}`;
-    assert.equal(decode(record(value, 'k'.repeat(10)), { maxValueBytes: value.length, maxKeyBytes: 10 }).ok, true);
+    assert.equal(
+      decode(record(value, 'k'.repeat(10)), { maxValueBytes: value.length, maxKeyBytes: 10 }).ok,
+      true,
+    );
   });
 
   it('accepts {"text":"","end":true} as an end-of-sequence marker', () => {
-    const m = valueOf(decode(record('{"text":"","end":true,"id":"close"}')));
+    const m = messageOf(decode(record('{"text":"","end":true,"id":"close"}')));
     assert.deepEqual([m.text, m.end, m.id], ['', true, 'close']);
   });
 
@@ -127,7 +151,10 @@ describe('decodeRecord', () => {
   });
 
   it('refuses bad options with a message naming the option', () => {
-    assert.throws(() => decodeRecord({ maxValueBytes: 0 }), (e: unknown) => e instanceof ConfigError && /maxValueBytes/.test(e.message));
+    assert.throws(
+      () => decodeRecord({ maxValueBytes: 0 }),
+      (e: unknown) => e instanceof ConfigError && /maxValueBytes/.test(e.message),
+    );
     assert.throws(() => decodeRecord({ format: 'xml' as 'json' }), /format/);
   });
 });

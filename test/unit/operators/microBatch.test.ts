@@ -26,7 +26,9 @@ function batch(seq: number, ...rows: [string, ...TokenizedMessage[]][]): Batch {
 
 const done = (seq: number): Batch => ({ seq, rows: [] });
 
-function run(callback: (helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0], scheduler: TestScheduler) => void) {
+function run(
+  callback: (helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0], scheduler: TestScheduler) => void,
+) {
   const scheduler = new TestScheduler((a, e) => assert.deepStrictEqual(a, e));
   scheduler.run((helpers) => callback(helpers, scheduler));
 }
@@ -38,7 +40,10 @@ describe('microBatch', () => {
       const out$ = cold('abcd|', { a, b, c, d }).pipe(
         microBatch({ maxRows: 2, maxDelayMs: 100, scheduler, completed$: hot<Batch>('-') }),
       );
-      expectObservable(out$).toBe('-x-y|', { x: batch(0, ['k1', a], ['k2', b]), y: batch(1, ['k3', c], ['k4', d]) });
+      expectObservable(out$).toBe('-x-y|', {
+        x: batch(0, ['k1', a], ['k2', b]),
+        y: batch(1, ['k3', c], ['k4', d]),
+      });
     });
   });
 
@@ -72,7 +77,10 @@ describe('microBatch', () => {
       const out$ = cold('a-b-----c|', { a, b, c }).pipe(
         microBatch({ maxDelayMs: 3, scheduler, completed$: hot<Batch>('-') }),
       );
-      expectObservable(out$).toBe('---x-----(z|)', { x: batch(0, ['k1', a], ['k2', b]), z: batch(1, ['k3', c]) });
+      expectObservable(out$).toBe('---x-----(z|)', {
+        x: batch(0, ['k1', a], ['k2', b]),
+        z: batch(1, ['k3', c]),
+      });
     });
   });
 
@@ -93,7 +101,9 @@ describe('microBatch', () => {
     const [a, b, c] = [msg('k1'), msg('k1'), msg('k2')];
     run(({ cold, hot, expectObservable }, scheduler) => {
       const completed$ = hot<Batch>('--------s', { s: done(0) });
-      const out$ = cold('a--b-c------|', { a, b, c }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$ }));
+      const out$ = cold('a--b-c------|', { a, b, c }).pipe(
+        microBatch({ maxDelayMs: 1, scheduler, completed$ }),
+      );
       expectObservable(out$).toBe('-x----y--z--|', {
         x: batch(0, ['k1', a]),
         y: batch(1, ['k2', c]),
@@ -107,8 +117,13 @@ describe('microBatch', () => {
     // Batch 0 = [a] at 3; b (4) waits; completion at 5 releases b; c (6) and d (7) join b's batch, flushed at 5+3.
     run(({ cold, hot, expectObservable }, scheduler) => {
       const completed$ = hot<Batch>('-----s', { s: done(0) });
-      const out$ = cold('a---b-cd-----|', { a, b, c, d }).pipe(microBatch({ maxDelayMs: 3, scheduler, completed$ }));
-      expectObservable(out$).toBe('---x----y----|', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b, d], ['k2', c]) });
+      const out$ = cold('a---b-cd-----|', { a, b, c, d }).pipe(
+        microBatch({ maxDelayMs: 3, scheduler, completed$ }),
+      );
+      expectObservable(out$).toBe('---x----y----|', {
+        x: batch(0, ['k1', a]),
+        y: batch(1, ['k1', b, d], ['k2', c]),
+      });
     });
   });
 
@@ -116,7 +131,9 @@ describe('microBatch', () => {
     const [a, b] = [msg('k1', 3), msg('k1', 3)];
     run(({ cold, hot, expectObservable }, scheduler) => {
       const completed$ = hot<Batch>('-----s', { s: done(0) });
-      const out$ = cold('ab|', { a, b }).pipe(microBatch({ maxTokens: 5, maxDelayMs: 100, scheduler, completed$ }));
+      const out$ = cold('ab|', { a, b }).pipe(
+        microBatch({ maxTokens: 5, maxDelayMs: 100, scheduler, completed$ }),
+      );
       expectObservable(out$).toBe('-x---(y|)', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b]) });
     });
   });
@@ -133,7 +150,9 @@ describe('microBatch', () => {
   it('completes at once on an empty source, and ignores unknown or repeated completions', () => {
     const a = msg('k1');
     run(({ cold, hot, expectObservable }, scheduler) => {
-      expectObservable(cold('--|').pipe(microBatch({ scheduler, completed$: hot<Batch>('-') }))).toBe('--|');
+      expectObservable(
+        cold<TokenizedMessage>('--|').pipe(microBatch({ scheduler, completed$: hot<Batch>('-') })),
+      ).toBe('--|');
       const completed$ = hot<Batch>('-uu', { u: done(42) });
       expectObservable(cold('a---|', { a }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$ }))).toBe(
         '-x--|',
@@ -158,8 +177,14 @@ describe('microBatch', () => {
   it('errors when completed$ completes while messages are held back (they could never be released)', () => {
     const [a, b] = [msg('k1'), msg('k1')];
     run(({ cold, hot, expectObservable }, scheduler) => {
-      const out$ = cold('a-b----|', { a, b }).pipe(microBatch({ maxDelayMs: 1, scheduler, completed$: hot<Batch>('---|') }));
-      expectObservable(out$).toBe('-x-#', { x: batch(0, ['k1', a]) }, new Error('microBatch: completed$ ended with 1 keys held back'));
+      const out$ = cold('a-b----|', { a, b }).pipe(
+        microBatch({ maxDelayMs: 1, scheduler, completed$: hot<Batch>('---|') }),
+      );
+      expectObservable(out$).toBe(
+        '-x-#',
+        { x: batch(0, ['k1', a]) },
+        new Error('microBatch: completed$ ended with 1 keys held back'),
+      );
     });
   });
 
@@ -175,16 +200,29 @@ describe('microBatch', () => {
 
   it('refuses bad options with a message naming the option', () => {
     const completed$ = new Subject<Batch>();
-    assert.throws(() => microBatch({ maxRows: 0, completed$ }), (e: unknown) => e instanceof ConfigError && /maxRows/.test(e.message));
+    assert.throws(
+      () => microBatch({ maxRows: 0, completed$ }),
+      (e: unknown) => e instanceof ConfigError && /maxRows/.test(e.message),
+    );
     assert.throws(() => microBatch({ maxTokens: 1.5, completed$ }), /maxTokens/);
     assert.throws(() => microBatch({ maxDelayMs: -1, completed$ }), /maxDelayMs/);
   });
 
   it('property: exactly once, per-key order, no key in two in-flight batches, limits hold', () => {
     const event = fc.oneof(
-      { weight: 5, arbitrary: fc.record({ kind: fc.constant('msg' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), tokens: fc.integer({ min: 0, max: 5 }) }) },
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant('msg' as const),
+          key: fc.constantFrom('a', 'b', 'c', 'd'),
+          tokens: fc.integer({ min: 0, max: 5 }),
+        }),
+      },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('complete' as const), pick: fc.nat() }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4 }) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4 }) }),
+      },
     );
     fc.assert(
       fc.property(
@@ -204,6 +242,7 @@ describe('microBatch', () => {
           const emitted: Batch[] = [];
           const sent: TokenizedMessage[] = [];
           let finished = false;
+          const violations: string[] = [];
           const complete = (pick: number) => {
             const seqs = [...inFlight.keys()];
             if (seqs.length === 0) return;
@@ -218,26 +257,40 @@ describe('microBatch', () => {
             scheduler.frame = scheduler.maxFrames;
           };
           const batches$: Observable<Batch> = source.pipe(
-            microBatch({ maxRows: p.maxRows, maxTokens: p.maxTokens, maxDelayMs: p.maxDelayMs, scheduler, completed$: completed }),
+            microBatch({
+              maxRows: p.maxRows,
+              maxTokens: p.maxTokens,
+              maxDelayMs: p.maxDelayMs,
+              scheduler,
+              completed$: completed,
+            }),
           );
           batches$.subscribe({
             next: (b) => {
+              // Collected, not thrown: an error thrown in `next` would be reported asynchronously by RxJS.
+              const check = (ok: boolean, what: string) => {
+                if (!ok) violations.push(`batch ${b.seq}: ${what}`);
+              };
               const keys = b.rows.map((r) => r.key);
-              assert.equal(new Set(keys).size, keys.length, 'one row per key');
-              assert.ok(b.rows.length <= p.maxRows, 'maxRows');
-              assert.ok(b.rows.every((r) => r.messages.length > 0), 'no empty row');
+              check(new Set(keys).size === keys.length, 'one row per key');
+              check(b.rows.length <= p.maxRows, 'maxRows');
+              check(
+                b.rows.every((r) => r.messages.length > 0),
+                'no empty row',
+              );
               const messages = b.rows.flatMap((r) => r.messages);
               const tokens = messages.reduce((s, m) => s + m.tokens.length, 0);
-              assert.ok(messages.length === 1 || tokens <= p.maxTokens, 'maxTokens');
+              check(messages.length === 1 || tokens <= p.maxTokens, 'maxTokens');
               for (const other of inFlight.values()) {
-                for (const row of other.rows) assert.ok(!keys.includes(row.key), `key ${row.key} in two in-flight batches`);
+                for (const row of other.rows)
+                  check(!keys.includes(row.key), `key ${row.key} in two in-flight batches`);
               }
-              assert.equal(b.seq, emitted.length, 'seq counts from 0');
+              check(b.seq === emitted.length, 'seq counts from 0');
               emitted.push(b);
               inFlight.set(b.seq, b);
               if (p.syncCompletion) complete(b.seq);
             },
-            error: (e) => assert.fail(e),
+            error: (e) => violations.push(`error: ${e}`),
             complete: () => {
               finished = true;
             },
@@ -251,10 +304,11 @@ describe('microBatch', () => {
             else advance(e.ms);
           }
           source.complete();
-          for (let i = 0; !finished; i++) {
+          for (let i = 0; !finished && violations.length === 0; i++) {
             assert.ok(inFlight.size > 0, 'stuck: not complete and nothing in flight');
             complete(p.drainPicks[i % p.drainPicks.length]);
           }
+          assert.deepEqual(violations, []);
           const out = emitted.flatMap((b) => b.rows.flatMap((r) => r.messages));
           assert.equal(out.length, sent.length, 'every message comes out');
           assert.equal(new Set(out).size, out.length, 'exactly once');

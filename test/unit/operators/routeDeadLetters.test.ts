@@ -7,7 +7,11 @@ import type { DeadLetter, Routed } from '../../../pipeline/types.js';
 const scheduler = () => new TestScheduler((a, e) => assert.deepStrictEqual(a, e));
 
 function dead(reason: string): DeadLetter {
-  return { record: { key: null, value: null, source: { topic: 't', partition: 0, offset: '0' } }, reason, stage: 'decode' };
+  return {
+    record: { key: null, value: null, source: { topic: 't', partition: 0, offset: '0' } },
+    reason,
+    stage: 'decode',
+  };
 }
 
 describe('routeDeadLetters', () => {
@@ -29,11 +33,17 @@ describe('routeDeadLetters', () => {
   it('propagates source errors and sink errors', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const values = { a: { ok: true, value: 1 }, x: { ok: false, dead: dead('x') } } as const;
-      expectObservable(cold<Routed<number>>('a-#', values).pipe(routeDeadLetters(() => {}))).toBe('a-#', { a: 1 });
+      expectObservable(cold<Routed<number>>('a-#', values).pipe(routeDeadLetters(() => {}))).toBe('a-#', {
+        a: 1,
+      });
       const failing = routeDeadLetters<number>(() => {
         throw new Error('queue full');
       });
-      expectObservable(cold<Routed<number>>('a-x-a|', values).pipe(failing)).toBe('a-#', { a: 1 }, new Error('queue full'));
+      expectObservable(cold<Routed<number>>('a-x-a|', values).pipe(failing)).toBe(
+        'a-#',
+        { a: 1 },
+        new Error('queue full'),
+      );
     });
   });
 });

@@ -6,7 +6,12 @@ import { PoisonInputError } from '../../../pipeline/errors.js';
 import type { DeadLetter, InputMessage, Routed } from '../../../pipeline/types.js';
 
 function input(text: string, offset: string): InputMessage {
-  return { key: 'k', text, end: false, record: { key: null, value: null, source: { topic: 't', partition: 0, offset } } };
+  return {
+    key: 'k',
+    text,
+    end: false,
+    record: { key: null, value: null, source: { topic: 't', partition: 0, offset } },
+  };
 }
 
 /** A toy tokenizer: one id per word (its length); refuses "poison", crashes on "bug". */
@@ -31,7 +36,10 @@ describe('tokenizeMessages', () => {
       }).pipe(tokenizeMessages({ tokenize }));
       expectObservable(out$).toBe('a-p-d|', {
         a: { ok: true, value: { ...a, tokens: Int32Array.from([2, 1]) } },
-        p: { ok: false, dead: { record: p.record, reason: 'too-many-tokens', stage: 'tokenize', detail: 'text is poison' } },
+        p: {
+          ok: false,
+          dead: { record: p.record, reason: 'too-many-tokens', stage: 'tokenize', detail: 'text is poison' },
+        },
         d: { ok: false, dead: earlier },
       });
     });
@@ -44,7 +52,11 @@ describe('tokenizeMessages', () => {
         a: { ok: true, value: input('x', '0') },
         b: { ok: true, value: b },
       }).pipe(tokenizeMessages({ tokenize }));
-      expectObservable(out$).toBe('-a-#', { a: { ok: true, value: { ...input('x', '0'), tokens: Int32Array.from([1]) } } }, new TypeError('tokenizer bug'));
+      expectObservable(out$).toBe(
+        '-a-#',
+        { a: { ok: true, value: { ...input('x', '0'), tokens: Int32Array.from([1]) } } },
+        new TypeError('tokenizer bug'),
+      );
     });
   });
 });

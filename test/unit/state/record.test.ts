@@ -4,18 +4,24 @@ import fc from 'fast-check';
 import { crc32 } from '../../../pipeline/state/crc32.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../../pipeline/state/float16.js';
 import {
-  HEADER_BYTES,
-  type StateSchema,
   decodeRecord,
   encodeRecord,
   fenceAllows,
+  HEADER_BYTES,
   readFence,
+  type StateSchema,
   summarizeRecord,
   validateSchema,
 } from '../../../pipeline/state/record.js';
 import type { StateWrite, StoredState } from '../../../pipeline/types.js';
 
-const GRU: StateSchema = { fingerprint: '0123456789abcdef', cell: 'gru', layers: 2, hidden: 8, dtype: 'float32' };
+const GRU: StateSchema = {
+  fingerprint: '0123456789abcdef',
+  cell: 'gru',
+  layers: 2,
+  hidden: 8,
+  dtype: 'float32',
+};
 const LSTM: StateSchema = { ...GRU, cell: 'lstm', layers: 1, hidden: 5 };
 
 function randomState(n: number, seed: number, scale = 1): Float32Array {
@@ -31,7 +37,10 @@ function randomState(n: number, seed: number, scale = 1): Float32Array {
 function stored(schema: StateSchema, seed = 1): StoredState {
   const n = schema.layers * schema.hidden;
   return {
-    state: schema.cell === 'lstm' ? { h: randomState(n, seed), c: randomState(n, seed + 7, 3) } : { h: randomState(n, seed) },
+    state:
+      schema.cell === 'lstm'
+        ? { h: randomState(n, seed), c: randomState(n, seed + 7, 3) }
+        : { h: randomState(n, seed) },
     fence: { partition: 3, offset: '12345678901234' },
     totalTokens: 4242,
     updatedAt: 1_700_000_000_123.5,
@@ -115,7 +124,9 @@ describe('encodeRecord/decodeRecord', () => {
       assert.equal(loaded.stored.totalTokens, 4242);
       assert.equal(loaded.stored.updatedAt, 1_700_000_000_123.5);
       const summary = summarizeRecord(bytes);
-      assert.ok(summary.ok && summary.summary.generation === 9 && summary.summary.fingerprint === GRU.fingerprint);
+      assert.ok(
+        summary.ok && summary.summary.generation === 9 && summary.summary.fingerprint === GRU.fingerprint,
+      );
     });
   }
 
@@ -127,9 +138,12 @@ describe('encodeRecord/decodeRecord', () => {
     const loaded = decodeRecord(schema, bytes);
     assert.equal(loaded.kind, 'ok');
     if (loaded.kind !== 'ok') return;
-    w.stored!.state.h.forEach((x, i) => assert.ok(Math.abs(loaded.stored.state.h[i] - x) <= 2 ** -12));
+    for (const [i, x] of w.stored!.state.h.entries())
+      assert.ok(Math.abs(loaded.stored.state.h[i] - x) <= 2 ** -12);
     // c is unbounded (here |c| < 3): relative error ≤ 2^-11.
-    w.stored!.state.c!.forEach((x, i) => assert.ok(Math.abs(loaded.stored.state.c![i] - x) <= Math.abs(x) * 2 ** -11));
+    for (const [i, x] of w.stored!.state.c!.entries()) {
+      assert.ok(Math.abs(loaded.stored.state.c![i] - x) <= Math.abs(x) * 2 ** -11);
+    }
   });
 
   it('reads a record written in the other dtype', () => {
@@ -153,7 +167,14 @@ describe('encodeRecord/decodeRecord', () => {
   it('refuses states of the wrong size and bad fences (programmer errors)', () => {
     const w = write(GRU);
     assert.throws(() => encodeRecord({ ...GRU, hidden: 9 }, w), RangeError);
-    assert.throws(() => encodeRecord(LSTM, { ...write(LSTM), stored: { ...stored(LSTM), state: { h: new Float32Array(5) } } }), RangeError);
+    assert.throws(
+      () =>
+        encodeRecord(LSTM, {
+          ...write(LSTM),
+          stored: { ...stored(LSTM), state: { h: new Float32Array(5) } },
+        }),
+      RangeError,
+    );
     assert.throws(() => encodeRecord(GRU, { ...w, fence: { partition: 0, offset: '1.5' } }), RangeError);
     assert.throws(() => encodeRecord(GRU, { ...w, fence: { partition: -1, offset: '1' } }), RangeError);
   });
@@ -239,12 +260,17 @@ describe('decodeRecord refuses bad bytes', () => {
 
   it('never throws on mutated good records', () => {
     fc.assert(
-      fc.property(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 }), fc.nat(good.length), (at, xor, cut) => {
-        const copy = Buffer.from(good);
-        copy[at] ^= xor;
-        const loaded = decodeRecord(GRU, copy.subarray(0, cut));
-        return loaded.kind === 'bad';
-      }),
+      fc.property(
+        fc.nat(good.length - 1),
+        fc.integer({ min: 1, max: 255 }),
+        fc.nat(good.length),
+        (at, xor, cut) => {
+          const copy = Buffer.from(good);
+          copy[at] ^= xor;
+          const loaded = decodeRecord(GRU, copy.subarray(0, cut));
+          return loaded.kind === 'bad';
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -256,7 +282,10 @@ describe('fenceAllows', () => {
     assert.equal(fenceAllows(stored, { partition: 0, offset: '11' }), true);
     assert.equal(fenceAllows(stored, { partition: 0, offset: '10' }), false);
     assert.equal(fenceAllows(stored, { partition: 0, offset: '9' }), false);
-    assert.equal(fenceAllows({ partition: 0, offset: '9007199254740993' }, { partition: 0, offset: '9007199254740992' }), false);
+    assert.equal(
+      fenceAllows({ partition: 0, offset: '9007199254740993' }, { partition: 0, offset: '9007199254740992' }),
+      false,
+    );
   });
 
   it('another partition or no record: accepted', () => {

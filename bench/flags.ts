@@ -1,0 +1,67 @@
+/**
+ * Small helpers shared by the `rnnstream bench …` commands: reading flags (commander hands them over as
+ * strings) with messages that name the option, and printing a two-column table.
+ */
+import { ConfigError } from '../pipeline/errors.js';
+
+/** Flags as commander hands them over: option name (camelCase) → string, boolean or undefined. */
+export type Flags = Record<string, unknown>;
+
+/**
+ * A positive number flag (integer unless `integer: false`), or its default when absent.
+ * @example const batch = numberFlag(flags, 'batch', 256);
+ */
+export function numberFlag(flags: Flags, name: string, fallback: number, { integer = true, min = 1 } = {}): number {
+  const raw = flags[name];
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min) {
+    const what = integer ? `an integer ≥ ${min}` : `a number ≥ ${min}`;
+    throw new ConfigError(`--${kebab(name)} must be ${what}, got "${String(raw)}"`);
+  }
+  return value;
+}
+
+/**
+ * A flag restricted to a few values, or its default when absent.
+ * @example const cell = choiceFlag(flags, 'cell', ['rnn', 'lstm', 'gru'] as const, 'gru');
+ */
+export function choiceFlag<T extends string>(flags: Flags, name: string, choices: readonly T[], fallback: T): T {
+  const raw = flags[name];
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (!choices.includes(raw as T)) {
+    throw new ConfigError(`--${kebab(name)} must be one of ${choices.join(', ')}, got "${String(raw)}"`);
+  }
+  return raw as T;
+}
+
+/** `maxBatchRows` → `max-batch-rows`, for messages that name the flag as the user typed it. */
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * Formats `label: value` lines with the labels aligned, numbers with thousands separators.
+ * @example formatTable({ tokens_per_s: 123456.7, backend: 'wasm' }) // "tokens_per_s  123,457\nbackend       wasm"
+ */
+export function formatTable(fields: Record<string, unknown>): string {
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return entries
+    .map(([k, v]) => {
+      const shown =
+        typeof v === 'number'
+          ? v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 3 })
+          : typeof v === 'object'
+            ? JSON.stringify(v)
+            : String(v);
+      return `${k.padEnd(width)}  ${shown}`;
+    })
+    .join('\n');
+}
+
+/** Prints a result as a table, and with `--json` also as one JSON line last (what scripts parse). */
+export function printResult(result: object, json: boolean): void {
+  process.stdout.write(`${formatTable(result as Record<string, unknown>)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TestScheduler } from 'rxjs/testing';
+import { float32ToBase64, toOutputs } from '../../../operators/toOutputs.js';
+import type { ScoredMessage, SinkRecord, TokenizedMessage } from '../../../pipeline/types.js';
+
+function msg(key: string, offset: string, extra: Partial<TokenizedMessage> = {}): TokenizedMessage {
+  return {
+    key,
+    text: 'hello world',
+    end: false,
+    tokens: Int32Array.from([4, 5]),
+    record: { key: Buffer.from(key), value: null, source: { topic: 'in', partition: 3, offset } },
+    ...extra,
+  };
+}
+
+const embedding = Float32Array.from([0.5, -1.25, 3]);
+const scored: ScoredMessage = {
+  message: msg('k', '10', { id: 'm-1' }),
+  totalTokens: 12,
+  prediction: { label: 'positive', score: 0.75, probs: [0.25, 0.75] },
+  embedding,
+  replayed: false,
+};
+const ended: ScoredMessage = { message: msg('k', '11', { end: true }), totalTokens: 14, replayed: true };
+
+describe('toOutputs', () => {
+  it('maps scored messages to the output contract (marbles)', () => {
+    new TestScheduler((x, y) => assert.deepStrictEqual(x, y)).run(({ cold, expectObservable }) => {
+      const out$ = cold('a-b|', { a: scored, b: ended }).pipe(toOutputs({ model: 'gru@abc' }));
+      expectObservable(out$).toBe('a-b|', {
+        a: {
+          key: 'k',
+          value: {
+            key: 'k',
+            id: 'm-1',
+            source: { topic: 'in', partition: 3, offset: '10' },
+            tokens: 2,
+            totalTokens: 12,
+            sentiment: { label: 'positive', score: 0.75 },
+            model: 'gru@abc',
+          },
+        } satisfies SinkRecord,
+        b: {
+          key: 'k',
+          value: {
+            key: 'k',
+            source: { topic: 'in', partition: 3, offset: '11' },
+            tokens: 2,
+            totalTokens: 14,
+            model: 'gru@abc',
+            end: true,
+            replayed: true,
+          },
+        } satisfies SinkRecord,
+      });
+    });
+  });
+
+  it('propagates source errors', () => {
+    new TestScheduler((x, y) => assert.deepStrictEqual(x, y)).run(({ cold, expectObservable }) => {
+      expectObservable(cold<ScoredMessage>('-#').pipe(toOutputs({ model: 'm' }))).toBe('-#');
+    });
+  });
+
+  it('emits embeddings as numbers or base64 little-endian float32, and sentiment only when asked', () => {
+    const project = (emit: Parameters<typeof toOutputs>[0]['emit']) => {
+      let out: SinkRecord | undefined;
+      new TestScheduler(() => {}).run(({ cold }) => {
+        cold('a|', { a: scored })
+          .pipe(toOutputs({ model: 'm', emit }))
+          .subscribe((r) => {
+            out = r;
+          });
+      });
+      assert.ok(out);
+      return out.value;
+    };
+    assert.deepEqual(project({ embedding: true }).embedding, [0.5, -1.25, 3]);
+    const b64 = project({ embedding: 'base64', sentiment: false });
+    assert.equal(b64.sentiment, undefined);
+    const bytes = Buffer.from(b64.embedding as string, 'base64');
+    assert.equal(bytes.length, 12);
+    assert.deepEqual([bytes.readFloatLE(0), bytes.readFloatLE(4), bytes.readFloatLE(8)], [0.5, -1.25, 3]);
+    assert.equal(float32ToBase64(Float32Array.from([1])), Buffer.from([0, 0, 0x80, 0x3f]).toString('base64'));
+    assert.equal(project({}).embedding, undefined, 'no embedding by default');
+    // The output is JSON: it must survive a round trip unchanged.
+    const json = project({ embedding: true });
+    assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
+  });
+});

@@ -8,6 +8,9 @@
 #   deploy/services.sh fetch    only fetch (and cache) the Kafka jars
 #   deploy/services.sh logs     print the tail of the Kafka log
 #
+# `up` prints the matching `export KAFKA_BROKERS=… REDIS_URL=…` line on stdout (progress goes to stderr),
+# so `eval "$(deploy/services.sh up)"` starts the services and points the tests at them.
+#
 # Kafka comes as jars from Maven Central (deploy/kafka/pom.xml), fetched once with Maven into a cache folder
 # outside git, so a fresh clone on a machine that ran this before starts in seconds. Every start formats a
 # fresh data folder: the broker is for tests and keeps nothing between runs.
@@ -56,7 +59,7 @@ pid_matches() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern"
 }
 
-read_pid() { [ -f "$1" ] && cat "$1" 2>/dev/null || true; }
+read_pid() { if [ -f "$1" ]; then cat "$1" 2>/dev/null || true; fi; }
 
 # ---------------------------------------------------------------------------------------------- Redis
 
@@ -82,8 +85,8 @@ redis_up() {
   log "redis: starting redis-server on $HOST:$REDIS_PORT"
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
     --dir "$dir" --logfile "$logfile" --pidfile "$REDIS_PID_FILE" >/dev/null
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     redis_answers && {
       log "redis: started (pid $(read_pid "$REDIS_PID_FILE"))"
       return
@@ -100,8 +103,8 @@ redis_down() {
   if pid_matches "$pid" redis-server; then
     log "redis: stopping pid $pid"
     kill -TERM "$pid"
-    local i
-    for i in $(seq 1 50); do
+    local _
+    for _ in $(seq 1 50); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
@@ -216,10 +219,10 @@ kafka_ours_pid() {
 }
 
 kafka_stop_pid() {
-  local pid="$1" i
+  local pid="$1" _
   kill -TERM "$pid" 2>/dev/null || return 0
   # A single-node controlled shutdown takes a few seconds; do not wait forever.
-  for i in $(seq 1 150); do
+  for _ in $(seq 1 150); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.2
   done

@@ -51,3 +51,17 @@ export function fromFloat16Bits(bits: number): number {
   if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
+
+let table: Float32Array | undefined;
+
+/**
+ * All 65536 binary16 values as float32 (256 KiB, built on first use): decoding a float16 record becomes
+ * one lookup per value.
+ */
+export function float16Table(): Float32Array {
+  if (!table) {
+    table = new Float32Array(0x10000);
+    for (let bits = 0; bits < 0x10000; bits++) table[bits] = fromFloat16Bits(bits);
+  }
+  return table;
+}

@@ -61,14 +61,20 @@ function envNamesIn(text: string): string[] {
 
 /** The env names the code understands. */
 function knownEnvNames(): Set<string> {
-  return new Set([...RUN_CONFIG_KEYS.map((key) => envName(key)), ...Object.values(KAFKA_ENV), ...Object.keys(EXTRA_ENV)]);
+  return new Set([
+    ...RUN_CONFIG_KEYS.map((key) => envName(key)),
+    ...Object.values(KAFKA_ENV),
+    ...Object.keys(EXTRA_ENV),
+  ]);
 }
 
 /** Compose `environment:` as a map, whether written as a map or as `NAME=value` items. */
 function composeEnv(service: Node): Record<string, string> {
   const env = service.environment ?? {};
   if (Array.isArray(env)) {
-    return Object.fromEntries(env.map((item: string) => [item.split('=')[0], item.slice(item.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      env.map((item: string) => [item.split('=')[0], item.slice(item.indexOf('=') + 1)]),
+    );
   }
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
 }
@@ -79,7 +85,8 @@ async function exposedSeries(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram' || metric.type === 'summary') {
+    const type = String(metric.type);
+    if (type === 'histogram' || type === 'summary') {
       for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
     }
   }
@@ -102,16 +109,34 @@ const compose = (): Node => yamlFile(join(DEPLOY, 'docker-compose.yml'));
 describe('env names match the config', () => {
   it('the extras are really read by the code', () => {
     for (const [name, file] of Object.entries(EXTRA_ENV)) {
-      assert.ok(read(join(ROOT, file)).includes(name), `${file} no longer reads ${name}: drop it from the docs and manifests`);
+      assert.ok(
+        read(join(ROOT, file)).includes(name),
+        `${file} no longer reads ${name}: drop it from the docs and manifests`,
+      );
     }
   });
 
   const sources: [string, () => string][] = [
     ['deploy/docker-compose.yml', () => read(join(DEPLOY, 'docker-compose.yml'))],
     ['deploy/Dockerfile', () => read(join(DEPLOY, 'Dockerfile'))],
-    ['deploy/k8s/*.yaml', () => readdirSync(K8S).map((f) => read(join(K8S, f))).join('\n')],
-    ['deploy/prometheus/*', () => readdirSync(join(DEPLOY, 'prometheus')).map((f) => read(join(DEPLOY, 'prometheus', f))).join('\n')],
-    ['deploy/grafana/dashboards/rnnstream.json', () => read(join(DEPLOY, 'grafana', 'dashboards', 'rnnstream.json'))],
+    [
+      'deploy/k8s/*.yaml',
+      () =>
+        readdirSync(K8S)
+          .map((f) => read(join(K8S, f)))
+          .join('\n'),
+    ],
+    [
+      'deploy/prometheus/*',
+      () =>
+        readdirSync(join(DEPLOY, 'prometheus'))
+          .map((f) => read(join(DEPLOY, 'prometheus', f)))
+          .join('\n'),
+    ],
+    [
+      'deploy/grafana/dashboards/rnnstream.json',
+      () => read(join(DEPLOY, 'grafana', 'dashboards', 'rnnstream.json')),
+    ],
     ['docs/OPERATIONS.md', () => read(OPERATIONS)],
   ];
   for (const [label, text] of sources) {
@@ -142,7 +167,9 @@ describe('docker-compose.yml', () => {
       assert.ok(services[name].profiles?.includes('app'), `${name} belongs to the app profile`);
     }
     for (const [name, service] of Object.entries<Node>(services)) {
-      const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
+      const deps = Array.isArray(service.depends_on)
+        ? service.depends_on
+        : Object.keys(service.depends_on ?? {});
       for (const dep of deps) assert.ok(services[dep], `${name} depends on unknown service ${dep}`);
     }
   });
@@ -198,16 +225,28 @@ describe('Dockerfile', () => {
     assert.ok(froms.length >= 2, 'expected a build stage and a runtime stage');
     assert.match(froms[0][0], /\sAS\s+build$/i);
     const runtime = all.slice(froms[froms.length - 1][1]);
-    assert.ok(runtime.some((l) => /npm ci\b.*--omit=dev/.test(l)), 'runtime installs with --omit=dev');
-    assert.ok(runtime.some((l) => /^COPY --from=build\s.*dist/.test(l)), 'runtime copies dist/ from the build stage');
-    for (const dir of ['bin/', 'models/']) assert.ok(runtime.some((l) => l.startsWith(`COPY ${dir}`)), `runtime copies ${dir}`);
+    assert.ok(
+      runtime.some((l) => /npm ci\b.*--omit=dev/.test(l)),
+      'runtime installs with --omit=dev',
+    );
+    assert.ok(
+      runtime.some((l) => /^COPY --from=build\s.*dist/.test(l)),
+      'runtime copies dist/ from the build stage',
+    );
+    for (const dir of ['bin/', 'models/'])
+      assert.ok(
+        runtime.some((l) => l.startsWith(`COPY ${dir}`)),
+        `runtime copies ${dir}`,
+      );
     const users = runtime.filter((l) => /^USER\s/i.test(l));
     assert.equal(users.length, 1, 'one USER in the runtime stage');
     const user = users[0].split(/\s+/)[1].split(':')[0];
     assert.ok(user !== 'root' && user !== '0', `runs as ${user}`);
     assert.ok(runtime.some((l) => l === 'ENTRYPOINT ["node", "bin/rnnstream.js"]'));
     assert.ok(runtime.some((l) => l === 'CMD ["run"]'));
-    assert.ok(runtime.some((l) => /^HEALTHCHECK\s.*\/healthz/.test(l) && l.includes('RNNSTREAM_METRICS_PORT')));
+    assert.ok(
+      runtime.some((l) => /^HEALTHCHECK\s.*\/healthz/.test(l) && l.includes('RNNSTREAM_METRICS_PORT')),
+    );
   });
 
   it('copies every source folder the build compiles', () => {
@@ -233,7 +272,10 @@ describe('Prometheus', () => {
     assert.equal(job.metrics_path ?? '/metrics', '/metrics');
     const services = compose().services;
     const port = composeEnv(services.rnnstream).RNNSTREAM_METRICS_PORT;
-    assert.deepEqual(job.static_configs.flatMap((s: Node) => s.targets), [`rnnstream:${port}`]);
+    assert.deepEqual(
+      job.static_configs.flatMap((s: Node) => s.targets),
+      [`rnnstream:${port}`],
+    );
   });
 
   it('mounts the files it reads', () => {
@@ -252,7 +294,8 @@ describe('Prometheus', () => {
     assert.ok(rules.length > 0);
     for (const rule of rules) {
       assert.ok(rule.alert && rule.expr, 'each rule has alert and expr');
-      for (const name of metricsIn(rule.expr)) assert.ok(series.has(name), `${rule.alert} uses unknown metric ${name}`);
+      for (const name of metricsIn(rule.expr))
+        assert.ok(series.has(name), `${rule.alert} uses unknown metric ${name}`);
     }
   });
 });
@@ -299,13 +342,15 @@ describe('Grafana', () => {
     const provisioned = yamlFile(join(DEPLOY, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'));
     const uid = provisioned.datasources[0].uid;
     const panels = dashboard().panels.filter((p: Node) => p.type !== 'row');
-    for (const panel of panels) assert.equal(panel.datasource?.uid, uid, `panel "${panel.title}" uses another datasource`);
+    for (const panel of panels)
+      assert.equal(panel.datasource?.uid, uid, `panel "${panel.title}" uses another datasource`);
     const ids = dashboard().panels.map((p: Node) => p.id);
     assert.equal(new Set(ids).size, ids.length);
   });
 
   it('the dashboard provider reads the folder compose mounts', () => {
-    const provider = yamlFile(join(DEPLOY, 'grafana', 'provisioning', 'dashboards', 'rnnstream.yml')).providers[0];
+    const provider = yamlFile(join(DEPLOY, 'grafana', 'provisioning', 'dashboards', 'rnnstream.yml'))
+      .providers[0];
     const volumes = compose().services.grafana.volumes as string[];
     const mount = volumes.find((v) => v.split(':')[1] === provider.options.path);
     assert.ok(mount, `${provider.options.path} is not mounted`);
@@ -323,7 +368,10 @@ describe('Kubernetes manifests', () => {
     for (const entry of container.env ?? []) {
       if (entry.value !== undefined) env[entry.name] = entry.value;
       else if (entry.valueFrom?.secretKeyRef) {
-        env[entry.name] = entry.name === 'RNNSTREAM_STATE' ? 'rediss://rnnstream:secret@redis.example:6380/0?prefix=prod:' : 'secret';
+        env[entry.name] =
+          entry.name === 'RNNSTREAM_STATE'
+            ? 'rediss://rnnstream:secret@redis.example:6380/0?prefix=prod:'
+            : 'secret';
       } else env[entry.name] = 'from-a-field';
     }
     return env;
@@ -331,7 +379,10 @@ describe('Kubernetes manifests', () => {
 
   it('every file parses and kustomization lists each of them', () => {
     const docs = k8sDocuments();
-    assert.ok(docs.every(({ doc }) => doc?.apiVersion && doc.kind), 'each document has apiVersion and kind');
+    assert.ok(
+      docs.every(({ doc }) => doc?.apiVersion && doc.kind),
+      'each document has apiVersion and kind',
+    );
     const kustomization = yamlFile(join(K8S, 'kustomization.yaml'));
     const files = readdirSync(K8S).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
     assert.deepEqual([...kustomization.resources].sort(), files.sort());
@@ -356,7 +407,10 @@ describe('Kubernetes manifests', () => {
     const env = k8sKind('Deployment').spec.template.spec.containers[0].env as Node[];
     for (const name of [KAFKA_ENV.saslPassword, envName('state')]) {
       const entry = env.find((e) => e.name === name);
-      assert.ok(entry?.valueFrom?.secretKeyRef?.name && entry.valueFrom.secretKeyRef.key, `${name} must reference a Secret`);
+      assert.ok(
+        entry?.valueFrom?.secretKeyRef?.name && entry.valueFrom.secretKeyRef.key,
+        `${name} must reference a Secret`,
+      );
     }
   });
 
@@ -372,13 +426,23 @@ describe('Kubernetes manifests', () => {
     for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
       assert.equal(probe.httpGet.port, 'metrics');
     }
-    assert.ok(pod.terminationGracePeriodSeconds * 1000 > config.shutdownTimeoutMs, 'grace period must exceed the drain');
+    assert.ok(
+      pod.terminationGracePeriodSeconds * 1000 > config.shutdownTimeoutMs,
+      'grace period must exceed the drain',
+    );
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.ok(pod.securityContext.runAsUser > 0);
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
     assert.equal(container.securityContext.allowPrivilegeEscalation, false);
-    assert.ok(container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory);
-    assert.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], String(config.metricsPort));
+    assert.ok(
+      container.resources.requests.cpu &&
+        container.resources.requests.memory &&
+        container.resources.limits.memory,
+    );
+    assert.equal(
+      deployment.spec.template.metadata.annotations['prometheus.io/port'],
+      String(config.metricsPort),
+    );
     assert.deepEqual(container.envFrom, [{ configMapRef: { name: k8sKind('ConfigMap').metadata.name } }]);
   });
 
@@ -408,35 +472,65 @@ describe('Kubernetes manifests', () => {
     assert.equal(trigger.metadata.topic, input.topic);
     assert.ok(Number(trigger.metadata.lagThreshold) > 0);
     assert.equal(trigger.authenticationRef.name, k8sKind('TriggerAuthentication').metadata.name);
-    assert.ok(scaled.spec.minReplicaCount >= 1, 'a consumer group with no member never scales up again on its own lag');
+    assert.ok(
+      scaled.spec.minReplicaCount >= 1,
+      'a consumer group with no member never scales up again on its own lag',
+    );
   });
 });
 
 describe('docs/OPERATIONS.md', () => {
   it('covers what operators need', () => {
     const text = read(OPERATIONS);
-    for (const heading of ['Scaling', 'Redis sizing', 'Exactly-once', 'Replay', 'Upgrading a model', 'Graceful shutdown', 'Metrics', 'Security']) {
+    for (const heading of [
+      'Scaling',
+      'Redis sizing',
+      'Exactly-once',
+      'Replay',
+      'Upgrading a model',
+      'Graceful shutdown',
+      'Metrics',
+      'Security',
+    ]) {
       assert.match(text, new RegExp(`^##+ .*${heading}`, 'mi'), `no section on ${heading}`);
     }
   });
 
   it('states record sizes the record encoder really produces', () => {
     const text = read(OPERATIONS);
-    assert.ok(text.includes(`${HEADER_BYTES}-byte header`), 'the header size changed: update the sizing section');
-    const size = (cell: StateSchema['cell'], layers: number, hidden: number, dtype: StateSchema['dtype'] = 'float32') => {
+    assert.ok(
+      text.includes(`${HEADER_BYTES}-byte header`),
+      'the header size changed: update the sizing section',
+    );
+    const size = (
+      cell: StateSchema['cell'],
+      layers: number,
+      hidden: number,
+      dtype: StateSchema['dtype'] = 'float32',
+    ) => {
       const per = layers * hidden;
       const state = { h: new Float32Array(per), c: cell === 'lstm' ? new Float32Array(per) : undefined };
       const schema = { fingerprint: '0123456789abcdef', cell, layers, hidden, dtype };
-      return encodeRecord(schema, { key: 'k', fence: { partition: 0, offset: '1' }, stored: { state, fence: { partition: 0, offset: '1' }, totalTokens: 1, updatedAt: 0 } }).length;
+      return encodeRecord(schema, {
+        key: 'k',
+        fence: { partition: 0, offset: '1' },
+        stored: { state, fence: { partition: 0, offset: '1' }, totalTokens: 1, updatedAt: 0 },
+      }).length;
     };
-    for (const bytes of [size('gru', 1, 128), size('lstm', 1, 128), size('gru', 2, 256), size('gru', 1, 128, 'float16')]) {
+    for (const bytes of [
+      size('gru', 1, 128),
+      size('lstm', 1, 128),
+      size('gru', 2, 256),
+      size('gru', 1, 128, 'float16'),
+    ]) {
       assert.match(text, new RegExp(`\\b${bytes}\\b`), `the sizing table lacks a ${bytes}-byte record`);
     }
   });
 
   it('names only metrics that exist', async () => {
     const series = await exposedSeries();
-    for (const name of metricsIn(read(OPERATIONS))) assert.ok(series.has(name), `OPERATIONS.md names unknown metric ${name}`);
+    for (const name of metricsIn(read(OPERATIONS)))
+      assert.ok(series.has(name), `OPERATIONS.md names unknown metric ${name}`);
   });
 
   it('every deploy file it links to exists', () => {

@@ -57,6 +57,24 @@ describe('crc32', () => {
     assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
     assert.equal(crc32(Buffer.alloc(0)), 0);
   });
+
+  it('agrees with the byte-wise definition on any input and range', () => {
+    const reference = (bytes: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const x of bytes) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(20), (bytes, skip) => {
+        const start = Math.min(skip, bytes.length);
+        return crc32(bytes, start) === reference(bytes.subarray(start));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('float16', () => {

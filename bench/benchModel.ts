@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createEngine } from '../model/engine.js';
 import { Head } from '../model/head.js';
 import { createStreamingEngine, loadModelPackage, MANIFEST_FILE } from '../model/modelPackage.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { CellKind, RnnConfig } from '../model/types.js';
-import { createEngine } from '../model/engine.js';
 import { defaultModelDir } from '../pipeline/paths.js';
 import type { PipelineModel } from '../pipeline/run.js';
 import type { StateSchema } from '../pipeline/state/record.js';
@@ -75,7 +75,13 @@ export async function loadBenchModel(which: string, size: RandomModelSize = {}):
         engine: createStreamingEngine(pkg),
         predict: (hs) => pkg.head.predict(hs),
       },
-      schema: { fingerprint: pkg.fingerprint, cell: config.cell, layers: config.numLayers, hidden: config.hiddenSize, dtype: 'float32' },
+      schema: {
+        fingerprint: pkg.fingerprint,
+        cell: config.cell,
+        layers: config.numLayers,
+        hidden: config.hiddenSize,
+        dtype: 'float32',
+      },
       description: `${pkg.id} (${describe(config, pkg.tokenizer.size)})`,
     };
   }
@@ -94,14 +100,24 @@ function describe(config: RnnConfig, vocab: number): string {
  */
 export function randomBenchModel(size: RandomModelSize = {}): BenchModel {
   const s = { ...DEFAULT_RANDOM_MODEL_SIZE, ...size };
-  const config: RnnConfig = { cell: s.cell, inputSize: s.embed, hiddenSize: s.hidden, numLayers: s.layers, bias: true };
+  const config: RnnConfig = {
+    cell: s.cell,
+    inputSize: s.embed,
+    hiddenSize: s.hidden,
+    numLayers: s.layers,
+    bias: true,
+  };
   const words = ['<pad>', '<unk>', ...BENCH_WORDS];
-  if (s.vocab < words.length) throw new RangeError(`vocab must be ≥ ${words.length} (the benchmark's words), got ${s.vocab}`);
+  if (s.vocab < words.length)
+    throw new RangeError(`vocab must be ≥ ${words.length} (the benchmark's words), got ${s.vocab}`);
   const vocab = [...words, ...Array.from({ length: s.vocab - words.length }, (_, i) => `filler${i}`)];
   const tokenizer = new Tokenizer(vocab);
   const next = seededRandom(s.seed + 100);
   const headWeight = Float32Array.from({ length: s.hidden }, () => (2 * next() - 1) / Math.sqrt(s.hidden));
-  const head = new Head({ kind: 'sigmoid', labels: ['negative', 'positive'] }, { shape: [1, s.hidden], data: headWeight });
+  const head = new Head(
+    { kind: 'sigmoid', labels: ['negative', 'positive'] },
+    { shape: [1, s.hidden], data: headWeight },
+  );
   const fingerprint = 'bbbbbbbbbbbb0000';
   return {
     model: {

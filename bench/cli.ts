@@ -40,7 +40,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     (code) => process.exit(code),
     (error: unknown) => {
       const config = error instanceof ConfigError;
-      process.stderr.write(`${config ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
+      process.stderr.write(
+        `${config ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`,
+      );
       process.exit(config ? 2 : 1);
     },
   );

@@ -11,7 +11,12 @@ export type Flags = Record<string, unknown>;
  * A positive number flag (integer unless `integer: false`), or its default when absent.
  * @example const batch = numberFlag(flags, 'batch', 256);
  */
-export function numberFlag(flags: Flags, name: string, fallback: number, { integer = true, min = 1 } = {}): number {
+export function numberFlag(
+  flags: Flags,
+  name: string,
+  fallback: number,
+  { integer = true, min = 1 } = {},
+): number {
   const raw = flags[name];
   if (raw === undefined || raw === null || raw === '') return fallback;
   const value = typeof raw === 'number' ? raw : Number(raw);
@@ -26,7 +31,12 @@ export function numberFlag(flags: Flags, name: string, fallback: number, { integ
  * A flag restricted to a few values, or its default when absent.
  * @example const cell = choiceFlag(flags, 'cell', ['rnn', 'lstm', 'gru'] as const, 'gru');
  */
-export function choiceFlag<T extends string>(flags: Flags, name: string, choices: readonly T[], fallback: T): T {
+export function choiceFlag<T extends string>(
+  flags: Flags,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
   const raw = flags[name];
   if (raw === undefined || raw === null || raw === '') return fallback;
   if (!choices.includes(raw as T)) {

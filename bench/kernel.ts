@@ -3,7 +3,7 @@
  * `engine.step(rows)` called again and again with each row's state carried to the next call, as the
  * pipeline does for keys that keep talking. Nothing else (no tokenizer, no state store) is timed.
  */
-import { type BackendName, BACKEND_NAMES, selectBackend } from '../model/backend.js';
+import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import { CELL_GATES } from '../model/cells.js';
 import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../model/engine.js';
 import type { CellKind, RnnConfig, RnnState } from '../model/types.js';
@@ -84,7 +84,13 @@ export interface KernelBenchResult {
 export async function runKernelBench(options: KernelBenchOptions = {}): Promise<KernelBenchResult> {
   const o = { ...DEFAULT_KERNEL_BENCH_OPTIONS, ...options };
   const { backend } = await selectBackend(o.backend);
-  const config: RnnConfig = { cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bias: true };
+  const config: RnnConfig = {
+    cell: o.cell,
+    inputSize: o.embed,
+    hiddenSize: o.hidden,
+    numLayers: o.layers,
+    bias: true,
+  };
   const engine = createEngine(randomWeights(config, o.vocab, o.seed), config, { inputTable: o.inputTable });
   try {
     // Two sets of token rows, alternated, so no call sees exactly the previous call's input.

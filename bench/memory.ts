@@ -4,7 +4,7 @@
  * per key: what a deployment would hold) or straight into the store (fast; the same records).
  */
 import { pino } from 'pino';
-import { type BackendName, BACKEND_NAMES, selectBackend } from '../model/backend.js';
+import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import type { RnnState } from '../model/types.js';
 import { runPipeline } from '../pipeline/run.js';
 import { MemoryStateStore } from '../pipeline/state/memoryStore.js';
@@ -83,7 +83,11 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
     collect();
     const before = process.memoryUsage().rss;
     if (o.via === 'pipeline') {
-      const source = new GeneratedSource({ keys: o.keys, messages: o.keys, tokensPerMessage: o.tokensPerMessage });
+      const source = new GeneratedSource({
+        keys: o.keys,
+        messages: o.keys,
+        tokensPerMessage: o.tokensPerMessage,
+      });
       const run = runPipeline({
         source,
         sink: new CountingSink(),
@@ -120,7 +124,12 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
 }
 
 /** Writes `keys` random states (tanh-range values) in chunks, as the pipeline's store stage does. */
-async function fillStore(store: MemoryStateStore, keys: number, values: number, lstm: boolean): Promise<void> {
+async function fillStore(
+  store: MemoryStateStore,
+  keys: number,
+  values: number,
+  lstm: boolean,
+): Promise<void> {
   const next = seededRandom(3);
   const random = () => Float32Array.from({ length: values }, () => 2 * next() - 1);
   for (let begin = 0; begin < keys; begin += 1000) {
@@ -128,7 +137,11 @@ async function fillStore(store: MemoryStateStore, keys: number, values: number, 
     for (let k = begin; k < Math.min(begin + 1000, keys); k++) {
       const state: RnnState = lstm ? { h: random(), c: random() } : { h: random() };
       const fence = { partition: k % 4, offset: String(k) };
-      writes.push({ key: `key-${k}`, fence, stored: { state, fence, totalTokens: 20, updatedAt: Date.now() } });
+      writes.push({
+        key: `key-${k}`,
+        fence,
+        stored: { state, fence, totalTokens: 20, updatedAt: Date.now() },
+      });
     }
     await store.write(writes);
   }

@@ -72,8 +72,15 @@ export class GeneratedSource implements Source {
   constructor(options: GeneratedSourceOptions) {
     this.options = { ...DEFAULT_GENERATED_SOURCE_OPTIONS, ...options };
     const { keys, messages, tokensPerMessage, partitions, maxInFlight, seed } = this.options;
-    for (const [name, value] of Object.entries({ keys, messages, tokensPerMessage, partitions, maxInFlight })) {
-      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be an integer ≥ 1, got ${value}`);
+    for (const [name, value] of Object.entries({
+      keys,
+      messages,
+      tokensPerMessage,
+      partitions,
+      maxInFlight,
+    })) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new RangeError(`${name} must be an integer ≥ 1, got ${value}`);
     }
     const next = seededRandom(seed);
     const offsets = new Array<number>(partitions).fill(0);
@@ -81,7 +88,10 @@ export class GeneratedSource implements Source {
     this.records = Array.from({ length: messages }, (_, i) => {
       const k = i % keys;
       const partition = k % partitions;
-      const words = Array.from({ length: tokensPerMessage }, () => BENCH_WORDS[Math.floor(next() * BENCH_WORDS.length)]);
+      const words = Array.from(
+        { length: tokensPerMessage },
+        () => BENCH_WORDS[Math.floor(next() * BENCH_WORDS.length)],
+      );
       return {
         key: Buffer.from(`key-${k}`),
         value: Buffer.from(JSON.stringify({ text: words.join(' ') })),

@@ -5,7 +5,7 @@
  * ceiling the Kafka/Redis deployment approaches.
  */
 import { pino } from 'pino';
-import { type BackendName, BACKEND_NAMES, selectBackend } from '../model/backend.js';
+import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import { type RunOptions, runPipeline } from '../pipeline/run.js';
 import { MemoryStateStore } from '../pipeline/state/memoryStore.js';
 import { loadBenchModel, type RandomModelSize } from './benchModel.js';
@@ -96,7 +96,9 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
     const run = runPipeline({ source, sink, deadLetters, store, model, log }, PIPELINE_MODES[o.mode]);
     const stats = await run.done;
     if (sink.records + deadLetters.count !== o.messages) {
-      throw new Error(`pipeline bench: ${o.messages} messages in, ${sink.records} outputs and ${deadLetters.count} dead letters out`);
+      throw new Error(
+        `pipeline bench: ${o.messages} messages in, ${sink.records} outputs and ${deadLetters.count} dead letters out`,
+      );
     }
     return {
       bench: 'pipeline',

@@ -130,12 +130,13 @@ export function checkRnnWeights(
 }
 
 /**
- * Column groups of a cell's pre-activations that the step consumes separately. The GRU keeps n apart
- * because its recurrent part is multiplied by r before the input part is added.
+ * Column groups of a cell's pre-activations, one per gate, each consumed as its own tensor. Splitting
+ * one wide `[rows, G*H]` pre-activation per step instead costs a copy of the whole tensor per slice on
+ * the wasm backend; G matmuls of width H cost the same arithmetic with no copy (and no more kernel
+ * launches on a GPU than matmul + split).
  */
 export function gateGroups(cell: CellKind, hiddenSize: number): number[] {
-  if (cell === 'gru') return [2 * hiddenSize, hiddenSize];
-  return [CELL_GATES[cell] * hiddenSize];
+  return new Array(CELL_GATES[cell]).fill(hiddenSize);
 }
 
 /** The input half of one layer in step layout: per group, `kernel [in, width]` and the folded bias. */
@@ -182,6 +183,7 @@ export function stepLayout(
     recurrent.kernels.push(transposeRows(layer.weightHh, begin, end));
     if (layer.biasIh && layer.biasHh) {
       const bias = layer.biasIh.data.slice(begin, end);
+      // The GRU's b_hn sits inside r·(W_hn h + b_hn): it cannot move to the input side.
       const foldable = !(cell === 'gru' && begin === 2 * hiddenSize);
       if (foldable) for (let i = 0; i < width; i++) bias[i] += layer.biasHh.data[begin + i];
       else recurrent.hnBias = { shape: [width], data: layer.biasHh.data.slice(begin, end) };
@@ -196,8 +198,11 @@ export function stepLayout(
 
 /** A layer's recurrent weights on the device. */
 export interface RecurrentParams {
+  /** Per gate, `W_hhᵀ [H, H]`. */
   kernels: tf.Tensor2D[];
   hnBias?: tf.Tensor1D;
+  /** The tanh to use (the engine may pick a faster equivalent for its backend). */
+  tanh: (x: tf.Tensor2D) => tf.Tensor2D;
 }
 
 /** One batch's state of one layer on the device: `[rows, H]` each. */
@@ -212,30 +217,42 @@ export type CellState = {
  */
 export type CellStep = (xProj: tf.Tensor2D[], state: CellState, params: RecurrentParams) => CellState;
 
+/** `pre = x + h·W` for gate g: the input part comes precomputed, only the recurrent matmul is per step. */
+const preActivation = (x: tf.Tensor2D, h: tf.Tensor2D, kernel: tf.Tensor2D): tf.Tensor2D =>
+  tf.add(x, tf.matMul(h, kernel));
+
 /** Elman: `h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`. */
-const rnnStep: CellStep = ([x], { h }, { kernels }) => ({
-  h: tf.tanh(tf.add(x, tf.matMul(h, kernels[0]))) as tf.Tensor2D,
-});
+const rnnStep: CellStep = ([x], { h }, { kernels, tanh }) => ({ h: tanh(preActivation(x, h, kernels[0])) });
 
 /** LSTM, gates i,f,g,o: `c' = σ(f)·c + σ(i)·tanh(g)`, `h' = σ(o)·tanh(c')`. */
-const lstmStep: CellStep = ([x], { h, c }, { kernels }) => {
-  const z = tf.add(x, tf.matMul(h, kernels[0]));
-  const [i, f, g, o] = tf.split(z, 4, 1);
-  const cNew: tf.Tensor2D = tf.add(
-    tf.mul(tf.sigmoid(f), c as tf.Tensor2D),
-    tf.mul(tf.sigmoid(i), tf.tanh(g)),
-  );
-  return { h: tf.mul(tf.sigmoid(o), tf.tanh(cNew)), c: cNew };
+const lstmStep: CellStep = ([xi, xf, xg, xo], { h, c }, { kernels, tanh }) => {
+  const i = tf.sigmoid(preActivation(xi, h, kernels[0]));
+  const f = tf.sigmoid(preActivation(xf, h, kernels[1]));
+  const g = tanh(preActivation(xg, h, kernels[2]));
+  const o = tf.sigmoid(preActivation(xo, h, kernels[3]));
+  const cNew: tf.Tensor2D = tf.add(tf.mul(f, c as tf.Tensor2D), tf.mul(i, g));
+  return { h: tf.mul(o, tanh(cNew)), c: cNew };
 };
 
 /** GRU, gates r,z,n: `n = tanh(W_in x + b_in + r·(W_hn h + b_hn))`, `h' = (1-z)·n + z·h`. */
-const gruStep: CellStep = ([xrz, xn], { h }, { kernels, hnBias }) => {
-  const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, tf.matMul(h, kernels[0]))), 2, 1);
-  const hn = hnBias ? tf.fused.matMul({ a: h, b: kernels[1], bias: hnBias }) : tf.matMul(h, kernels[1]);
-  const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+const gruStep: CellStep = ([xr, xz, xn], { h }, { kernels, hnBias, tanh }) => {
+  const r = tf.sigmoid(preActivation(xr, h, kernels[0]));
+  const z = tf.sigmoid(preActivation(xz, h, kernels[1]));
+  const hn = hnBias ? tf.fused.matMul({ a: h, b: kernels[2], bias: hnBias }) : tf.matMul(h, kernels[2]);
+  const n = tanh(tf.add(xn, tf.mul(r, hn)));
   // (1-z)·n + z·h, written with one multiply fewer.
   return { h: tf.add(n, tf.mul(z, tf.sub(h, n))) };
 };
+
+/** TF.js's tanh. */
+export const exactTanh = (x: tf.Tensor2D): tf.Tensor2D => tf.tanh(x);
+
+/**
+ * `tanh(x) = 2·σ(2x) − 1`. The wasm backend's Tanh is scalar while its Sigmoid is vectorized (XNNPACK),
+ * which makes this several times faster there; the absolute error stays around 1e-7.
+ */
+export const sigmoidTanh = (x: tf.Tensor2D): tf.Tensor2D =>
+  tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
 
 /** The pure step function of each cell kind. */
 export const CELL_STEPS: Readonly<Record<CellKind, CellStep>> = {

@@ -13,8 +13,11 @@ import {
   CELL_STEPS,
   type CellState,
   checkRnnWeights,
+  exactTanh,
+  gateGroups,
   type RecurrentParams,
   type RnnWeights,
+  sigmoidTanh,
   stepLayout,
 } from './cells.js';
 import type { HostTensor } from './safetensors.js';
@@ -31,19 +34,42 @@ export interface EngineOptions {
   inputTable?: 'auto' | 'always' | 'never';
   /** Largest table `auto` precomputes, in bytes. @default 536870912 (512 MiB) */
   tableMaxBytes?: number;
+  /**
+   * Where each step's slice of the precomputed input projection is cut. `device`: gather and split on the
+   * device (GPU backends). `host`: the token table lives in host memory and slices are cut there and
+   * uploaded per step, because the wasm backend's Slice/Gather copy their whole input on every call
+   * (`readSync`), which made splitting a layer's projection into steps cost more than the matmuls.
+   * `auto`: `host` on the wasm and cpu backends, `device` elsewhere.
+   * @default 'auto'
+   */
+  inputFeed?: 'auto' | 'host' | 'device';
+  /**
+   * How tanh is computed: TF.js's `tanh`, or `2·σ(2x) − 1` (several times faster on wasm, whose Tanh
+   * kernel is scalar; error ~1e-7). `auto`: `sigmoid` on wasm, `exact` elsewhere.
+   * @default 'auto'
+   */
+  tanh?: 'auto' | 'exact' | 'sigmoid';
 }
 
 /** Defaults of {@link EngineOptions}. */
 export const DEFAULT_ENGINE_OPTIONS: Required<EngineOptions> = {
   inputTable: 'auto',
   tableMaxBytes: 512 * 1024 * 1024,
+  inputFeed: 'auto',
+  tanh: 'auto',
 };
+
+/** Backends whose tensors live in host memory, where host-side slicing is a plain copy. */
+const HOST_MEMORY_BACKENDS = new Set(['wasm', 'cpu']);
 
 /** A layer's input projection on the device, per gate group. */
 interface InputParams {
   kernels: tf.Tensor2D[];
   biases: (tf.Tensor1D | undefined)[];
 }
+
+/** The input projection of time step t, one `[batchSizes[t], width]` tensor per gate group (caller disposes). */
+type StepFeed = (t: number) => tf.Tensor2D[];
 
 /** One row after validation, with its place in the sorted batch. */
 interface PreparedRow {
@@ -70,8 +96,13 @@ class BatchedEngine implements StepEngine {
   readonly config: RnnConfig;
   private readonly inputs: (InputParams | undefined)[] = [];
   private readonly recurrent: RecurrentParams[] = [];
-  /** Layer 0 per-token projection tables (one per gate group), when precomputed. */
+  /** Layer 0 per-token projection tables (one per gate group), when precomputed (device feed). */
   private tables?: tf.Tensor2D[];
+  /** The same tables in host memory (host feed), `[vocab * width]` each. */
+  private hostTables?: Float32Array[];
+  /** Width of each gate group of the input projection. */
+  private readonly widths: number[];
+  private readonly hostFeed: boolean;
   /** The embedding, kept only when there are no tables. */
   private readonly embedding?: tf.Tensor2D;
   private readonly vocabSize: number;
@@ -82,6 +113,9 @@ class BatchedEngine implements StepEngine {
     this.config = { ...config };
     const { cell, hiddenSize } = config;
     this.vocabSize = weights.embedding?.shape[0] ?? 0;
+    this.widths = gateGroups(cell, hiddenSize);
+    this.hostFeed =
+      options.inputFeed === 'host' || (options.inputFeed === 'auto' && HOST_MEMORY_BACKENDS.has(tf.getBackend()));
     const gatesWidth = weights.layers[0].weightIh.shape[0];
     const tableBytes = this.vocabSize * gatesWidth * 4;
     const useTable =
@@ -90,12 +124,22 @@ class BatchedEngine implements StepEngine {
         (options.inputTable === 'auto' && tableBytes <= options.tableMaxBytes));
     weights.layers.forEach((layer, k) => {
       const { input, recurrent } = stepLayout(layer, cell, hiddenSize);
-      this.recurrent.push({ kernels: recurrent.kernels.map(upload2d), hnBias: upload1d(recurrent.hnBias) });
+      this.recurrent.push({
+        kernels: recurrent.kernels.map(upload2d),
+        hnBias: upload1d(recurrent.hnBias),
+        tanh: options.tanh === 'sigmoid' || (options.tanh === 'auto' && tf.getBackend() === 'wasm') ? sigmoidTanh : exactTanh,
+      });
       const params = { kernels: input.kernels.map(upload2d), biases: input.biases.map(upload1d) };
       if (k === 0 && useTable && weights.embedding) {
         const embedding = upload2d(weights.embedding);
         this.tables = params.kernels.map((kernel, g) => project(embedding, kernel, params.biases[g]));
         embedding.dispose();
+        if (this.hostFeed) {
+          // Read once at start; the device copy would only duplicate it.
+          this.hostTables = this.tables.map((table) => table.dataSync() as Float32Array);
+          tf.dispose(this.tables);
+          this.tables = undefined;
+        }
         tf.dispose([params.kernels, params.biases.filter((b) => b !== undefined)]);
         this.inputs.push(undefined);
       } else {
@@ -206,23 +250,28 @@ class BatchedEngine implements StepEngine {
     const hInit = tf.unstack(tf.tensor3d(h0, [L, B, H])) as tf.Tensor2D[];
     const cInit = c0 ? (tf.unstack(tf.tensor3d(c0, [L, B, H])) as tf.Tensor2D[]) : undefined;
 
-    // Layer 0's packed input projection, one tensor per gate group.
-    let xProj: tf.Tensor2D[];
+    // Layer 0's input projection of every step, one tensor per gate group.
+    let feed: StepFeed;
     if (this.vocabSize > 0) {
       const ids = new Int32Array(N);
       for (let t = 0; t < T; t++) {
-        for (let p = 0; p < batchSizes[t]; p++)
-          ids[offsets[t] + p] = (running[p].row.tokens as Int32Array)[t];
+        for (let p = 0; p < batchSizes[t]; p++) ids[offsets[t] + p] = (running[p].row.tokens as Int32Array)[t];
       }
-      const idsTensor = tf.tensor1d(ids, 'int32');
-      if (this.tables) {
-        xProj = this.tables.map((table) => tf.gather(table, idsTensor));
+      if (this.hostTables) {
+        feed = this.tableFeed(this.hostTables, ids, batchSizes, offsets);
       } else {
-        const x = tf.gather(this.embedding as tf.Tensor2D, idsTensor);
-        xProj = this.projectAll(0, x);
-        x.dispose();
+        const idsTensor = tf.tensor1d(ids, 'int32');
+        let xProj: tf.Tensor2D[];
+        if (this.tables) {
+          xProj = this.tables.map((table) => tf.gather(table, idsTensor));
+        } else {
+          const x = tf.gather(this.embedding as tf.Tensor2D, idsTensor);
+          xProj = this.projectAll(0, x);
+          x.dispose();
+        }
+        idsTensor.dispose();
+        feed = this.packedFeed(xProj, batchSizes, offsets);
       }
-      idsTensor.dispose();
     } else {
       const packed = new Float32Array(N * inputSize);
       for (let t = 0; t < T; t++) {
@@ -233,7 +282,7 @@ class BatchedEngine implements StepEngine {
         }
       }
       const x = tf.tensor2d(packed, [N, inputSize]);
-      xProj = this.projectAll(0, x);
+      feed = this.packedFeed(this.projectAll(0, x), batchSizes, offsets);
       x.dispose();
     }
 
@@ -243,9 +292,6 @@ class BatchedEngine implements StepEngine {
     for (let l = 0; l < L; l++) {
       const isLast = l === L - 1;
       const keepOutputs = !isLast || wantOutputs || markIndices.length > 0;
-      // Per step slices of each group's projection, then the projection itself is no longer needed.
-      const perStep = xProj.map((x) => tf.split(x, batchSizes, 0) as tf.Tensor2D[]);
-      tf.dispose(xProj);
       const outputs: tf.Tensor2D[] = [];
       const doneH: tf.Tensor2D[] = [];
       const doneC: tf.Tensor2D[] = [];
@@ -267,7 +313,7 @@ class BatchedEngine implements StepEngine {
           state = { h: keepH, c: keepC };
           rows = active;
         }
-        const input = perStep.map((steps) => steps[t]);
+        const input = feed(t);
         const params = this.recurrent[l];
         const next = tf.tidy(() => step(input, state, params));
         tf.dispose(input);
@@ -281,7 +327,8 @@ class BatchedEngine implements StepEngine {
       finalH.push(concatRows([state.h, ...doneH.reverse()]));
       if (state.c) finalC.push(concatRows([state.c, ...doneC.reverse()]));
       if (!isLast) {
-        xProj = this.projectAll(l + 1, concatRows(outputs));
+        // One input matmul over all of the next layer's steps.
+        feed = this.packedFeed(this.projectAll(l + 1, concatRows(outputs)), batchSizes, offsets);
       } else if (keepOutputs) {
         lastOutputs = concatRows(outputs);
       }
@@ -294,6 +341,37 @@ class BatchedEngine implements StepEngine {
     }
     if (wantOutputs && lastOutputs) parts.push(lastOutputs.reshape([-1]));
     return (parts.length === 1 ? parts[0] : tf.concat(parts)) as tf.Tensor1D;
+  }
+
+  /** Per-step inputs cut from packed projections `[N, width]` (on the device, or copied to the host). */
+  private packedFeed(xProj: tf.Tensor2D[], batchSizes: number[], offsets: number[]): StepFeed {
+    if (!this.hostFeed) {
+      const pieces = xProj.map((x) => tf.split(x, batchSizes, 0) as tf.Tensor2D[]);
+      tf.dispose(xProj);
+      return (t) => pieces.map((steps) => steps[t]);
+    }
+    const host = xProj.map((x) => x.dataSync() as Float32Array);
+    tf.dispose(xProj);
+    return (t) =>
+      host.map((data, g) => {
+        const w = this.widths[g];
+        return tf.tensor2d(data.subarray(offsets[t] * w, (offsets[t] + batchSizes[t]) * w), [batchSizes[t], w]);
+      });
+  }
+
+  /** Per-step inputs looked up in the host tables, row by row. */
+  private tableFeed(tables: Float32Array[], ids: Int32Array, batchSizes: number[], offsets: number[]): StepFeed {
+    return (t) =>
+      tables.map((table, g) => {
+        const w = this.widths[g];
+        const rows = batchSizes[t];
+        const out = new Float32Array(rows * w);
+        for (let p = 0; p < rows; p++) {
+          const id = ids[offsets[t] + p];
+          out.set(table.subarray(id * w, (id + 1) * w), p * w);
+        }
+        return tf.tensor2d(out, [rows, w]);
+      });
   }
 
   /** Projects a layer's packed inputs `[N, in]` through its input kernels, one tensor per gate group. */

@@ -48,5 +48,5 @@ const args = [
   '--test-timeout=600000',
   ...files,
 ];
-const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
+const child = spawn(process.execPath, args, { stdio: 'inherit', env: { RNNSTREAM_LOG_LEVEL: 'error', ...process.env, NODE_ENV: 'test' } });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
@@ -82,7 +83,15 @@ function countPipelines(store: RedisStateStore): Record<string, number> {
   return counts;
 }
 
-describe('RedisStateStore (Redis Cluster, 3 masters)', { timeout: 60_000 }, () => {
+/** The cluster is started from the local binaries; without them the suite says so and skips. */
+const MISSING_BINARIES = ['redis-server', 'redis-cli'].filter(
+  (bin) => !process.env.PATH?.split(delimiter).some((dir) => existsSync(join(dir, bin))),
+);
+
+describe('RedisStateStore (Redis Cluster, 3 masters)', {
+  timeout: 60_000,
+  skip: MISSING_BINARIES.length > 0 && `${MISSING_BINARIES.join(' and ')} not on PATH`,
+}, () => {
   let dir: string;
   let ports: number[] = [];
   let clusterUri: string;

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of the performance issue side by side in one run, then BENCHMARKS.md.
+#   (a) kernel: rnnstream's batched step vs PyTorch CPU (nn.Embedding + nn.RNN/LSTM/GRU) on the same
+#       shapes, rnn/lstm/gru at several batch sizes, with numpy's sgemm peak as the roofline;
+#   (b) pipeline: micro-batched vs one message at a time, 1 000 active keys (embedded, memory state);
+#   memory: RSS with 100 000 active keys in the memory store.
+# (c) end to end through Kafka and Redis is bench/e2e.sh; (d) the GPU run is bench/gpu/run.sh.
+#
+# Run it on a quiet machine: the load average is recorded at start and end, and figures taken while
+# other work runs are not comparable. Knobs (environment):
+#   BENCH_CELLS=rnn,lstm,gru  BENCH_BATCHES=1,16,256,1024,4096  BENCH_SECONDS=2 (per point)
+#   BENCH_STEPS=32 BENCH_VOCAB=20000 BENCH_EMBED=128 BENCH_HIDDEN=256
+#   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads)  BENCH_BACKEND=auto (rnnstream's TF.js backend)
+#   BENCH_PIPELINE_KEYS=1000 BENCH_PIPELINE_MESSAGES=20000 BENCH_SINGLE_MESSAGES=2000
+#   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory (comma list of parts to skip)
+#   BENCH_QUICK=1: a smoke run at reduced sizes (a few minutes in all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+  : "${BENCH_BATCHES:=1,16,256}" "${BENCH_SECONDS:=1}" "${BENCH_PIPELINE_MESSAGES:=3000}" "${BENCH_SINGLE_MESSAGES:=1000}"
+fi
+CELLS=${BENCH_CELLS:-rnn,lstm,gru}
+BATCHES=${BENCH_BATCHES:-1,16,256,1024,4096}
+SECS=${BENCH_SECONDS:-2}
+STEPS=${BENCH_STEPS:-32}
+VOCAB=${BENCH_VOCAB:-20000}
+EMBED=${BENCH_EMBED:-128}
+HIDDEN=${BENCH_HIDDEN:-256}
+THREADS=${BENCH_THREADS:-$(nproc)}
+BACKEND=${BENCH_BACKEND:-auto}
+PIPE_KEYS=${BENCH_PIPELINE_KEYS:-1000}
+PIPE_MESSAGES=${BENCH_PIPELINE_MESSAGES:-20000}
+SINGLE_MESSAGES=${BENCH_SINGLE_MESSAGES:-2000}
+MEMORY_KEYS=${BENCH_MEMORY_KEYS:-100000}
+SKIP=",${BENCH_SKIP:-},"
+# Debian's interpreter (python3-torch, python3-numpy), not whatever python3 is first on PATH.
+PY=/usr/bin/python3
+BENCH=(node --import tsx bench/cli.ts)
+RESULTS=bench/results
+
+skipped() { [[ "$SKIP" == *",$1,"* ]]; }
+note() { echo "$*" >>"$RESULTS/notes.txt"; echo "note: $*" >&2; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+# The JSON line a bench command prints last; the table before it goes to the terminal.
+last_json() { tee -a /dev/stderr | grep '^{' | tail -n 1; }
+# PyTorch/numpy with OpenBLAS: these variables (set on some machines) pin OpenBLAS to a wrong core type
+# or cache size, so they are unset for the Python commands only.
+python_blas() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" "$PY" "$@"; }
+
+install_python() {
+  if [[ -x "$PY" ]] && "$PY" -c 'import torch, numpy' 2>/dev/null && dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+    return 0
+  fi
+  local packages=(python3-torch python3-numpy libopenblas0-pthread)
+  local sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  echo "installing ${packages[*]} (Debian packages) for the PyTorch baseline…" >&2
+  "${sudo[@]}" apt-get install -y "${packages[@]}" >/dev/null ||
+    { "${sudo[@]}" apt-get update >/dev/null && "${sudo[@]}" apt-get install -y "${packages[@]}" >/dev/null; }
+}
+
+mkdir -p "$RESULTS"
+rm -f "$RESULTS"/{machine,sgemm,summary}.json "$RESULTS"/{kernel,pipeline,memory}.jsonl "$RESULTS"/notes.txt "$RESULTS"/kernel-*.svg
+LOAD_START=$(loadavg)
+[[ "${BENCH_QUICK:-0}" == 1 ]] && note "quick run (BENCH_QUICK=1): reduced sizes, 1 s per point; not for the record"
+
+have_torch=0
+if ! skipped torch; then
+  if install_python; then have_torch=1; else note "PyTorch baseline skipped: could not install python3-torch/python3-numpy/libopenblas0-pthread"; fi
+fi
+
+# Roofline first, while the machine is as quiet as it will be.
+if [[ $have_torch == 1 ]]; then
+  python_blas bench/sgemm_peak.py --threads "$THREADS" | last_json >"$RESULTS/sgemm.json" || note "sgemm peak failed"
+fi
+
+# (a) kernel vs PyTorch CPU, same shapes.
+if ! skipped kernel; then
+  for cell in ${CELLS//,/ }; do
+    for batch in ${BATCHES//,/ }; do
+      echo "== kernel rnnstream $cell batch $batch" >&2
+      "${BENCH[@]}" kernel --cell "$cell" --vocab "$VOCAB" --embed "$EMBED" --hidden "$HIDDEN" --batch "$batch" \
+        --steps "$STEPS" --seconds "$SECS" --backend "$BACKEND" --json | last_json >>"$RESULTS/kernel.jsonl" ||
+        note "kernel $cell batch $batch failed"
+    done
+  done
+  if [[ $have_torch == 1 ]]; then
+    echo "== kernel PyTorch CPU ($THREADS threads)" >&2
+    python_blas bench/pytorch_kernel.py --cells "$CELLS" --batches "$BATCHES" --vocab "$VOCAB" --embed "$EMBED" \
+      --hidden "$HIDDEN" --steps "$STEPS" --seconds "$SECS" --threads "$THREADS" | tee -a /dev/stderr | grep '^{' >>"$RESULTS/kernel.jsonl" ||
+      note "PyTorch kernel baseline failed"
+    if [[ $THREADS -gt 1 ]]; then
+      # rnnstream's wasm backend runs on one thread: PyTorch on one thread too, for GRU, as context.
+      python_blas bench/pytorch_kernel.py --cells gru --batches "$BATCHES" --vocab "$VOCAB" --embed "$EMBED" \
+        --hidden "$HIDDEN" --steps "$STEPS" --seconds "$SECS" --threads 1 | tee -a /dev/stderr | grep '^{' >>"$RESULTS/kernel.jsonl" ||
+        note "PyTorch 1-thread baseline failed"
+    fi
+  fi
+fi
+
+# (b) micro-batched vs one message at a time, same keys.
+if ! skipped pipeline; then
+  for mode in batched single; do
+    messages=$PIPE_MESSAGES
+    [[ $mode == single ]] && messages=$SINGLE_MESSAGES
+    echo "== pipeline $mode ($PIPE_KEYS keys, $messages messages)" >&2
+    "${BENCH[@]}" pipeline --keys "$PIPE_KEYS" --messages "$messages" --mode "$mode" --backend "$BACKEND" --json |
+      last_json >>"$RESULTS/pipeline.jsonl" || note "pipeline $mode failed"
+  done
+fi
+
+# Memory with 100 000 active keys in the memory store (GC exposed so RSS shows live memory).
+if ! skipped memory; then
+  echo "== memory ($MEMORY_KEYS keys)" >&2
+  node --expose-gc --import tsx bench/cli.ts memory --keys "$MEMORY_KEYS" --via store --backend "$BACKEND" --json |
+    last_json >>"$RESULTS/memory.jsonl" || note "memory bench failed"
+fi
+
+LOAD_END=$(loadavg)
+torch_version=$([[ $have_torch == 1 ]] && "$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo none)
+cat >"$RESULTS/machine.json" <<JSON
+{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/"//g')",
+ "cores": $(nproc), "memory_gb": $(awk '/MemTotal/ {printf "%.1f", $2 / 1048576}' /proc/meminfo), "node": "$(node --version)",
+ "torch": "$torch_version", "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
+ "load_start": "$LOAD_START", "load_end": "$LOAD_END", "threads": $THREADS, "seconds_per_point": $SECS}
+JSON
+
+node --import tsx bench/report.ts "$RESULTS" BENCHMARKS.md

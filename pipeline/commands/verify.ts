@@ -1,0 +1,16 @@
+/**
+ * `rnnstream verify --reference DIR…`: reference vectors (PyTorch) fed whole and in random chunks; exit 1
+ * when any case exceeds its tolerance.
+ */
+import type { BackendName } from '../../model/backend.js';
+import { formatVerifyReport, verifyReferences } from '../../model/verify.js';
+import { ConfigError } from '../errors.js';
+
+/** Runs the verification; resolves to the exit code. */
+export async function verifyCommand(flags: { reference: string[]; backend: string; seed: string }): Promise<number> {
+  const seed = Number(flags.seed);
+  if (!Number.isInteger(seed)) throw new ConfigError(`--seed: expected an integer, got "${flags.seed}"`);
+  const result = await verifyReferences(flags.reference, { backend: flags.backend as BackendName, seed });
+  process.stdout.write(`${formatVerifyReport(result)}\n`);
+  return result.ok ? 0 : 1;
+}

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { renderLogLogChart, shortNumber } from '../../../bench/chart.js';
+import { parseArgs } from '../../../bench/cli.js';
+import {
+  type BenchResults,
+  type KernelPoint,
+  kernelCharts,
+  renderMarkdown,
+  summarize,
+  writeReport,
+} from '../../../bench/report.js';
+
+const point = (
+  impl: string,
+  cell: string,
+  batch: number,
+  tokens_per_s: number,
+  gflops: number,
+): KernelPoint => ({
+  impl,
+  tokens_per_s,
+  backend: impl === 'rnnstream' ? 'wasm' : 'torch cpu',
+  cell,
+  batch,
+  steps: 32,
+  hidden: 256,
+  embed: 128,
+  vocab: 20000,
+  flops_per_token: 1e5,
+  gflops,
+});
+
+const results: BenchResults = {
+  machine: { date: '2025-01-01', cores: 2 },
+  sgemm: { gflops: 100 },
+  kernel: [
+    point('rnnstream', 'gru', 1, 1000, 0.1),
+    point('pytorch-cpu', 'gru', 1, 2000, 0.5),
+    point('rnnstream', 'gru', 256, 60000, 6),
+    point('pytorch-cpu', 'gru', 256, 50000, 20),
+    point('rnnstream', 'gru', 1024, 40000, 4),
+    point('pytorch-cpu', 'gru', 1024, 50000, 20),
+    point('pytorch-cpu-1t', 'gru', 256, 30000, 12),
+  ],
+  pipeline: [
+    {
+      mode: 'batched',
+      tokens_per_s: 30000,
+      messages_per_s: 1500,
+      keys: 1000,
+      messages: 20000,
+      rows_per_batch: 500,
+      tokens_per_batch: 10000,
+      model: 'random',
+      backend: 'wasm',
+    },
+    {
+      mode: 'single',
+      tokens_per_s: 1000,
+      messages_per_s: 50,
+      keys: 1000,
+      messages: 2000,
+      rows_per_batch: 1,
+      tokens_per_batch: 20,
+      model: 'random',
+      backend: 'wasm',
+    },
+  ],
+  memory: [
+    {
+      via: 'store',
+      keys: 100000,
+      held: 100000,
+      rss_mb: 350,
+      rss_before_mb: 230,
+      peak_rss_mb: 360,
+      bytes_per_key: 1200,
+      model: 'random',
+    },
+  ],
+  notes: ['a note'],
+};
+
+describe('bench report', () => {
+  it('computes ratios to PyTorch, fractions of peak and the goals', () => {
+    const s = summarize(results);
+    assert.equal(s.kernelRatio.gru['1'], 0.5);
+    assert.equal(s.kernelRatio.gru['256'], 1.2);
+    assert.equal(s.kernelRatio.gru['1024'], 0.8);
+    assert.equal(s.peakFraction['pytorch-cpu'].gru['256'], 0.2);
+    assert.equal(s.batchingRatio, 30);
+    const byGoal = (start: string) => s.goals.find((g) => g.goal.startsWith(start));
+    assert.equal(byGoal('Kernel')?.met, false, 'batch 1024 is below 1.0×');
+    assert.equal(byGoal('Batching')?.met, true);
+    assert.equal(byGoal('Memory')?.met, true);
+    assert.equal(byGoal('GPU')?.met, undefined);
+  });
+
+  it('says a goal is not measured when its part is missing', () => {
+    const s = summarize({ kernel: [], pipeline: [], memory: [], notes: [] });
+    assert.ok(s.goals.every((g) => g.met === undefined));
+  });
+
+  it('renders side-by-side tables, the charts and the notes', () => {
+    const md = renderMarkdown(results, summarize(results), (cell) => `charts/${cell}.svg`);
+    assert.match(md, /\| 256 \| 60,000 \| 50,000 \| 1\.20× \| 6\.0% \| 20\.0% \| 30,000 \|/);
+    assert.match(md, /Batched ÷ single: \*\*30\.00×\*\*/);
+    assert.match(md, /!\[gru tokens\/s vs batch\]\(charts\/gru\.svg\)/);
+    assert.match(md, /- a note/);
+    const charts = kernelCharts(results);
+    assert.deepEqual(Object.keys(charts), ['gru']);
+    assert.match(charts.gru, /<svg/);
+    assert.equal((charts.gru.match(/<polyline/g) ?? []).length, 4, 'three implementations and the roofline');
+    assert.match(charts.gru, /pytorch-cpu-1t/);
+  });
+
+  it('writes summary.json, the charts and the markdown from a results folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+    writeFileSync(join(dir, 'kernel.jsonl'), `${results.kernel.map((p) => JSON.stringify(p)).join('\n')}\n`);
+    writeFileSync(join(dir, 'sgemm.json'), JSON.stringify(results.sgemm));
+    const md = join(dir, 'BENCHMARKS.md');
+    const summary = writeReport(dir, md);
+    assert.equal(summary.kernelRatio.gru['256'], 1.2);
+    assert.match(readFileSync(md, 'utf8'), /## \(a\) Kernel/);
+    assert.match(readFileSync(join(dir, 'kernel-gru.svg'), 'utf8'), /<\/svg>/);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).batchingRatio, undefined);
+  });
+});
+
+describe('renderLogLogChart', () => {
+  it('places points on log axes inside the plot', () => {
+    const svg = renderLogLogChart(
+      [
+        {
+          label: 'a<b',
+          color: '#000',
+          points: [
+            { x: 1, y: 10 },
+            { x: 100, y: 1000 },
+            { x: 0, y: 5 },
+          ],
+        },
+      ],
+      { title: 't', xLabel: 'x', yLabel: 'y', width: 640, height: 400 },
+    );
+    const coords = (svg.match(/<polyline points="([^"]+)"/)?.[1] ?? '')
+      .split(' ')
+      .map((p) => p.split(',').map(Number));
+    assert.equal(coords.length, 2, 'the point at x = 0 has no place on a log axis');
+    const [[x1, y1], [x2, y2]] = coords;
+    assert.ok(x2 > x1 && y2 < y1, 'up and to the right');
+    assert.match(svg, /a&lt;b/);
+  });
+
+  it('abbreviates tick labels', () => {
+    assert.equal(shortNumber(1), '1');
+    assert.equal(shortNumber(1000), '1k');
+    assert.equal(shortNumber(25_000_000), '25M');
+  });
+});
+
+describe('bench cli arguments', () => {
+  it('parses --name value pairs into camelCase flags', () => {
+    assert.deepEqual(parseArgs(['--cell', 'gru', '--tokens-per-message', '5', '--json']), {
+      cell: 'gru',
+      tokensPerMessage: '5',
+      json: true,
+    });
+    assert.throws(() => parseArgs(['gru']), /unexpected argument/);
+  });
+});

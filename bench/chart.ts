@@ -27,7 +27,7 @@ export interface ChartOptions {
 /** A colour per implementation, stable across charts. */
 export const CHART_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#7f7f7f'];
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** `1 000 000` → `1M`, for tick labels. */
 export function shortNumber(value: number): string {
@@ -66,7 +66,7 @@ export function renderLogLogChart(series: readonly ChartSeries[], options: Chart
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${escape(options.title)}</text>`,
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
   ];
   for (let d = xMin; d <= xMax; d++) {
     const x = f(sx(10 ** d));
@@ -82,8 +82,8 @@ export function renderLogLogChart(series: readonly ChartSeries[], options: Chart
   }
   parts.push(
     `<rect x="${margin.left}" y="${margin.top}" width="${plotRight - margin.left}" height="${plotBottom - margin.top}" fill="none" stroke="#333"/>`,
-    `<text x="${(margin.left + plotRight) / 2}" y="${height - 12}" text-anchor="middle">${escape(options.xLabel)}</text>`,
-    `<text x="14" y="${(margin.top + plotBottom) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(margin.top + plotBottom) / 2})">${escape(options.yLabel)}</text>`,
+    `<text x="${(margin.left + plotRight) / 2}" y="${height - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    `<text x="14" y="${(margin.top + plotBottom) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(margin.top + plotBottom) / 2})">${escapeXml(options.yLabel)}</text>`,
   );
   series.forEach((s, i) => {
     const points = s.points.filter((p) => p.x > 0 && p.y > 0).sort((a, b) => a.x - b.x);
@@ -100,7 +100,7 @@ export function renderLogLogChart(series: readonly ChartSeries[], options: Chart
     const lx0 = plotRight + 12;
     parts.push(
       `<line x1="${lx0}" y1="${ly0}" x2="${lx0 + 22}" y2="${ly0}" stroke="${s.color}" stroke-width="2"${dash}/>`,
-      `<text x="${lx0 + 28}" y="${ly0}" dominant-baseline="middle">${escape(s.label)}</text>`,
+      `<text x="${lx0 + 28}" y="${ly0}" dominant-baseline="middle">${escapeXml(s.label)}</text>`,
     );
   });
   parts.push('</svg>');

@@ -129,14 +129,18 @@ const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed
 export function summarize(results: BenchResults): BenchSummary {
   const kernelRatio: BenchSummary['kernelRatio'] = {};
   const peakFraction: BenchSummary['peakFraction'] = {};
+  /** `table[a][b][c] = value`, creating the levels on the way. */
+  const put = (table: Record<string, Record<string, number>>, cell: string, batch: number, value: number) => {
+    table[cell] = { ...table[cell], [String(batch)]: value };
+  };
   for (const p of results.kernel) {
     if (results.sgemm) {
-      const byCell = (peakFraction[p.impl] ??= {});
-      (byCell[p.cell] ??= {})[String(p.batch)] = p.gflops / results.sgemm.gflops;
+      peakFraction[p.impl] = peakFraction[p.impl] ?? {};
+      put(peakFraction[p.impl], p.cell, p.batch, p.gflops / results.sgemm.gflops);
     }
     if (p.impl !== RNNSTREAM) continue;
     const base = pointOf(results, PYTORCH, p.cell, p.batch);
-    if (base) (kernelRatio[p.cell] ??= {})[String(p.batch)] = p.tokens_per_s / base.tokens_per_s;
+    if (base) put(kernelRatio, p.cell, p.batch, p.tokens_per_s / base.tokens_per_s);
   }
   const batched = results.pipeline.filter((p) => p.mode === 'batched').at(-1);
   const single = results.pipeline.filter((p) => p.mode === 'single').at(-1);

@@ -46,7 +46,11 @@ export class AckTracker {
       let count = 0;
       while (count < track.pending.length && track.done.has(track.pending[count])) {
         track.done.delete(track.pending[count]);
-        released.push({ topic: sample.topic, partition: sample.partition, offset: String(track.pending[count]) });
+        released.push({
+          topic: sample.topic,
+          partition: sample.partition,
+          offset: String(track.pending[count]),
+        });
         count++;
       }
       track.pending.splice(0, count);

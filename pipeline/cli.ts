@@ -8,7 +8,9 @@ import { ConfigError, RnnstreamError } from './errors.js';
 
 const program = new Command()
   .name('rnnstream')
-  .description('Stateful, batched, incremental RNN inference over keyed text streams (Kafka, files) with per-key state in Redis.')
+  .description(
+    'Stateful, batched, incremental RNN inference over keyed text streams (Kafka, files) with per-key state in Redis.',
+  )
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -18,40 +20,81 @@ function addRunOptions(cmd: Command): Command {
   return cmd
     .option('--in <uri>', 'input: file:PATH, - (stdin), kafka://HOST:PORT/TOPIC?group=G')
     .option('--out <uri>', 'output: file:PATH, - (stdout), kafka://HOST:PORT/TOPIC')
-    .option('--dlq <uri>', 'dead letters: file:PATH or kafka://HOST:PORT/TOPIC (default: stderr as JSON lines)')
-    .option('--state <uri>', 'state store: memory:, redis://[user:pass@]HOST:PORT/DB?prefix=P, rediss://…, redis+cluster://…')
+    .option(
+      '--dlq <uri>',
+      'dead letters: file:PATH or kafka://HOST:PORT/TOPIC (default: stderr as JSON lines)',
+    )
+    .option(
+      '--state <uri>',
+      'state store: memory:, redis://[user:pass@]HOST:PORT/DB?prefix=P, rediss://…, redis+cluster://…',
+    )
     .option('--model <dir>', 'model package folder (default: the shipped model in models/)')
-    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .addOption(
+      new Option('--backend <name>', 'TF.js backend').choices([
+        'auto',
+        'wasm',
+        'cpu',
+        'webgpu',
+        'tensorflow',
+      ]),
+    )
     .option('--emit <list>', 'what outputs carry: sentiment,embedding[,embedding-base64]')
-    .addOption(new Option('--input-format <fmt>', 'message values: json ({"text","end"?,"id"?}) or text').choices(['json', 'text']))
+    .addOption(
+      new Option('--input-format <fmt>', 'message values: json ({"text","end"?,"id"?}) or text').choices([
+        'json',
+        'text',
+      ]),
+    )
     .option('--max-batch-rows <n>', 'rows (keys) per micro-batch')
     .option('--max-batch-tokens <n>', 'tokens per micro-batch')
     .option('--max-delay-ms <n>', 'longest wait for a micro-batch to fill')
-    .addOption(new Option('--on-bad-state <policy>', 'a stored state that fails its checks').choices(['reset', 'dlq', 'fail']))
+    .addOption(
+      new Option('--on-bad-state <policy>', 'a stored state that fails its checks').choices([
+        'reset',
+        'dlq',
+        'fail',
+      ]),
+    )
     .option('--max-value-bytes <n>', 'largest message value')
     .option('--max-key-bytes <n>', 'largest key')
     .option('--max-tokens <n>', 'most tokens per message')
     .option('--max-in-flight <n>', 'messages read and not yet committed before the source pauses')
     .option('--exactly-once', 'Kafka transactions: outputs and offsets commit atomically')
     .option('--metrics-port <n>', 'serve /metrics, /healthz, /readyz on this port')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
     .option('--shutdown-timeout-ms <n>', 'longest drain on SIGTERM')
     .option('--config <file>', 'JSON config file (flags override env RNNSTREAM_… which overrides the file)');
 }
 
-addRunOptions(program.command('run').description('stream: read messages, score them per key incrementally, write outputs')).action(
-  async (flags: Record<string, unknown>) => {
-    const { runCommand } = await import('./commands/run.js');
-    process.exitCode = await runCommand(flags);
-  },
-);
+addRunOptions(
+  program
+    .command('run')
+    .description('stream: read messages, score them per key incrementally, write outputs'),
+).action(async (flags: Record<string, unknown>) => {
+  const { runCommand } = await import('./commands/run.js');
+  process.exitCode = await runCommand(flags);
+});
 
 program
   .command('score')
   .description('score one or more whole texts with the model and print the results')
   .argument('<text...>', 'texts to score')
   .option('--model <dir>', 'model package folder (default: the shipped model)')
-  .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']).default('auto'))
+  .addOption(
+    new Option('--backend <name>', 'TF.js backend')
+      .choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'])
+      .default('auto'),
+  )
   .option('--embedding', 'also print the embedding')
   .action(async (texts: string[], flags: { model?: string; backend: string; embedding?: boolean }) => {
     const { scoreCommand } = await import('./commands/score.js');
@@ -62,7 +105,11 @@ program
   .command('verify')
   .description('check the cell math against reference vectors (PyTorch) fed whole and in random chunks')
   .requiredOption('--reference <dirs...>', 'reference case folders (weights.safetensors + case.json)')
-  .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']).default('auto'))
+  .addOption(
+    new Option('--backend <name>', 'TF.js backend')
+      .choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'])
+      .default('auto'),
+  )
   .option('--seed <n>', 'seed of the random chunking', '1')
   .action(async (flags: { reference: string[]; backend: string; seed: string }) => {
     const { verifyCommand } = await import('./commands/verify.js');

@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
 const positiveInt = z.coerce.number().int().positive();
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+]);
 
 /** Every option of `run` (and `replay`), with its default. Keys are camelCase; env names are `RNNSTREAM_` + UPPER_SNAKE. */
 export const runConfigSchema = z
@@ -28,10 +31,16 @@ export const runConfigSchema = z
       .string()
       .default('sentiment')
       .transform((v, ctx) => {
-        const parts = v.split(',').map((p) => p.trim()).filter(Boolean);
+        const parts = v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
         for (const p of parts) {
           if (p !== 'sentiment' && p !== 'embedding' && p !== 'embedding-base64') {
-            ctx.addIssue({ code: 'custom', message: `unknown emit value "${p}" (use sentiment, embedding, embedding-base64)` });
+            ctx.addIssue({
+              code: 'custom',
+              message: `unknown emit value "${p}" (use sentiment, embedding, embedding-base64)`,
+            });
           }
         }
         return {

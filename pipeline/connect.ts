@@ -6,8 +6,8 @@ import { ConfigError } from './errors.js';
 import { FileDeadLetterSink, FileSink } from './file/fileSinks.js';
 import { FileSource } from './file/fileSource.js';
 import type { Logger } from './logger.js';
-import type { DeadLetterSink, Sink, Source, StateStore } from './types.js';
 import type { StateSchema } from './state/record.js';
+import type { DeadLetterSink, Sink, Source, StateStore } from './types.js';
 
 /** `file:PATH` or `-` → a path (`-` = stdin/stdout); anything else → undefined. */
 export function filePath(uri: string): string | undefined {
@@ -34,7 +34,10 @@ export interface ConnectOptions {
 }
 
 /** The source for `--in`. */
-export async function openSource(uri: string, options: ConnectOptions): Promise<Source & { start?(): Promise<void> }> {
+export async function openSource(
+  uri: string,
+  options: ConnectOptions,
+): Promise<Source & { start?(): Promise<void> }> {
   const path = filePath(uri);
   if (path !== undefined) {
     return new FileSource({
@@ -48,7 +51,9 @@ export async function openSource(uri: string, options: ConnectOptions): Promise<
     const { openKafkaSource } = await import('./kafka/connect.js');
     return openKafkaSource(uri, options);
   }
-  throw new ConfigError(`--in "${uri}": unsupported URI (use file:PATH, - or kafka://HOST:PORT/TOPIC?group=G)`);
+  throw new ConfigError(
+    `--in "${uri}": unsupported URI (use file:PATH, - or kafka://HOST:PORT/TOPIC?group=G)`,
+  );
 }
 
 /** The sink for `--out`. */
@@ -66,10 +71,13 @@ export async function openSink(uri: string, options: ConnectOptions & { groupId?
 }
 
 /** The dead-letter sink for `--dlq` (default: JSON lines on stderr). */
-export async function openDeadLetterSink(uri: string | undefined, options: ConnectOptions): Promise<DeadLetterSink> {
-  if (uri === undefined) return new FileDeadLetterSink('/dev/stderr');
+export async function openDeadLetterSink(
+  uri: string | undefined,
+  options: ConnectOptions,
+): Promise<DeadLetterSink> {
+  if (uri === undefined) return new FileDeadLetterSink('stderr');
   const path = filePath(uri);
-  if (path !== undefined) return new FileDeadLetterSink(path === '-' ? '/dev/stdout' : path);
+  if (path !== undefined) return new FileDeadLetterSink(path);
   if (isKafka(uri)) {
     const { openKafkaDeadLetterSink } = await import('./kafka/connect.js');
     return openKafkaDeadLetterSink(uri, options);

@@ -23,7 +23,10 @@ export function createLogger(level: LogLevel = 'info'): Logger {
 
 /** The root logger (created at `warn` on first use when nobody configured one, e.g. in tests). */
 export function rootLogger(): Logger {
-  root ??= pino({ level: process.env.RNNSTREAM_LOG_LEVEL ?? 'warn', base: { app: 'rnnstream' } }, destination(2));
+  root ??= pino(
+    { level: process.env.RNNSTREAM_LOG_LEVEL ?? 'warn', base: { app: 'rnnstream' } },
+    destination(2),
+  );
   return root;
 }
 

@@ -8,16 +8,32 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** The pipeline's instruments. */
 export class PipelineMetrics {
   readonly registry = new Registry();
-  readonly messagesIn = new Counter({ name: 'rnnstream_messages_in_total', help: 'Messages read from the source', registers: [this.registry] });
-  readonly messagesOut = new Counter({ name: 'rnnstream_messages_out_total', help: 'Outputs written to the sink', registers: [this.registry] });
+  readonly messagesIn = new Counter({
+    name: 'rnnstream_messages_in_total',
+    help: 'Messages read from the source',
+    registers: [this.registry],
+  });
+  readonly messagesOut = new Counter({
+    name: 'rnnstream_messages_out_total',
+    help: 'Outputs written to the sink',
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'rnnstream_dead_letters_total',
     help: 'Messages refused, by reason and stage',
     labelNames: ['reason', 'stage'],
     registers: [this.registry],
   });
-  readonly replayed = new Counter({ name: 'rnnstream_replayed_total', help: 'Messages already covered by the stored fence (not applied again)', registers: [this.registry] });
-  readonly badStates = new Counter({ name: 'rnnstream_bad_states_total', help: 'Stored states refused (checksum, other model…)', registers: [this.registry] });
+  readonly replayed = new Counter({
+    name: 'rnnstream_replayed_total',
+    help: 'Messages already covered by the stored fence (not applied again)',
+    registers: [this.registry],
+  });
+  readonly badStates = new Counter({
+    name: 'rnnstream_bad_states_total',
+    help: 'Stored states refused (checksum, other model…)',
+    registers: [this.registry],
+  });
   readonly batchRows = new Histogram({
     name: 'rnnstream_batch_rows',
     help: 'Rows (keys) per micro-batch',
@@ -49,15 +65,43 @@ export class PipelineMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });
-  readonly cacheHits = new Counter({ name: 'rnnstream_state_cache_hits_total', help: 'State loads served by the local cache', registers: [this.registry] });
-  readonly cacheMisses = new Counter({ name: 'rnnstream_state_cache_misses_total', help: 'State loads that went to the store', registers: [this.registry] });
-  readonly retries = new Counter({ name: 'rnnstream_retries_total', help: 'Retried transient failures, by operation', labelNames: ['op'], registers: [this.registry] });
-  readonly inFlight = new Gauge({ name: 'rnnstream_in_flight_messages', help: 'Messages read and not yet committed', registers: [this.registry] });
-  readonly consumerLag = new Gauge({ name: 'rnnstream_consumer_lag', help: 'Kafka consumer lag (messages), by partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
-  readonly backend = new Gauge({ name: 'rnnstream_backend_info', help: 'The TF.js backend in use (value 1)', labelNames: ['backend'], registers: [this.registry] });
+  readonly cacheHits = new Counter({
+    name: 'rnnstream_state_cache_hits_total',
+    help: 'State loads served by the local cache',
+    registers: [this.registry],
+  });
+  readonly cacheMisses = new Counter({
+    name: 'rnnstream_state_cache_misses_total',
+    help: 'State loads that went to the store',
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'rnnstream_retries_total',
+    help: 'Retried transient failures, by operation',
+    labelNames: ['op'],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'rnnstream_in_flight_messages',
+    help: 'Messages read and not yet committed',
+    registers: [this.registry],
+  });
+  readonly consumerLag = new Gauge({
+    name: 'rnnstream_consumer_lag',
+    help: 'Kafka consumer lag (messages), by partition',
+    labelNames: ['topic', 'partition'],
+    registers: [this.registry],
+  });
+  readonly backend = new Gauge({
+    name: 'rnnstream_backend_info',
+    help: 'The TF.js backend in use (value 1)',
+    labelNames: ['backend'],
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'rnnstream_' });
+    if (options.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'rnnstream_' });
   }
 }
 
@@ -73,7 +117,12 @@ export interface HealthChecks {
  * Serves `/metrics`, `/healthz` and `/readyz` on `port` (0 = any free port).
  * @example const server = await serveMetrics(metrics, health, 9464);
  */
-export async function serveMetrics(metrics: PipelineMetrics, health: HealthChecks, port: number, host = '0.0.0.0'): Promise<Server> {
+export async function serveMetrics(
+  metrics: PipelineMetrics,
+  health: HealthChecks,
+  port: number,
+  host = '0.0.0.0',
+): Promise<Server> {
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     const reply = (status: number, body: string, type = 'text/plain; charset=utf-8') => {

@@ -65,6 +65,16 @@ export async function loadPipelineModel(options: LoadModelOptions): Promise<Load
     },
     predict: (hidden) => pkg.head.predict(hidden),
   };
-  options.log.info({ model: pkg.id, dir, backend: choice.backend, cell: pkg.config.cell, layers: pkg.config.numLayers, hidden: pkg.config.hiddenSize }, 'model loaded');
+  options.log.info(
+    {
+      model: pkg.id,
+      dir,
+      backend: choice.backend,
+      cell: pkg.config.cell,
+      layers: pkg.config.numLayers,
+      hidden: pkg.config.hiddenSize,
+    },
+    'model loaded',
+  );
   return { dir, package: pkg, model, bidirectional: pkg.bidirectional, schema, backend: choice.backend };
 }

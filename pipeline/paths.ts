@@ -14,7 +14,8 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'models'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the rnnstream package root (package.json beside models/)');
+    if (parent === dir)
+      throw new Error('cannot find the rnnstream package root (package.json beside models/)');
     dir = parent;
   }
   root = dir;

@@ -12,8 +12,8 @@ import {
   map,
   merge,
   type Observable,
-  share,
   Subject,
+  share,
   tap,
 } from 'rxjs';
 import type { Prediction, StepEngine } from '../model/types.js';
@@ -33,12 +33,12 @@ import type {
   Batch,
   DeadLetter,
   DeadLetterSink,
-  SinkRecord,
   Sink,
+  SinkRecord,
   Source,
   SourcePosition,
-  SteppedBatch,
   StateStore,
+  SteppedBatch,
 } from './types.js';
 
 /** What the pipeline needs of a model: tokenizer, batched step, head. */
@@ -121,7 +121,16 @@ export interface RunningPipeline {
 export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> = {}): RunningPipeline {
   const opts = { ...DEFAULT_RUN_OPTIONS, ...options };
   const { source, sink, deadLetters, store, model, log, metrics } = parts;
-  const stats: RunStats = { messagesIn: 0, outputs: 0, deadLetters: 0, replayed: 0, batches: 0, rows: 0, tokens: 0, seconds: 0 };
+  const stats: RunStats = {
+    messagesIn: 0,
+    outputs: 0,
+    deadLetters: 0,
+    replayed: 0,
+    batches: 0,
+    rows: 0,
+    tokens: 0,
+    seconds: 0,
+  };
   const started = performance.now();
   const tracker = new AckTracker();
   const abort = new AbortController();
@@ -137,7 +146,11 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
         log.warn({ op, attempt, delayMs, err: error }, `${op} failed, retrying`);
       },
     });
-  const timed = async <T>(histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined, labels: Record<string, string> | undefined, fn: () => Promise<T>) => {
+  const timed = async <T>(
+    histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined,
+    labels: Record<string, string> | undefined,
+    fn: () => Promise<T>,
+  ) => {
     const end = histogram?.startTimer(labels);
     try {
       return await fn();
@@ -150,7 +163,9 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     const released = tracker.complete(positions);
     if (outputs.length > 0 || sink.commitsOffsets) {
       if (outputs.length > 0 || released.length > 0) {
-        await timed(metrics?.sinkSeconds, undefined, () => retry('sink', () => sink.write(outputs, released)));
+        await timed(metrics?.sinkSeconds, undefined, () =>
+          retry('sink', () => sink.write(outputs, released)),
+        );
       }
     }
     if (!sink.commitsOffsets && released.length > 0) await retry('commit', () => source.ack(released));
@@ -173,7 +188,11 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       stats.messagesIn++;
       metrics?.messagesIn.inc();
     }),
-    decodeRecord({ format: opts.inputFormat, maxValueBytes: opts.maxValueBytes, maxKeyBytes: opts.maxKeyBytes }),
+    decodeRecord({
+      format: opts.inputFormat,
+      maxValueBytes: opts.maxValueBytes,
+      maxKeyBytes: opts.maxKeyBytes,
+    }),
     tokenizeMessages({ tokenize: (text) => model.tokenize(text) }),
     routeDeadLetters((dead) => dead$.next(dead)),
     // Decode-stage dead letters end with the source.
@@ -184,7 +203,12 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
   /** Source positions of each in-flight batch, by seq (every message of the batch, replayed or dead included). */
   const batchPositions = new Map<number, SourcePosition[]>();
   const stepped$: Observable<SteppedBatch> = tokenized$.pipe(
-    microBatch({ maxRows: opts.maxBatchRows, maxTokens: opts.maxBatchTokens, maxDelayMs: opts.maxDelayMs, completed$ }),
+    microBatch({
+      maxRows: opts.maxBatchRows,
+      maxTokens: opts.maxBatchTokens,
+      maxDelayMs: opts.maxDelayMs,
+      completed$,
+    }),
     tap((batch) => {
       let tokens = 0;
       const positions: SourcePosition[] = [];
@@ -203,7 +227,8 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     }),
     // Each operator is its own concatMap stage: batch N+1 loads while batch N steps.
     loadState({
-      load: (keys) => timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))),
+      load: (keys) =>
+        timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))),
       onBadState: opts.onBadState,
       onReset: (key, reason) => {
         metrics?.badStates.inc();
@@ -216,8 +241,10 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       emitEmbedding: opts.emit.embedding !== false,
     }),
     storeState({
-      write: (writes) => timed(metrics?.stateSeconds, { op: 'write' }, () => retry('state-write', () => store.write(writes))),
-      onFenced: (keys) => log.debug({ keys: keys.length }, 'state writes refused by the fence (already applied)'),
+      write: (writes) =>
+        timed(metrics?.stateSeconds, { op: 'write' }, () => retry('state-write', () => store.write(writes))),
+      onFenced: (keys) =>
+        log.debug({ keys: keys.length }, 'state writes refused by the fence (already applied)'),
     }),
     // The state is durable: the batch's keys may enter the next batch.
     tap((stepped) => completed$.next({ seq: stepped.seq })),
@@ -232,7 +259,6 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       map((dead): Work => ({ kind: 'dead', dead })),
     ),
   );
-
 
   const done$ = work$.pipe(
     concatMap(async (work) => {
@@ -283,4 +309,3 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     },
   };
 }
-

@@ -8,14 +8,17 @@ import { join } from 'node:path';
 
 const suites = { unit: ['test/unit'], integration: ['test/integration'], fault: ['test/fault'] };
 const asked = process.argv.slice(2);
-const dirs = (asked.length === 0 ? ['unit', 'integration'] : asked.flatMap((a) => (a === 'all' ? ['unit', 'integration', 'fault'] : [a])))
-  .flatMap((name) => {
-    if (!suites[name]) {
-      console.error(`run-tests: unknown suite "${name}" (use unit, integration, fault, all)`);
-      process.exit(2);
-    }
-    return suites[name];
-  });
+const dirs = (
+  asked.length === 0
+    ? ['unit', 'integration']
+    : asked.flatMap((a) => (a === 'all' ? ['unit', 'integration', 'fault'] : [a]))
+).flatMap((name) => {
+  if (!suites[name]) {
+    console.error(`run-tests: unknown suite "${name}" (use unit, integration, fault, all)`);
+    process.exit(2);
+  }
+  return suites[name];
+});
 
 function findTests(dir) {
   let entries;
@@ -48,5 +51,8 @@ const args = [
   '--test-timeout=600000',
   ...files,
 ];
-const child = spawn(process.execPath, args, { stdio: 'inherit', env: { RNNSTREAM_LOG_LEVEL: 'error', ...process.env, NODE_ENV: 'test' } });
+const child = spawn(process.execPath, args, {
+  stdio: 'inherit',
+  env: { RNNSTREAM_LOG_LEVEL: 'error', ...process.env, NODE_ENV: 'test' },
+});
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

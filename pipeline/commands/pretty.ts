@@ -7,7 +7,9 @@ import type { OutputMessage } from '../types.js';
 /** Formats one output message as a table line. */
 export function formatOutput(out: OutputMessage): string {
   const label = out.sentiment ? `${out.sentiment.label.padEnd(8)} ${out.sentiment.score.toFixed(3)}` : '-';
-  const bar = out.sentiment ? bar10(out.sentiment.label === 'positive' ? out.sentiment.score : 1 - out.sentiment.score) : '';
+  const bar = out.sentiment
+    ? bar10(out.sentiment.label === 'positive' ? out.sentiment.score : 1 - out.sentiment.score)
+    : '';
   const end = out.end ? '  (end)' : '';
   return `${out.key.slice(0, 16).padEnd(16)} ${String(out.tokens).padStart(4)} ${String(out.totalTokens).padStart(6)}  ${label}  ${bar}${end}`;
 }
@@ -20,7 +22,9 @@ function bar10(p: number): string {
 
 /** Reads stdin to its end; prints a header and one line per output. */
 export async function prettyCommand(): Promise<number> {
-  process.stdout.write(`${'key'.padEnd(16)} ${'tok'.padStart(4)} ${'total'.padStart(6)}  ${'label'.padEnd(8)} score  P(positive)\n`);
+  process.stdout.write(
+    `${'key'.padEnd(16)} ${'tok'.padStart(4)} ${'total'.padStart(6)}  ${'label'.padEnd(8)} score  P(positive)\n`,
+  );
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
     if (!line.trim()) continue;
     try {

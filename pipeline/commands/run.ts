@@ -16,7 +16,12 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
   const { config: configFile, ...rest } = flags as { config?: string } & Record<string, unknown>;
   const config = resolveRunConfig(rest, process.env, configFile);
   const log = createLogger(config.logLevel).child({ ns: 'run' });
-  const loaded = await loadPipelineModel({ dir: config.model, backend: config.backend, maxTokens: config.maxTokens, log });
+  const loaded = await loadPipelineModel({
+    dir: config.model,
+    backend: config.backend,
+    maxTokens: config.maxTokens,
+    log,
+  });
   if (loaded.bidirectional) {
     throw new ConfigError(
       `--model ${loaded.dir}: a bidirectional model needs the whole text (its backward direction reads from the end), so it cannot score a stream incrementally; use it with \`rnnstream replay\` or \`rnnstream score\``,
@@ -62,7 +67,10 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     if (stopping) return;
     log.info({ signal }, 'signal received: draining');
     stopping = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'drain timed out: exiting without committing the rest');
+      log.error(
+        { timeoutMs: config.shutdownTimeoutMs },
+        'drain timed out: exiting without committing the rest',
+      );
       process.exit(1);
     }, config.shutdownTimeoutMs);
     stopping.unref();
@@ -70,7 +78,15 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  log.info({ in: redacted(config.in), out: redacted(config.out), state: redacted(config.state), model: loaded.model.id }, 'running');
+  log.info(
+    {
+      in: redacted(config.in),
+      out: redacted(config.out),
+      state: redacted(config.state),
+      model: loaded.model.id,
+    },
+    'running',
+  );
   try {
     const stats = await running.done;
     log.info({ ...stats, tokensPerSecond: Math.round(stats.tokens / Math.max(stats.seconds, 1e-9)) }, 'done');

@@ -8,7 +8,10 @@ import { createLogger } from '../logger.js';
 import { loadPipelineModel } from '../model.js';
 
 /** Scores texts; resolves to the exit code. */
-export async function scoreCommand(texts: string[], flags: { model?: string; backend: string; embedding?: boolean }): Promise<number> {
+export async function scoreCommand(
+  texts: string[],
+  flags: { model?: string; backend: string; embedding?: boolean },
+): Promise<number> {
   const log = createLogger('warn');
   const loaded = await loadPipelineModel({ dir: flags.model, backend: flags.backend as BackendName, log });
   const encoder = createWholeEncoder(loaded.package);
@@ -17,7 +20,11 @@ export async function scoreCommand(texts: string[], flags: { model?: string; bac
     const predictions = loaded.package.head.predict(hidden);
     texts.forEach((text, i) => {
       const { label, score } = predictions[i];
-      const line: Record<string, unknown> = { text, sentiment: { label, score: Number(score.toFixed(6)) }, model: loaded.package.id };
+      const line: Record<string, unknown> = {
+        text,
+        sentiment: { label, score: Number(score.toFixed(6)) },
+        model: loaded.package.id,
+      };
       if (flags.embedding) line.embedding = Array.from(hidden[i], (v) => Number(v.toFixed(6)));
       process.stdout.write(`${JSON.stringify(line)}\n`);
     });

@@ -10,9 +10,10 @@ class LineWriter {
   private readonly stream: NodeJS.WritableStream;
   private readonly owned: WriteStream | undefined;
 
+  /** `-` = stdout; `stderr` = the process's stderr (whatever it is: a pipe, a socket, a file). */
   constructor(path: string) {
-    if (path === '-') {
-      this.stream = process.stdout;
+    if (path === '-' || path === 'stderr') {
+      this.stream = path === '-' ? process.stdout : process.stderr;
     } else {
       this.owned = createWriteStream(path, { flags: 'a' });
       this.stream = this.owned;
@@ -71,6 +72,7 @@ export function deadLetterJson(dead: DeadLetter): Record<string, unknown> {
 export class FileDeadLetterSink implements DeadLetterSink {
   private readonly writer: LineWriter;
 
+  /** @param path a file, `-` (stdout) or `stderr`. */
   constructor(path: string) {
     this.writer = new LineWriter(path);
   }

@@ -31,7 +31,10 @@ export class FileSource implements Source {
   private wake: (() => void) | undefined;
   private stopped = false;
   private started = false;
-  private readonly options: Required<Omit<FileSourceOptions, 'resumeAfter'>> & Pick<FileSourceOptions, 'resumeAfter'>;
+  /** The stream being read, destroyed by `stop()` so a read waiting on stdin ends at once. */
+  private input: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+  private readonly options: Required<Omit<FileSourceOptions, 'resumeAfter'>> &
+    Pick<FileSourceOptions, 'resumeAfter'>;
 
   constructor(options: FileSourceOptions) {
     this.options = { ...DEFAULT_FILE_SOURCE, ...options };
@@ -55,6 +58,7 @@ export class FileSource implements Source {
   private async readOne(path: string, partition: number): Promise<void> {
     const topic = path === '-' ? 'stdin' : `file:${path}`;
     const input = path === '-' ? process.stdin : createReadStream(path);
+    this.input = input;
     const skipThrough = this.options.resumeAfter?.get(partition) ?? -1n;
     let offset = -1n;
     try {
@@ -71,7 +75,10 @@ export class FileSource implements Source {
         this.inFlight++;
         this.subject.next(this.toRecord(line.bytes, { topic, partition, offset: String(offset) }));
       }
+    } catch (error) {
+      if (!this.stopped) throw error; // a read cut short by stop() is the expected end
     } finally {
+      this.input = undefined;
       if (path !== '-') (input as ReturnType<typeof createReadStream>).destroy();
     }
   }
@@ -94,6 +101,7 @@ export class FileSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.input?.destroy();
     const wake = this.wake;
     this.wake = undefined;
     wake?.();

@@ -15,7 +15,10 @@ export interface RawLine {
  * Yields the lines of an async byte stream (the last line may lack a newline; a trailing `\r` is dropped).
  * @example for await (const line of splitLines(fs.createReadStream(path), 1 << 20)) …
  */
-export async function* splitLines(chunks: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<RawLine> {
+export async function* splitLines(
+  chunks: AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+): AsyncGenerator<RawLine> {
   let parts: Buffer[] = [];
   let length = 0;
   let truncated = false;

@@ -56,7 +56,10 @@ const LEVELS: Record<KafkaLogLevel, logLevel> = {
  * A kafkajs `logCreator` writing to `logger`, namespaced `kafkajs.<Namespace>`, with every secret
  * (the SASL password) replaced by `***` in the message and the fields.
  */
-export function kafkaLogCreator(logger: KafkaLogger, secrets: readonly string[] = []): () => (entry: LogEntry) => void {
+export function kafkaLogCreator(
+  logger: KafkaLogger,
+  secrets: readonly string[] = [],
+): () => (entry: LogEntry) => void {
   const scrub = (text: string): string => redact(text, secrets);
   return () =>
     ({ namespace, level, log }: LogEntry) => {
@@ -98,7 +101,9 @@ export function isRetriableKafkaError(error: unknown): boolean {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
     if ((e as { retriable?: boolean }).retriable === true) return true;
-    e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+    e =
+      (e as { cause?: unknown; originalError?: unknown }).cause ??
+      (e as { originalError?: unknown }).originalError;
   }
   return false;
 }

@@ -2,7 +2,14 @@
  * Refused messages to a Kafka dead-letter topic: the original key, value and headers, plus
  * `rnnstream-*` headers saying why, at which stage, and where the message came from.
  */
-import { CompressionTypes, type IHeaders, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import {
+  CompressionTypes,
+  type IHeaders,
+  type Kafka,
+  type Message,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { DeadLetter, DeadLetterSink } from '../types.js';
 import { toKafkaError } from './client.js';
 
@@ -39,7 +46,8 @@ export function encodeDeadLetter(dead: DeadLetter): Message {
   }
   headers[DEAD_LETTER_HEADERS.reason] = dead.reason;
   headers[DEAD_LETTER_HEADERS.stage] = dead.stage;
-  headers[DEAD_LETTER_HEADERS.source] = `${record.source.topic}/${record.source.partition}/${record.source.offset}`;
+  headers[DEAD_LETTER_HEADERS.source] =
+    `${record.source.topic}/${record.source.partition}/${record.source.offset}`;
   if (dead.detail !== undefined) headers[DEAD_LETTER_HEADERS.detail] = dead.detail;
   return { key: record.key, value: record.value ?? Buffer.alloc(0), headers };
 }

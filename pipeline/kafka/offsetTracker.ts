@@ -120,5 +120,9 @@ export function nextOffsets(
     const seen = max.get(key);
     if (!seen || offset > seen.offset) max.set(key, { topic: p.topic, partition: p.partition, offset });
   }
-  return [...max.values()].map((p) => ({ topic: p.topic, partition: p.partition, offset: (p.offset + 1n).toString() }));
+  return [...max.values()].map((p) => ({
+    topic: p.topic,
+    partition: p.partition,
+    offset: (p.offset + 1n).toString(),
+  }));
 }

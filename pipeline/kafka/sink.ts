@@ -81,12 +81,16 @@ export class KafkaSink implements Sink {
     this.topic = options.topic;
     this.#log = options.logger ?? SILENT_KAFKA_LOGGER;
     this.commitsOffsets = eos !== undefined;
-    this.transactionalId = eos ? (eos.transactionalId ?? defaultTransactionalId(eos.groupId, eos.workerId)) : undefined;
+    this.transactionalId = eos
+      ? (eos.transactionalId ?? defaultTransactionalId(eos.groupId, eos.workerId))
+      : undefined;
     this.#producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       transactionalId: this.transactionalId,
-      transactionTimeout: eos ? (eos.transactionTimeout ?? DEFAULT_KAFKA_EXACTLY_ONCE.transactionTimeout) : undefined,
+      transactionTimeout: eos
+        ? (eos.transactionTimeout ?? DEFAULT_KAFKA_EXACTLY_ONCE.transactionTimeout)
+        : undefined,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
@@ -133,7 +137,10 @@ export class KafkaSink implements Sink {
     try {
       if (messages.length > 0) await transaction.send({ topic: this.topic, messages, acks: -1, compression });
       if (consumed.length > 0) {
-        await transaction.sendOffsets({ consumerGroupId: eos.groupId, topics: groupByTopic(nextOffsets(consumed)) });
+        await transaction.sendOffsets({
+          consumerGroupId: eos.groupId,
+          topics: groupByTopic(nextOffsets(consumed)),
+        });
       }
       await transaction.commit();
     } catch (error) {

@@ -15,14 +15,7 @@
  *   their in-flight records are never committed (their acks only give budget back); partitions this
  *   worker keeps resume after the last pushed record (a seek), so no record in flight is read twice.
  */
-import {
-  type Admin,
-  type Consumer,
-  type ConsumerGroupJoinEvent,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-} from 'kafkajs';
+import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { Observable, Subject } from 'rxjs';
 import type { Source, SourcePosition, SourceRecord } from '../types.js';
 import { Budget } from './budget.js';
@@ -135,7 +128,9 @@ export class KafkaSource implements Source {
     if (!o.topic) throw new RangeError('topic is required');
     if (!o.groupId) throw new RangeError('groupId is required');
     if (!Number.isInteger(o.partitionsConsumedConcurrently) || o.partitionsConsumedConcurrently < 1) {
-      throw new RangeError(`partitionsConsumedConcurrently must be a positive integer, got ${o.partitionsConsumedConcurrently}`);
+      throw new RangeError(
+        `partitionsConsumedConcurrently must be a positive integer, got ${o.partitionsConsumedConcurrently}`,
+      );
     }
     if (o.heartbeatInterval >= o.sessionTimeout) {
       throw new RangeError('heartbeatInterval must be lower than sessionTimeout');
@@ -146,7 +141,9 @@ export class KafkaSource implements Source {
     this.#budget = new Budget({ maxMessages: o.maxInFlightMessages, maxBytes: o.maxInFlightBytes });
     this.records$ = new Observable<SourceRecord>((subscriber) => {
       const subscription = this.#subject.subscribe(subscriber);
-      this.start().catch((error: unknown) => this.#subject.error(toKafkaError(error, `kafka source ${this.topic}`)));
+      this.start().catch((error: unknown) =>
+        this.#subject.error(toKafkaError(error, `kafka source ${this.topic}`)),
+      );
       return subscription;
     });
   }
@@ -180,10 +177,15 @@ export class KafkaSource implements Source {
     });
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.#onJoin(event));
-    consumer.on(consumer.events.REBALANCING, () => this.#log.info({ topic: this.topic, groupId: o.groupId }, 'rebalancing'));
+    consumer.on(consumer.events.REBALANCING, () =>
+      this.#log.info({ topic: this.topic, groupId: o.groupId }, 'rebalancing'),
+    );
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
-      this.#log.error({ topic: this.topic, groupId: o.groupId, restart, err: error?.message }, 'kafka consumer crashed');
+      this.#log.error(
+        { topic: this.topic, groupId: o.groupId, restart, err: error?.message },
+        'kafka consumer crashed',
+      );
       if (!restart) this.#subject.error(toKafkaError(error, `kafka consumer of ${this.topic}`));
     });
     await consumer.connect();
@@ -199,14 +201,17 @@ export class KafkaSource implements Source {
 
   #onJoin(event: ConsumerGroupJoinEvent): void {
     const partitions = event.payload.memberAssignment[this.topic] ?? [];
-    const next = new Map(partitions.map((p) => [partitionKey(this.topic, p), { topic: this.topic, partition: p }]));
+    const next = new Map(
+      partitions.map((p) => [partitionKey(this.topic, p), { topic: this.topic, partition: p }]),
+    );
     const revoked = [...this.#assigned.entries()].filter(([key]) => !next.has(key));
     const added = [...next.entries()].filter(([key]) => !this.#assigned.has(key));
     for (const [key] of revoked) {
       const tracker = this.#trackers.get(key);
       this.#trackers.delete(key);
       this.#pendingCommits.delete(key);
-      if (tracker && tracker.pending > 0) this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
+      if (tracker && tracker.pending > 0)
+        this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
     }
     // kafkajs restarts kept partitions at their committed offset; resume after what is already in flight.
     for (const [key, tp] of next) {
@@ -216,7 +221,12 @@ export class KafkaSource implements Source {
     this.#assigned.clear();
     for (const [key, tp] of next) this.#assigned.set(key, tp);
     this.#log.info(
-      { topic: this.topic, groupId: this.groupId, assigned: partitions, revoked: revoked.map(([, tp]) => tp.partition) },
+      {
+        topic: this.topic,
+        groupId: this.groupId,
+        assigned: partitions,
+        revoked: revoked.map(([, tp]) => tp.partition),
+      },
       'kafka group joined',
     );
     if (revoked.length > 0) this.#options.onRevoke?.(revoked.map(([, tp]) => tp));

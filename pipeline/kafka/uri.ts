@@ -65,7 +65,9 @@ const BROKER = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+):(\d{1,5})$/;
  * @example
  * const { ssl, sasl } = kafkaSecurityFromEnv(process.env);
  */
-export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<KafkaConnection, 'ssl' | 'sasl'> {
+export function kafkaSecurityFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<KafkaConnection, 'ssl' | 'sasl'> {
   const result: Pick<KafkaConnection, 'ssl' | 'sasl'> = {};
   const tls = env[KAFKA_ENV.tls]?.trim().toLowerCase();
   if (tls !== undefined && tls !== '') {
@@ -93,7 +95,8 @@ export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick
         `${KAFKA_ENV.saslMechanism} must be one of ${MECHANISMS.join(', ')}, got '${env[KAFKA_ENV.saslMechanism]}'`,
       );
     }
-    if (!username) throw new ConfigError(`${KAFKA_ENV.saslUsername} is required with ${KAFKA_ENV.saslMechanism}`);
+    if (!username)
+      throw new ConfigError(`${KAFKA_ENV.saslUsername} is required with ${KAFKA_ENV.saslMechanism}`);
     if (password === undefined) {
       throw new ConfigError(`${KAFKA_ENV.saslPassword} is required with ${KAFKA_ENV.saslMechanism}`);
     }
@@ -135,15 +138,20 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
     }
   }
   const topic = decodeURIComponent(path.replace(/^\//, ''));
-  if (topic === '') throw new ConfigError(`Kafka URI '${uri}' names no topic (expected kafka://host:port/TOPIC)`);
+  if (topic === '')
+    throw new ConfigError(`Kafka URI '${uri}' names no topic (expected kafka://host:port/TOPIC)`);
   if (!TOPIC_NAME.test(topic)) {
-    throw new ConfigError(`Kafka URI '${uri}': bad topic name '${topic}' (letters, digits, '.', '_', '-'; at most 249)`);
+    throw new ConfigError(
+      `Kafka URI '${uri}': bad topic name '${topic}' (letters, digits, '.', '_', '-'; at most 249)`,
+    );
   }
 
   const params = new URLSearchParams(query.replace(/^\?/, ''));
   for (const key of params.keys()) {
     if (!QUERY_KEYS.includes(key)) {
-      throw new ConfigError(`Kafka URI '${uri}': unknown parameter '${key}' (known: ${QUERY_KEYS.join(', ')})`);
+      throw new ConfigError(
+        `Kafka URI '${uri}': unknown parameter '${key}' (known: ${QUERY_KEYS.join(', ')})`,
+      );
     }
   }
   const text = (key: string): string | undefined => {
@@ -162,7 +170,9 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
   };
   const fromBeginningText = text('fromBeginning');
   if (fromBeginningText !== undefined && !['true', 'false'].includes(fromBeginningText)) {
-    throw new ConfigError(`Kafka URI '${uri}': 'fromBeginning' must be true or false, got '${fromBeginningText}'`);
+    throw new ConfigError(
+      `Kafka URI '${uri}': 'fromBeginning' must be true or false, got '${fromBeginningText}'`,
+    );
   }
 
   const security = kafkaSecurityFromEnv(env);
@@ -219,6 +229,8 @@ export function describeConnection(connection: KafkaConnection): Record<string, 
     brokers: connection.brokers,
     clientId: connection.clientId,
     tls: connection.ssl ? (typeof connection.ssl === 'object' ? 'custom-ca' : true) : false,
-    sasl: connection.sasl ? { mechanism: connection.sasl.mechanism, username: connection.sasl.username } : undefined,
+    sasl: connection.sasl
+      ? { mechanism: connection.sasl.mechanism, username: connection.sasl.username }
+      : undefined,
   };
 }

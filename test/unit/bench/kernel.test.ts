@@ -47,7 +47,10 @@ describe('benchKernelCommand', () => {
   it('prints the JSON line last with --json', async () => {
     const written: string[] = [];
     const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => (written.push(chunk), true)) as typeof process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof process.stdout.write;
     try {
       const code = await benchKernelCommand({
         cell: 'rnn',

@@ -3,7 +3,7 @@
  * with no broker and no timers (the budget poll is set far beyond the test's life).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaSource } from '../../../pipeline/kafka/source.js';
 import type { SourceRecord } from '../../../pipeline/types.js';
@@ -83,6 +83,12 @@ class FakeConsumer {
   }
 }
 
+/** Every source a test made: stopped after each test so that no waiting batch outlives it. */
+const sources: KafkaSource[] = [];
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.stop()));
+});
+
 function setup(options: Partial<ConstructorParameters<typeof KafkaSource>[0]> = {}) {
   const consumer = new FakeConsumer();
   const kafka = { consumer: () => consumer } as unknown as Kafka;
@@ -91,9 +97,10 @@ function setup(options: Partial<ConstructorParameters<typeof KafkaSource>[0]> = 
     topic: 't',
     groupId: 'g',
     budgetPollMs: 60_000,
-    drainTimeoutMs: 60_000,
+    drainTimeoutMs: 0,
     ...options,
   });
+  sources.push(source);
   const records: SourceRecord[] = [];
   const subscription = source.records$.subscribe((r) => records.push(r));
   return { consumer, source, records, subscription };
@@ -218,7 +225,7 @@ describe('KafkaSource (fake consumer)', () => {
   });
 
   it('stop pauses, drains acks, commits, stops the consumer and completes records$', async () => {
-    const { consumer, source, records } = setup();
+    const { consumer, source, records } = setup({ drainTimeoutMs: 60_000 });
     let completed = false;
     source.records$.subscribe({ complete: () => (completed = true) });
     await flush();
@@ -236,7 +243,7 @@ describe('KafkaSource (fake consumer)', () => {
   });
 
   it('a batch waiting for budget gives up when the source stops', async () => {
-    const { consumer, source, records } = setup({ maxInFlightMessages: 1, drainTimeoutMs: 1 });
+    const { consumer, source, records } = setup({ maxInFlightMessages: 1 });
     await flush();
     consumer.join({ t: [0] });
     const { done, resolved } = consumer.batch('t', 0, [0, 1, 2]);

@@ -6,13 +6,16 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../model/backend.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
-import { createEngine } from '../../../model/engine.js';
+import { createEngine, type EngineOptions } from '../../../model/engine.js';
 import { writeSafetensors } from '../../../model/safetensors.js';
-import type { RnnConfig, StepRow } from '../../../model/types.js';
+import type { RnnConfig, RnnState, StepRow } from '../../../model/types.js';
 import { formatVerifyReport, verifyReferences } from '../../../model/verify.js';
 import { GOLDEN_CASES, maxDiff, randomStateDict, referenceRun, rng, uniform } from './helpers.js';
 
 const BACKENDS = ['wasm', 'cpu'] as const;
+
+/** Both ways of feeding the input projection (host slicing for wasm/cpu, device gather/split for GPUs). */
+const FEEDS: EngineOptions[] = [{ inputFeed: 'host' }, { inputFeed: 'device', tanh: 'exact' }];
 
 /** Deeper synthetic networks: depth, no bias, GRU's b_hn, non-zero initial states. */
 const SYNTHETIC: RnnConfig[] = [
@@ -36,12 +39,12 @@ for (const backend of BACKENDS) {
       assert.ok(result.ok);
     });
 
-    for (const config of SYNTHETIC) {
-      const label = `${config.cell} ${config.numLayers}x${config.hiddenSize} bias=${config.bias}`;
+    for (const [config, options] of SYNTHETIC.flatMap((c) => FEEDS.map((o) => [c, o] as const))) {
+      const label = `${config.cell} ${config.numLayers}x${config.hiddenSize} bias=${config.bias} ${JSON.stringify(options)}`;
       it(`matches a float64 reference: ${label}, non-zero initial state, batched and chunked`, async () => {
         const random = rng(config.numLayers * 31 + config.hiddenSize);
         const weights = rnnWeightsFromStateDict(randomStateDict(config, 11), config);
-        const engine = createEngine(weights, config);
+        const engine = createEngine(weights, config, options);
         const { hiddenSize: H, numLayers: L, inputSize: I } = config;
         const lengths = [0, 1, 9, 4, 23, 9];
         const sequences = lengths.map((T) => {
@@ -71,7 +74,7 @@ for (const backend of BACKENDS) {
             if (s.inputs.length) assert.ok(maxDiff(r.marked[1], s.expected.outputs[0]) < 1e-5, 'mark 1');
           });
           // Chunked: chunks of 3 steps, the state carried between calls.
-          const states = sequences.map(stateOf);
+          const states: RnnState[] = sequences.map(stateOf);
           for (let from = 0; from < 23; from += 3) {
             const results = await engine.step(
               sequences.map((s, i) => ({
@@ -100,18 +103,20 @@ for (const backend of BACKENDS) {
       });
       const table = createEngine(weights, config, { inputTable: 'always' });
       const plain = createEngine(weights, config, { inputTable: 'never' });
+      const onDevice = createEngine(weights, config, { inputTable: 'always', inputFeed: 'device' });
       const random = rng(3);
       const rows: StepRow[] = [5, 0, 12, 3].map((T) => ({
         tokens: Int32Array.from({ length: T }, () => Math.floor(random() * vocab)),
       }));
       try {
-        const [a, b] = await Promise.all([table.step(rows), plain.step(rows)]);
+        const [a, b, d] = await Promise.all([table.step(rows), plain.step(rows), onDevice.step(rows)]);
         rows.forEach((row, i) => {
           const embed = weights.embedding as { data: Float32Array };
           const inputs = Array.from(row.tokens ?? [], (id) => Array.from(embed.data.subarray(id * 6, id * 6 + 6)));
           const expected = referenceRun(config, weights, inputs);
           assert.ok(maxDiff(a[i].state.h, expected.state.h.flat()) < 1e-5, `table row ${i}`);
           assert.ok(maxDiff(b[i].state.h, expected.state.h.flat()) < 1e-5, `plain row ${i}`);
+          assert.ok(maxDiff(d[i].state.h, expected.state.h.flat()) < 1e-5, `device row ${i}`);
         });
         await assert.rejects(table.step([{ tokens: Int32Array.of(3, vocab) }]), /outside the vocabulary/);
         await assert.rejects(table.step([{ inputs: new Float32Array(6) }]), /token ids/);
@@ -120,6 +125,7 @@ for (const backend of BACKENDS) {
       } finally {
         table.dispose();
         plain.dispose();
+        onDevice.dispose();
       }
     });
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { createWholeEncoder, loadModelPackage, type ModelPackage } from '../../../model/modelPackage.js';
 import { selectBackend } from '../../../model/backend.js';
+import { createWholeEncoder, loadModelPackage, type ModelPackage } from '../../../model/modelPackage.js';
 import { rootLogger } from '../../../pipeline/logger.js';
-import { loadPipelineModel, type LoadedModel } from '../../../pipeline/model.js';
-import { runPipeline, type RunOptions } from '../../../pipeline/run.js';
+import { type LoadedModel, loadPipelineModel } from '../../../pipeline/model.js';
+import { type RunOptions, runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
 import type { SourceRecord } from '../../../pipeline/types.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource, jsonRecord } from '../../fixtures/memoryConnectors.js';
@@ -15,7 +15,12 @@ import { makeTinyModel, TINY_VOCAB } from '../../fixtures/tinyModel.js';
 const log = rootLogger().child({ ns: 'test' });
 const WORDS = TINY_VOCAB.slice(2).concat(['zebra', 'Ünïcode', 'GREAT']);
 
-async function runOnce(loaded: LoadedModel, records: SourceRecord[], options: Partial<RunOptions> = {}, store?: MemoryStateStore) {
+async function runOnce(
+  loaded: LoadedModel,
+  records: SourceRecord[],
+  options: Partial<RunOptions> = {},
+  store?: MemoryStateStore,
+) {
   const source = new ArraySource(records, 64);
   const sink = new ArraySink();
   const deadLetters = new ArrayDeadLetterSink();
@@ -43,7 +48,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
       try {
         await fc.assert(
           fc.asyncProperty(
-            fc.array(fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 6 }),
+            fc.array(fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 20 }), {
+              minLength: 1,
+              maxLength: 6,
+            }),
             fc.integer({ min: 1, max: 2 ** 31 - 1 }),
             fc.integer({ min: 1, max: 8 }),
             async (texts, seed, maxBatchRows) => {
@@ -78,9 +86,16 @@ for (const backend of ['wasm', 'cpu'] as const) {
               for (let k = 0; k < texts.length; k++) {
                 const outs = sink.records.filter((r) => r.key === `key-${k}`);
                 const offsets = outs.map((o) => Number(o.value.source.offset));
-                assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), 'per-key order');
+                assert.deepEqual(
+                  offsets,
+                  [...offsets].sort((a, b) => a - b),
+                  'per-key order',
+                );
                 const last = outs[outs.length - 1].value;
-                assert.ok(Math.abs(last.sentiment!.score - whole[k].score) < 1e-5, `key-${k}: ${last.sentiment!.score} vs ${whole[k].score}`);
+                assert.ok(
+                  Math.abs(last.sentiment!.score - whole[k].score) < 1e-5,
+                  `key-${k}: ${last.sentiment!.score} vs ${whole[k].score}`,
+                );
                 assert.equal(last.totalTokens, pkg.tokenizer.encode(texts[k].join(' ')).length);
               }
             },
@@ -104,14 +119,70 @@ describe('pipeline bad input', () => {
 
   it('sends each bad input to the dead-letter sink with its reason and keeps the good outputs intact', async () => {
     const bad: [string, SourceRecord][] = [
-      ['invalid-json', { key: Buffer.from('k'), value: Buffer.from('{"text": '), source: { topic: 't', partition: 0, offset: '1' } }],
-      ['invalid-utf8', { key: Buffer.from('k'), value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), source: { topic: 't', partition: 0, offset: '2' } }],
-      ['missing-key', { key: null, value: Buffer.from('{"text":"good"}'), source: { topic: 't', partition: 0, offset: '3' } }],
-      ['missing-key', { key: Buffer.alloc(0), value: Buffer.from('{"text":"good"}'), source: { topic: 't', partition: 0, offset: '4' } }],
-      ['text-not-string', { key: Buffer.from('k'), value: Buffer.from('{"text":42}'), source: { topic: 't', partition: 0, offset: '5' } }],
-      ['empty-text', { key: Buffer.from('k'), value: Buffer.from('{"text":"   "}'), source: { topic: 't', partition: 0, offset: '6' } }],
-      ['value-too-large', { key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ text: 'a '.repeat(40000) })), source: { topic: 't', partition: 0, offset: '7' } }],
-      ['too-many-tokens', { key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ text: 'good '.repeat(60) })), source: { topic: 't', partition: 0, offset: '8' } }],
+      [
+        'invalid-json',
+        {
+          key: Buffer.from('k'),
+          value: Buffer.from('{"text": '),
+          source: { topic: 't', partition: 0, offset: '1' },
+        },
+      ],
+      [
+        'invalid-utf8',
+        {
+          key: Buffer.from('k'),
+          value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+          source: { topic: 't', partition: 0, offset: '2' },
+        },
+      ],
+      [
+        'missing-key',
+        {
+          key: null,
+          value: Buffer.from('{"text":"good"}'),
+          source: { topic: 't', partition: 0, offset: '3' },
+        },
+      ],
+      [
+        'missing-key',
+        {
+          key: Buffer.alloc(0),
+          value: Buffer.from('{"text":"good"}'),
+          source: { topic: 't', partition: 0, offset: '4' },
+        },
+      ],
+      [
+        'text-not-string',
+        {
+          key: Buffer.from('k'),
+          value: Buffer.from('{"text":42}'),
+          source: { topic: 't', partition: 0, offset: '5' },
+        },
+      ],
+      [
+        'empty-text',
+        {
+          key: Buffer.from('k'),
+          value: Buffer.from('{"text":"   "}'),
+          source: { topic: 't', partition: 0, offset: '6' },
+        },
+      ],
+      [
+        'value-too-large',
+        {
+          key: Buffer.from('k'),
+          value: Buffer.from(JSON.stringify({ text: 'a '.repeat(40000) })),
+          source: { topic: 't', partition: 0, offset: '7' },
+        },
+      ],
+      [
+        'too-many-tokens',
+        {
+          key: Buffer.from('k'),
+          value: Buffer.from(JSON.stringify({ text: 'good '.repeat(60) })),
+          source: { topic: 't', partition: 0, offset: '8' },
+        },
+      ],
     ];
     const good = ['the food was good', 'but the service', 'was terrible !'];
     const mkGood = (i: number, offset: number) => jsonRecord('good-key', good[i], offset, {}, 't');
@@ -149,7 +220,9 @@ describe('pipeline bad input', () => {
   });
 
   it('keeps memory bounded: never more than the source budget in flight, no tensor leak over many batches', async () => {
-    const records = Array.from({ length: 3000 }, (_, i) => jsonRecord(`k${i % 50}`, 'good food and bad service', i));
+    const records = Array.from({ length: 3000 }, (_, i) =>
+      jsonRecord(`k${i % 50}`, 'good food and bad service', i),
+    );
     await runOnce(loaded, records.slice(0, 100), { maxDelayMs: 0 }); // warm-up allocations
     const tensorsBefore = tf.memory().numTensors;
     const { source, stats } = await runOnce(loaded, records, { maxDelayMs: 0, maxBatchRows: 8 });

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { makeTinyModel } from '../../fixtures/tinyModel.js';
+
+const CLI = ['--import', 'tsx', 'pipeline/cli.ts'];
+const env = { ...process.env, RNNSTREAM_BACKEND: 'wasm' };
+
+function cli(args: string[], input?: string) {
+  return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', input, env, timeout: 120_000 });
+}
+
+describe('rnnstream CLI', () => {
+  let model: string;
+  let work: string;
+  before(async () => {
+    model = await makeTinyModel();
+    work = await mkdtemp(join(tmpdir(), 'rnnstream-cli-'));
+  });
+
+  it('verify: the golden PyTorch cases pass, whole and chunked (exit 0)', () => {
+    const r = cli([
+      'verify',
+      '--backend',
+      'wasm',
+      '--reference',
+      '../shared/golden/gru-1x16',
+      '../shared/golden/lstm-1x16',
+      '../shared/golden/rnn-1x16',
+      '../shared/golden/README.md',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /all 3 cases within tolerance/);
+  });
+
+  it('verify: a case out of tolerance exits 1', async () => {
+    const dir = join(work, 'bad-case');
+    await import('node:fs/promises').then((fs) =>
+      fs.cp('../shared/golden/gru-1x16', dir, { recursive: true }),
+    );
+    const spec = JSON.parse(await readFile(join(dir, 'case.json'), 'utf8'));
+    spec.sequences[0].outputs[0][0] += 0.01;
+    await writeFile(join(dir, 'case.json'), JSON.stringify(spec));
+    const r = cli(['verify', '--backend', 'wasm', '--reference', dir]);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAIL|exceed/i);
+  });
+
+  it('a bad option or value is a one-line error naming it, exit 2', () => {
+    const r = cli(['run', '--max-batch-rows', 'many', '--model', model]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--max-batch-rows/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    const unknown = cli(['run', '--no-such-option']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /--no-such-option/);
+    const badUri = cli(['run', '--in', 'ftp://x', '--model', model]);
+    assert.equal(badUri.status, 2);
+    assert.match(badUri.stderr, /--in/);
+  });
+
+  it('run ends by itself when a file input ends, one output per good line, dead letters to --dlq', async () => {
+    const input = join(work, 'in.jsonl');
+    const dlq = join(work, 'dlq.jsonl');
+    await writeFile(
+      input,
+      [
+        '{"key":"a","text":"good food"}',
+        'not json',
+        '{"key":"b","text":"bad service"}',
+        '{"key":"a","text":"but slow","end":true}',
+        '',
+      ].join('\n'),
+    );
+    const r = cli([
+      'run',
+      '--in',
+      `file:${input}`,
+      '--out',
+      '-',
+      '--dlq',
+      `file:${dlq}`,
+      '--model',
+      model,
+      '--log-level',
+      'silent',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const outs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(outs.length, 3);
+    assert.deepEqual(
+      outs.filter((o) => o.key === 'a').map((o) => o.totalTokens),
+      [2, 4],
+    );
+    const dead = (await readFile(dlq, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].reason, 'invalid-json');
+    assert.equal(Buffer.from(dead[0].value, 'base64').toString(), 'not json');
+  });
+
+  it('text input format: key<TAB>text lines', () => {
+    const r = cli(
+      ['run', '--in', '-', '--input-format', 'text', '--model', model, '--log-level', 'silent'],
+      'k1\tgood movie\nk2\tterrible\nk1\tvery good\n',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const outs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(outs.length, 3);
+    assert.deepEqual(
+      outs.filter((o) => o.key === 'k1').map((o) => o.totalTokens),
+      [2, 4],
+    );
+  });
+
+  it('SIGTERM drains in-flight work, flushes outputs and exits 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'run', '--in', '-', '--model', model, '--log-level', 'info'],
+      { env },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    for (let i = 0; i < 20; i++)
+      child.stdin.write(`${JSON.stringify({ key: `k${i % 3}`, text: 'good movie' })}\n`);
+    // Wait until outputs flow, then ask it to stop while stdin is still open.
+    const deadline = Date.now() + 60_000;
+    while (stdout.split('\n').length <= 20 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim().split('\n').length, 20);
+    assert.match(stderr, /draining/);
+  });
+});

@@ -116,6 +116,34 @@ program
     process.exitCode = await verifyCommand(flags);
   });
 
+addRunOptions(program.command('config').description('show the effective run configuration (secrets masked)'))
+  .option('--print', 'print it as JSON (the default)')
+  .action(async (flags: Record<string, unknown>) => {
+    const { configCommand } = await import('./commands/config.js');
+    process.exitCode = await configCommand(flags);
+  });
+
+const state = program.command('state').description('tools over a Redis state namespace');
+state
+  .command('inspect')
+  .description('decode the state record of one key')
+  .argument('<key>', 'the sequence key')
+  .requiredOption('--state <uri>', 'redis://HOST:PORT/DB?prefix=P')
+  .action(async (key: string, flags: { state: string }) => {
+    const { stateInspectCommand } = await import('./commands/state.js');
+    process.exitCode = await stateInspectCommand(key, flags);
+  });
+state
+  .command('drop')
+  .description('delete every key of a namespace')
+  .requiredOption('--state <uri>', 'redis://HOST:PORT/DB?prefix=P')
+  .option('--prefix <p>', 'namespace to drop (default: the URI\'s prefix)')
+  .option('--yes', 'confirm')
+  .action(async (flags: { state: string; prefix?: string; yes?: boolean }) => {
+    const { stateDropCommand } = await import('./commands/state.js');
+    process.exitCode = await stateDropCommand(flags);
+  });
+
 program
   .command('pretty')
   .description('read output JSON lines on stdin and print them as a readable table')

@@ -55,10 +55,14 @@ export function renderLogLogChart(series: readonly ChartSeries[], options: Chart
   const all = series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   const lx = all.map((p) => Math.log10(p.x));
   const ly = all.map((p) => Math.log10(p.y));
-  const xMin = Math.floor(Math.min(...lx, 0));
-  const xMax = Math.max(Math.ceil(Math.max(...lx, 1)), xMin + 1);
-  const yMin = Math.floor(Math.min(...ly, 0));
-  const yMax = Math.max(Math.ceil(Math.max(...ly, 1)), yMin + 1);
+  // Whole decades around the data (one decade when there is no data or a single value).
+  const decades = (logs: number[]): [number, number] => {
+    if (logs.length === 0) return [0, 1];
+    const low = Math.floor(Math.min(...logs));
+    return [low, Math.max(Math.ceil(Math.max(...logs)), low + 1)];
+  };
+  const [xMin, xMax] = decades(lx);
+  const [yMin, yMax] = decades(ly);
   const sx = (x: number) =>
     margin.left + ((Math.log10(x) - xMin) / (xMax - xMin)) * (plotRight - margin.left);
   const sy = (y: number) => plotBottom - ((Math.log10(y) - yMin) / (yMax - yMin)) * (plotBottom - margin.top);

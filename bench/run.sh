@@ -10,7 +10,7 @@
 # other work runs are not comparable. Knobs (environment):
 #   BENCH_CELLS=rnn,lstm,gru  BENCH_BATCHES=1,16,256,1024,4096  BENCH_SECONDS=2 (per point)
 #   BENCH_STEPS=32 BENCH_VOCAB=20000 BENCH_EMBED=128 BENCH_HIDDEN=256
-#   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads)  BENCH_BACKEND=auto (rnnstream's TF.js backend)
+#   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads)  BENCH_BACKEND=wasm (rnnstream's TF.js backend; (a) compares CPUs)
 #   BENCH_PIPELINE_KEYS=1000 BENCH_PIPELINE_MESSAGES=20000 BENCH_SINGLE_MESSAGES=2000
 #   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory (comma list of parts to skip)
 #   BENCH_QUICK=1: a smoke run at reduced sizes (a few minutes in all)
@@ -28,7 +28,7 @@ VOCAB=${BENCH_VOCAB:-20000}
 EMBED=${BENCH_EMBED:-128}
 HIDDEN=${BENCH_HIDDEN:-256}
 THREADS=${BENCH_THREADS:-$(nproc)}
-BACKEND=${BENCH_BACKEND:-auto}
+BACKEND=${BENCH_BACKEND:-wasm}
 PIPE_KEYS=${BENCH_PIPELINE_KEYS:-1000}
 PIPE_MESSAGES=${BENCH_PIPELINE_MESSAGES:-20000}
 SINGLE_MESSAGES=${BENCH_SINGLE_MESSAGES:-2000}
@@ -75,7 +75,11 @@ if [[ $have_torch == 1 ]]; then
   python_blas bench/sgemm_peak.py --threads "$THREADS" | last_json >"$RESULTS/sgemm.json" || note "sgemm peak failed"
 fi
 
-# (a) kernel vs PyTorch CPU, same shapes.
+# (a) kernel vs PyTorch CPU, same shapes; per cell one after the other, so both see the same machine.
+torch_kernel() { # threads cells
+  python_blas bench/pytorch_kernel.py --cells "$2" --batches "$BATCHES" --vocab "$VOCAB" --embed "$EMBED" \
+    --hidden "$HIDDEN" --steps "$STEPS" --seconds "$SECS" --threads "$1" | tee -a /dev/stderr | grep '^{' >>"$RESULTS/kernel.jsonl"
+}
 if ! skipped kernel; then
   for cell in ${CELLS//,/ }; do
     for batch in ${BATCHES//,/ }; do
@@ -84,19 +88,15 @@ if ! skipped kernel; then
         --steps "$STEPS" --seconds "$SECS" --backend "$BACKEND" --json | last_json >>"$RESULTS/kernel.jsonl" ||
         note "kernel $cell batch $batch failed"
     done
-  done
-  if [[ $have_torch == 1 ]]; then
-    echo "== kernel PyTorch CPU ($THREADS threads)" >&2
-    python_blas bench/pytorch_kernel.py --cells "$CELLS" --batches "$BATCHES" --vocab "$VOCAB" --embed "$EMBED" \
-      --hidden "$HIDDEN" --steps "$STEPS" --seconds "$SECS" --threads "$THREADS" | tee -a /dev/stderr | grep '^{' >>"$RESULTS/kernel.jsonl" ||
-      note "PyTorch kernel baseline failed"
-    if [[ $THREADS -gt 1 ]]; then
+    if [[ $have_torch == 1 ]]; then
+      echo "== kernel PyTorch CPU $cell ($THREADS threads)" >&2
+      torch_kernel "$THREADS" "$cell" || note "PyTorch $cell baseline failed"
       # rnnstream's wasm backend runs on one thread: PyTorch on one thread too, for GRU, as context.
-      python_blas bench/pytorch_kernel.py --cells gru --batches "$BATCHES" --vocab "$VOCAB" --embed "$EMBED" \
-        --hidden "$HIDDEN" --steps "$STEPS" --seconds "$SECS" --threads 1 | tee -a /dev/stderr | grep '^{' >>"$RESULTS/kernel.jsonl" ||
-        note "PyTorch 1-thread baseline failed"
+      if [[ $cell == gru && $THREADS -gt 1 ]]; then
+        torch_kernel 1 gru || note "PyTorch 1-thread GRU baseline failed"
+      fi
     fi
-  fi
+  done
 fi
 
 # (b) micro-batched vs one message at a time, same keys.

@@ -38,6 +38,8 @@ export interface StateDictNames {
   suffix?: string;
   /** Name of the embedding tensor, when the model takes token ids (e.g. `embedding.weight`). */
   embedding?: string;
+  /** 2 for a bidirectional network, whose layers above the first take both directions' outputs. @default 1 */
+  directions?: 1 | 2;
 }
 
 /**
@@ -82,20 +84,31 @@ export function rnnWeightsFromStateDict(
     if (!embedding) throw new ModelFormatError(`tensor "${names.embedding}" is missing`);
     weights.embedding = embedding;
   }
-  checkRnnWeights(weights, config, (kind, k) => `${prefix}${kind}_l${k}${suffix}`, names.embedding);
+  checkRnnWeights(weights, config, {
+    nameOf: (kind, k) => `${prefix}${kind}_l${k}${suffix}`,
+    embeddingName: names.embedding,
+    directions: names.directions,
+  });
   return weights;
 }
 
-/**
- * Checks every tensor's shape against the config; throws a {@link ModelFormatError} naming the tensor.
- * @param nameOf How to name a tensor in messages (defaults to PyTorch names without prefix).
- */
-export function checkRnnWeights(
-  weights: RnnWeights,
-  config: RnnConfig,
-  nameOf: (kind: string, layer: number) => string = (kind, k) => `${kind}_l${k}`,
-  embeddingName = 'embedding.weight',
-): void {
+/** How {@link checkRnnWeights} names tensors and what it expects of deeper layers. */
+export interface CheckNames {
+  /** How to name a tensor in messages. @default PyTorch names without prefix */
+  nameOf?: (kind: string, layer: number) => string;
+  /** @default 'embedding.weight' */
+  embeddingName?: string;
+  /** @default 1 */
+  directions?: 1 | 2;
+}
+
+/** Checks every tensor's shape against the config; throws a {@link ModelFormatError} naming the tensor. */
+export function checkRnnWeights(weights: RnnWeights, config: RnnConfig, names: CheckNames = {}): void {
+  const {
+    nameOf = (kind: string, k: number) => `${kind}_l${k}`,
+    embeddingName = 'embedding.weight',
+    directions = 1,
+  } = names;
   const { hiddenSize: h, inputSize, numLayers } = config;
   const rows = CELL_GATES[config.cell] * h;
   if (weights.layers.length !== numLayers) {
@@ -114,7 +127,7 @@ export function checkRnnWeights(
     }
   };
   weights.layers.forEach((layer, k) => {
-    expect(nameOf('weight_ih', k), layer.weightIh, [rows, k === 0 ? inputSize : h]);
+    expect(nameOf('weight_ih', k), layer.weightIh, [rows, k === 0 ? inputSize : h * directions]);
     expect(nameOf('weight_hh', k), layer.weightHh, [rows, h]);
     if (config.bias) {
       expect(nameOf('bias_ih', k), layer.biasIh, [rows]);
@@ -251,8 +264,7 @@ export const exactTanh = (x: tf.Tensor2D): tf.Tensor2D => tf.tanh(x);
  * `tanh(x) = 2·σ(2x) − 1`. The wasm backend's Tanh is scalar while its Sigmoid is vectorized (XNNPACK),
  * which makes this several times faster there; the absolute error stays around 1e-7.
  */
-export const sigmoidTanh = (x: tf.Tensor2D): tf.Tensor2D =>
-  tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
+export const sigmoidTanh = (x: tf.Tensor2D): tf.Tensor2D => tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
 
 /** The pure step function of each cell kind. */
 export const CELL_STEPS: Readonly<Record<CellKind, CellStep>> = {

@@ -115,7 +115,8 @@ class BatchedEngine implements StepEngine {
     this.vocabSize = weights.embedding?.shape[0] ?? 0;
     this.widths = gateGroups(cell, hiddenSize);
     this.hostFeed =
-      options.inputFeed === 'host' || (options.inputFeed === 'auto' && HOST_MEMORY_BACKENDS.has(tf.getBackend()));
+      options.inputFeed === 'host' ||
+      (options.inputFeed === 'auto' && HOST_MEMORY_BACKENDS.has(tf.getBackend()));
     const gatesWidth = weights.layers[0].weightIh.shape[0];
     const tableBytes = this.vocabSize * gatesWidth * 4;
     const useTable =
@@ -127,7 +128,10 @@ class BatchedEngine implements StepEngine {
       this.recurrent.push({
         kernels: recurrent.kernels.map(upload2d),
         hnBias: upload1d(recurrent.hnBias),
-        tanh: options.tanh === 'sigmoid' || (options.tanh === 'auto' && tf.getBackend() === 'wasm') ? sigmoidTanh : exactTanh,
+        tanh:
+          options.tanh === 'sigmoid' || (options.tanh === 'auto' && tf.getBackend() === 'wasm')
+            ? sigmoidTanh
+            : exactTanh,
       });
       const params = { kernels: input.kernels.map(upload2d), biases: input.biases.map(upload1d) };
       if (k === 0 && useTable && weights.embedding) {
@@ -255,7 +259,8 @@ class BatchedEngine implements StepEngine {
     if (this.vocabSize > 0) {
       const ids = new Int32Array(N);
       for (let t = 0; t < T; t++) {
-        for (let p = 0; p < batchSizes[t]; p++) ids[offsets[t] + p] = (running[p].row.tokens as Int32Array)[t];
+        for (let p = 0; p < batchSizes[t]; p++)
+          ids[offsets[t] + p] = (running[p].row.tokens as Int32Array)[t];
       }
       if (this.hostTables) {
         feed = this.tableFeed(this.hostTables, ids, batchSizes, offsets);
@@ -355,12 +360,20 @@ class BatchedEngine implements StepEngine {
     return (t) =>
       host.map((data, g) => {
         const w = this.widths[g];
-        return tf.tensor2d(data.subarray(offsets[t] * w, (offsets[t] + batchSizes[t]) * w), [batchSizes[t], w]);
+        return tf.tensor2d(data.subarray(offsets[t] * w, (offsets[t] + batchSizes[t]) * w), [
+          batchSizes[t],
+          w,
+        ]);
       });
   }
 
   /** Per-step inputs looked up in the host tables, row by row. */
-  private tableFeed(tables: Float32Array[], ids: Int32Array, batchSizes: number[], offsets: number[]): StepFeed {
+  private tableFeed(
+    tables: Float32Array[],
+    ids: Int32Array,
+    batchSizes: number[],
+    offsets: number[],
+  ): StepFeed {
     return (t) =>
       tables.map((table, g) => {
         const w = this.widths[g];

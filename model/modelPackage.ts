@@ -161,9 +161,12 @@ export async function loadModelPackage(dir: string): Promise<ModelPackage> {
     weightFiles = converted.files;
   }
 
-  const weights = rnnWeightsFromStateDict(tensors, config, { prefix: 'rnn.', embedding: 'embedding.weight' });
+  const directions = network.bidirectional ? 2 : 1;
+  const names = { prefix: 'rnn.', embedding: 'embedding.weight', directions } as const;
+  const weights = rnnWeightsFromStateDict(tensors, config, names);
+  // Both directions read the same embedding.
   const backwardWeights = network.bidirectional
-    ? rnnWeightsFromStateDict(tensors, config, { prefix: 'rnn.', suffix: '_reverse' })
+    ? rnnWeightsFromStateDict(tensors, config, { ...names, suffix: '_reverse' })
     : undefined;
   const embeddingRows = weights.embedding?.shape[0];
   if (embeddingRows !== vocab.length) {
@@ -353,9 +356,11 @@ export interface ModelPackageContents {
 export async function writeModelPackage(dir: string, contents: ModelPackageContents): Promise<ModelPackage> {
   const { config } = contents;
   // Fail before writing anything when the tensors do not match the config.
-  rnnWeightsFromStateDict(contents.tensors, config, { prefix: 'rnn.', embedding: 'embedding.weight' });
+  const directions = contents.bidirectional ? 2 : 1;
+  const names = { prefix: 'rnn.', embedding: 'embedding.weight', directions } as const;
+  rnnWeightsFromStateDict(contents.tensors, config, names);
   if (contents.bidirectional)
-    rnnWeightsFromStateDict(contents.tensors, config, { prefix: 'rnn.', suffix: '_reverse' });
+    rnnWeightsFromStateDict(contents.tensors, config, { ...names, suffix: '_reverse' });
   const manifest: Manifest = {
     format: 'rnnstream-model',
     version: 1,

@@ -37,6 +37,7 @@ export interface ConnectOptions {
 export async function openSource(
   uri: string,
   options: ConnectOptions,
+  hooks: { onRevoke?: (partitions: { topic: string; partition: number }[]) => void } = {},
 ): Promise<Source & { start?(): Promise<void> }> {
   const path = filePath(uri);
   if (path !== undefined) {
@@ -49,11 +50,18 @@ export async function openSource(
   }
   if (isKafka(uri)) {
     const { openKafkaSource } = await import('./kafka/connect.js');
-    return openKafkaSource(uri, options);
+    return openKafkaSource(uri, { ...options, ...hooks });
   }
   throw new ConfigError(
     `--in "${uri}": unsupported URI (use file:PATH, - or kafka://HOST:PORT/TOPIC?group=G)`,
   );
+}
+
+/** The consumer group named by a `kafka://…?group=G` input, if any (the exactly-once sink commits its offsets). */
+export async function inputGroup(uri: string): Promise<string | undefined> {
+  if (!isKafka(uri)) return undefined;
+  const { parseKafkaUri } = await import('./kafka/uri.js');
+  return parseKafkaUri(uri).group;
 }
 
 /** The sink for `--out`. */

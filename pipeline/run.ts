@@ -168,7 +168,8 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
         );
       }
     }
-    if (!sink.commitsOffsets && released.length > 0) await retry('commit', () => source.ack(released));
+    // With a transactional sink the offsets are already committed; the ack then only frees source budget.
+    if (released.length > 0) await retry('commit', () => source.ack(released));
     metrics?.inFlight.set(tracker.size);
   };
 

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { resolveRunConfig } from '../config.js';
-import { openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
+import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
@@ -37,8 +37,13 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     log,
   };
   const store = await openStateStore(config.state, loaded.schema);
-  const source = await openSource(config.in, connect);
-  const sink = await openSink(config.out, connect);
+  const source = await openSource(config.in, connect, {
+    onRevoke: (partitions) => {
+      store.forgetPartitions?.(partitions);
+      log.info({ partitions }, 'partitions revoked: their cached states dropped');
+    },
+  });
+  const sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
   const deadLetters = await openDeadLetterSink(config.dlq, connect);
   let server: Server | undefined;
   const running = runPipeline(

@@ -69,6 +69,8 @@ export interface KafkaSourceOptions {
   heartbeatInterval?: number;
   /** Most bytes fetched per partition per request. @default 1048576 */
   maxBytesPerPartition?: number;
+  /** Longest time the broker holds a fetch with no data (also bounds how fast `stop()` returns). @default 1000 */
+  maxWaitTimeInMs?: number;
   /** How often a handler waiting for budget wakes to heartbeat and check for a rebalance. @default 1000 */
   budgetPollMs?: number;
   /** How long `stop()` waits for in-flight records to be acked before leaving the group. @default 10000 */
@@ -85,6 +87,7 @@ export const DEFAULT_KAFKA_SOURCE_OPTIONS = {
   sessionTimeout: 30_000,
   heartbeatInterval: 3_000,
   maxBytesPerPartition: 1024 * 1024,
+  maxWaitTimeInMs: 1_000,
   budgetPollMs: 1_000,
   drainTimeoutMs: 10_000,
 };
@@ -171,6 +174,7 @@ export class KafkaSource implements Source {
       sessionTimeout: o.sessionTimeout,
       heartbeatInterval: o.heartbeatInterval,
       maxBytesPerPartition: o.maxBytesPerPartition,
+      maxWaitTimeInMs: o.maxWaitTimeInMs,
       // Exactly-once outputs upstream must stay invisible until committed.
       readUncommitted: false,
       allowAutoTopicCreation: false,

@@ -50,7 +50,10 @@ for (const backend of BACKENDS) {
         const sequences = lengths.map((T) => {
           const inputs = Array.from({ length: T }, () => Array.from(uniform(random, I, 2)));
           const h = Array.from({ length: L }, () => Array.from(uniform(random, H, 0.9)));
-          const c = config.cell === 'lstm' ? Array.from({ length: L }, () => Array.from(uniform(random, H, 2))) : undefined;
+          const c =
+            config.cell === 'lstm'
+              ? Array.from({ length: L }, () => Array.from(uniform(random, H, 2)))
+              : undefined;
           return { inputs, initial: { h, c }, expected: referenceRun(config, weights, inputs, { h, c }) };
         });
         const stateOf = (s: (typeof sequences)[number]) => ({
@@ -60,7 +63,11 @@ for (const backend of BACKENDS) {
         try {
           // Whole, in one batch.
           const whole = await engine.step(
-            sequences.map((s) => ({ inputs: Float32Array.from(s.inputs.flat()), state: stateOf(s), marks: s.inputs.length ? [0, 1] : [0] })),
+            sequences.map((s) => ({
+              inputs: Float32Array.from(s.inputs.flat()),
+              state: stateOf(s),
+              marks: s.inputs.length ? [0, 1] : [0],
+            })),
             { returnOutputs: true },
           );
           sequences.forEach((s, i) => {
@@ -112,7 +119,9 @@ for (const backend of BACKENDS) {
         const [a, b, d] = await Promise.all([table.step(rows), plain.step(rows), onDevice.step(rows)]);
         rows.forEach((row, i) => {
           const embed = weights.embedding as { data: Float32Array };
-          const inputs = Array.from(row.tokens ?? [], (id) => Array.from(embed.data.subarray(id * 6, id * 6 + 6)));
+          const inputs = Array.from(row.tokens ?? [], (id) =>
+            Array.from(embed.data.subarray(id * 6, id * 6 + 6)),
+          );
           const expected = referenceRun(config, weights, inputs);
           assert.ok(maxDiff(a[i].state.h, expected.state.h.flat()) < 1e-5, `table row ${i}`);
           assert.ok(maxDiff(b[i].state.h, expected.state.h.flat()) < 1e-5, `plain row ${i}`);
@@ -121,7 +130,10 @@ for (const backend of BACKENDS) {
         await assert.rejects(table.step([{ tokens: Int32Array.of(3, vocab) }]), /outside the vocabulary/);
         await assert.rejects(table.step([{ inputs: new Float32Array(6) }]), /token ids/);
         await assert.rejects(table.step([{ tokens: Int32Array.of(1, 2), marks: [2, 1] }]), /marks/);
-        await assert.rejects(table.step([{ tokens: Int32Array.of(1), state: { h: new Float32Array(3) } }]), /state h/);
+        await assert.rejects(
+          table.step([{ tokens: Int32Array.of(1), state: { h: new Float32Array(3) } }]),
+          /state h/,
+        );
       } finally {
         table.dispose();
         plain.dispose();
@@ -141,7 +153,8 @@ for (const backend of BACKENDS) {
         for (let call = 0; call < 1000; call++) {
           const rows: StepRow[] = Array.from({ length: 1 + Math.floor(random() * 5) }, () => {
             const T = Math.floor(random() * 6);
-            const marks = random() < 0.5 ? [0, Math.floor(random() * (T + 1))].sort((x, y) => x - y) : undefined;
+            const marks =
+              random() < 0.5 ? [0, Math.floor(random() * (T + 1))].sort((x, y) => x - y) : undefined;
             return { tokens: Int32Array.from({ length: T }, () => Math.floor(random() * 30)), marks };
           });
           await engine.step(rows, { returnOutputs: call % 3 === 0 });
@@ -179,7 +192,15 @@ describe('verifyReferences', () => {
     const good = join(dir, 'lstm-3x4');
     await cp(GOLDEN_CASES[0], good, { recursive: true });
     await writeSafetensors(join(good, 'weights.safetensors'), tensors);
-    const spec = { cell: 'lstm', input_size: 3, hidden_size: 4, num_layers: 3, bias: false, tolerance: 1e-5, sequences };
+    const spec = {
+      cell: 'lstm',
+      input_size: 3,
+      hidden_size: 4,
+      num_layers: 3,
+      bias: false,
+      tolerance: 1e-5,
+      sequences,
+    };
     await writeFile(join(good, 'case.json'), JSON.stringify(spec));
     const bad = join(dir, 'lstm-3x4-bad');
     await cp(good, bad, { recursive: true });

@@ -44,12 +44,22 @@ export function randomStateDict(
   const rows = GATES[config.cell] * H;
   const scale = options.scale ?? 1 / Math.sqrt(H);
   const tensors: TensorMap = new Map();
-  if (vocab) tensors.set('embedding.weight', { shape: [vocab, config.inputSize], data: uniform(random, vocab * config.inputSize, 1) });
+  if (vocab)
+    tensors.set('embedding.weight', {
+      shape: [vocab, config.inputSize],
+      data: uniform(random, vocab * config.inputSize, 1),
+    });
   for (const suffix of suffixes) {
     for (let k = 0; k < config.numLayers; k++) {
       const inputs = k === 0 ? config.inputSize : H * suffixes.length;
-      tensors.set(`${prefix}weight_ih_l${k}${suffix}`, { shape: [rows, inputs], data: uniform(random, rows * inputs, scale) });
-      tensors.set(`${prefix}weight_hh_l${k}${suffix}`, { shape: [rows, H], data: uniform(random, rows * H, scale) });
+      tensors.set(`${prefix}weight_ih_l${k}${suffix}`, {
+        shape: [rows, inputs],
+        data: uniform(random, rows * inputs, scale),
+      });
+      tensors.set(`${prefix}weight_hh_l${k}${suffix}`, {
+        shape: [rows, H],
+        data: uniform(random, rows * H, scale),
+      });
       if (config.bias) {
         tensors.set(`${prefix}bias_ih_l${k}${suffix}`, { shape: [rows], data: uniform(random, rows, scale) });
         tensors.set(`${prefix}bias_hh_l${k}${suffix}`, { shape: [rows], data: uniform(random, rows, scale) });

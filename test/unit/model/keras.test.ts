@@ -47,7 +47,8 @@ async function compare(modelJsonPath: string, model: tf.LayersModel | undefined,
     prefix: 'rnn.',
     embedding: 'embedding.weight',
   });
-  const labels = converted.head.units === 1 ? ['negative', 'positive'] : ['a', 'b', 'c'].slice(0, converted.head.units);
+  const labels =
+    converted.head.units === 1 ? ['negative', 'positive'] : ['a', 'b', 'c'].slice(0, converted.head.units);
   const head = new Head(
     { kind: converted.head.activation, labels },
     converted.tensors.get('head.weight') as never,
@@ -56,7 +57,9 @@ async function compare(modelJsonPath: string, model: tf.LayersModel | undefined,
   const engine = createEngine(weights, converted.config);
   try {
     const results = await engine.step(rows.map((r) => ({ tokens: Int32Array.from(r) })));
-    const ours = head.predict(results.map((r) => r.last)).map((p) => (converted.head.units === 1 ? [p.probs[1]] : p.probs));
+    const ours = head
+      .predict(results.map((r) => r.last))
+      .map((p) => (converted.head.units === 1 ? [p.probs[1]] : p.probs));
     let theirs: number[][] | undefined;
     if (model) {
       const input = tf.tensor2d(rows, [rows.length, rows[0].length], 'float32');
@@ -87,9 +90,17 @@ describe('Keras / TF.js LayersModel conversion', () => {
     model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', biasInitializer: 'randomNormal' }));
     const path = await saveLayersModel(model, await mkdtemp(join(dir, 'lstm-')));
     const { converted, ours, theirs } = await compare(path, model, tokenRows(1, 4, 9));
-    assert.deepEqual(converted.config, { cell: 'lstm', inputSize: 5, hiddenSize: 6, numLayers: 1, bias: true });
+    assert.deepEqual(converted.config, {
+      cell: 'lstm',
+      inputSize: 5,
+      hiddenSize: 6,
+      numLayers: 1,
+      bias: true,
+    });
     assert.ok(theirs);
-    ours.forEach((p, i) => assert.ok(Math.abs(p[0] - theirs[i][0]) < TOLERANCE, `row ${i}: ${p} vs ${theirs[i]}`));
+    for (const [i, p] of ours.entries()) {
+      assert.ok(Math.abs(p[0] - theirs[i][0]) < TOLERANCE, `row ${i}: ${p} vs ${theirs[i]}`);
+    }
     model.dispose();
   });
 
@@ -104,7 +115,10 @@ describe('Keras / TF.js LayersModel conversion', () => {
     const { converted, ours, theirs } = await compare(path, model, tokenRows(2, 3, 12));
     assert.equal(converted.config.numLayers, 2);
     assert.ok(theirs);
-    ours.forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - theirs[i][c]) < TOLERANCE)));
+    for (const [i, p] of ours.entries()) {
+      for (const [c, v] of p.entries())
+        assert.ok(Math.abs(v - theirs[i][c]) < TOLERANCE, `row ${i} class ${c}`);
+    }
     model.dispose();
   });
 
@@ -114,7 +128,10 @@ describe('Keras / TF.js LayersModel conversion', () => {
     gru.add(tf.layers.gru({ units: 3, recurrentActivation: 'sigmoid' }));
     gru.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
     const gruPath = await saveLayersModel(gru, await mkdtemp(join(dir, 'gru-v1-')));
-    await assert.rejects(readLayersModel(gruPath), (e: Error) => e instanceof ModelFormatError && /reset_after/.test(e.message));
+    await assert.rejects(
+      readLayersModel(gruPath),
+      (e: Error) => e instanceof ModelFormatError && /reset_after/.test(e.message),
+    );
     const lstm = tf.sequential();
     lstm.add(tf.layers.embedding({ inputDim: VOCAB, outputDim: 4, batchInputShape: [null, null] }));
     lstm.add(tf.layers.lstm({ units: 3 })); // TF.js' default recurrent activation is hardSigmoid
@@ -170,7 +187,10 @@ describe('Keras / TF.js LayersModel conversion', () => {
                   return_sequences: false,
                 },
               },
-              { class_name: 'Dense', config: { name: 'dense', units: 1, activation: 'sigmoid', use_bias: true } },
+              {
+                class_name: 'Dense',
+                config: { name: 'dense', units: 1, activation: 'sigmoid', use_bias: true },
+              },
             ],
           },
         },
@@ -213,7 +233,8 @@ describe('Keras / TF.js LayersModel conversion', () => {
     const rows = tokenRows(3, 4, 10);
     const { converted, ours } = await compare(join(sub, 'model.json'), undefined, rows);
     assert.equal(converted.config.cell, 'gru');
-    rows.forEach((row, i) => assert.ok(Math.abs(ours[i][0] - keras(row)) < TOLERANCE, `row ${i}`));
+    for (const [i, row] of rows.entries())
+      assert.ok(Math.abs(ours[i][0] - keras(row)) < TOLERANCE, `row ${i}`);
   });
 
   it('rejects topologies it cannot run, naming the layer', () => {
@@ -224,10 +245,17 @@ describe('Keras / TF.js LayersModel conversion', () => {
     const embedding = { class_name: 'Embedding', config: { name: 'e', input_dim: 2, output_dim: 2 } };
     const dense = { class_name: 'Dense', config: { name: 'd', units: 1, activation: 'sigmoid' } };
     assert.throws(
-      () => convertLayersModel(topology([embedding, { class_name: 'Conv1D', config: { name: 'c' } }, dense]), new Uint8Array()),
+      () =>
+        convertLayersModel(
+          topology([embedding, { class_name: 'Conv1D', config: { name: 'c' } }, dense]),
+          new Uint8Array(),
+        ),
       /layer "c" is a Conv1D/,
     );
-    assert.throws(() => convertLayersModel(topology([embedding, dense]), new Uint8Array()), /no recurrent layer/);
+    assert.throws(
+      () => convertLayersModel(topology([embedding, dense]), new Uint8Array()),
+      /no recurrent layer/,
+    );
     assert.throws(() => convertLayersModel({}, new Uint8Array()), /weightsManifest/);
   });
 });

@@ -16,7 +16,9 @@ import { GOLDEN_CASES, randomStateDict } from './helpers.js';
 
 /** Hand-built safetensors bytes with one tensor of the given dtype and raw data. */
 function fileWith(name: string, dtype: string, shape: number[], raw: Uint8Array): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ [name]: { dtype, shape, data_offsets: [0, raw.length] } }));
+  const header = new TextEncoder().encode(
+    JSON.stringify({ [name]: { dtype, shape, data_offsets: [0, raw.length] } }),
+  );
   const out = new Uint8Array(8 + header.length + raw.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(header.length), true);
   out.set(header, 8);
@@ -84,11 +86,15 @@ describe('safetensors', () => {
     assert.throws(
       () => rnnWeightsFromStateDict(wrong, config, { prefix: 'rnn.' }),
       (e: Error) =>
-        e instanceof ModelFormatError && /"rnn.weight_hh_l1" has shape \[12, 5\], expected \[12, 4\]/.test(e.message),
+        e instanceof ModelFormatError &&
+        /"rnn.weight_hh_l1" has shape \[12, 5\], expected \[12, 4\]/.test(e.message),
     );
     const missing = new Map(tensors);
     missing.delete('rnn.bias_ih_l0');
-    assert.throws(() => rnnWeightsFromStateDict(missing, config, { prefix: 'rnn.' }), /"rnn.bias_ih_l0" is missing/);
+    assert.throws(
+      () => rnnWeightsFromStateDict(missing, config, { prefix: 'rnn.' }),
+      /"rnn.bias_ih_l0" is missing/,
+    );
     assert.throws(() => rnnWeightsFromStateDict(tensors, config), /"weight_ih_l0" is missing/);
     assert.throws(
       () => rnnWeightsFromStateDict(tensors, { ...config, bias: false }, { prefix: 'rnn.' }),

@@ -1,0 +1,185 @@
+/**
+ * KafkaSink and KafkaDeadLetterSink against a real broker: keyed JSON outputs, transactions that commit
+ * outputs and offsets together (or nothing), and dead-letter headers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { RnnstreamError } from '../../../pipeline/errors.js';
+import { createKafkaClient } from '../../../pipeline/kafka/client.js';
+import { KafkaDeadLetterSink } from '../../../pipeline/kafka/deadLetterSink.js';
+import { KafkaSink } from '../../../pipeline/kafka/sink.js';
+import type { OutputMessage, SinkRecord, SourcePosition } from '../../../pipeline/types.js';
+import {
+  consumeAll,
+  createTopic,
+  deleteTopics,
+  getServices,
+  type Services,
+  testKafka,
+  uniqueName,
+} from '../../harness/index.js';
+
+let services: Services;
+let kafka: Kafka;
+const topics: string[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+before(async () => {
+  services = await getServices();
+  kafka = createKafkaClient({ brokers: services.kafkaBrokers, clientId: 'rnnstream-it-sink' });
+});
+
+after(async () => {
+  await Promise.allSettled(closers.map((close) => close()));
+  await deleteTopics(services.kafkaBrokers, topics).catch(() => undefined);
+  await services?.stop();
+});
+
+async function newTopic(prefix: string, partitions: number): Promise<string> {
+  const topic = uniqueName(prefix);
+  topics.push(topic);
+  await createTopic(services.kafkaBrokers, topic, partitions);
+  return topic;
+}
+
+function output(key: string, offset: number, extra: Partial<OutputMessage> = {}): SinkRecord {
+  return {
+    key,
+    value: {
+      key,
+      source: { topic: 'in', partition: 0, offset: String(offset) },
+      tokens: 3,
+      totalTokens: 3 + offset,
+      sentiment: { label: 'positive', score: 0.9 },
+      model: 'tiny@abc',
+      ...extra,
+    },
+  };
+}
+
+async function committedOffsets(groupId: string, topic: string): Promise<Record<number, string>> {
+  const admin = testKafka(services.kafkaBrokers).admin();
+  await admin.connect();
+  try {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Object.fromEntries(entry.partitions.map((p) => [p.partition, p.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('KafkaSink (broker)', () => {
+  it('writes keyed JSON outputs that a consumer reads back, per-key order kept', async () => {
+    const topic = await newTopic('sink-plain', 3);
+    const sink = new KafkaSink({ kafka, topic });
+    closers.push(() => sink.close());
+    assert.equal(sink.commitsOffsets, false);
+    const records = [output('a', 0), output('b', 1), output('a', 2, { embedding: [0.5, -1] })];
+    await sink.write(records, []);
+    await sink.write([output('c', 3)], []);
+    const got = await consumeAll(services.kafkaBrokers, topic, { count: 4, settleMs: 200 });
+    assert.equal(got.length, 4);
+    const a = got.filter((m) => m.key === 'a').map((m) => JSON.parse(m.value ?? ''));
+    assert.deepEqual(a, [records[0].value, records[2].value]);
+    const b = got.find((m) => m.key === 'b');
+    assert.deepEqual(JSON.parse(b?.value ?? ''), records[1].value);
+  });
+
+  it('exactly-once: outputs and next offsets commit in one transaction, seen once by read_committed', async () => {
+    const topic = await newTopic('sink-tx', 2);
+    const input = await newTopic('sink-tx-in', 2);
+    const groupId = uniqueName('g-tx');
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId, workerId: uniqueName('w') } });
+    closers.push(() => sink.close());
+    assert.equal(sink.commitsOffsets, true);
+    const consumed: SourcePosition[] = [
+      { topic: input, partition: 0, offset: '4' },
+      { topic: input, partition: 0, offset: '7' },
+      { topic: input, partition: 1, offset: '2' },
+    ];
+    await sink.write([output('a', 4), output('b', 7)], consumed);
+    await sink.write([output('c', 8)], [{ topic: input, partition: 0, offset: '8' }]);
+    const got = await consumeAll(services.kafkaBrokers, topic, {
+      count: 3,
+      isolationLevel: 'read_committed',
+      settleMs: 300,
+    });
+    assert.deepEqual(got.map((m) => m.key).sort(), ['a', 'b', 'c']);
+    assert.deepEqual(await committedOffsets(groupId, input), { 0: '9', 1: '3' }, 'next offsets, committed');
+  });
+
+  it('exactly-once: a failed transaction is aborted, invisible to read_committed, and its offsets not committed', async () => {
+    const topic = await newTopic('sink-abort', 2);
+    const input = await newTopic('sink-abort-in', 1);
+    const groupId = uniqueName('g-abort');
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId, workerId: uniqueName('w') } });
+    closers.push(() => sink.close());
+    // One output over the broker's 1 MiB message limit: the other one is written inside the transaction,
+    // then the request fails, and the whole transaction must be aborted.
+    const huge = output('huge', 1, { embedding: 'x'.repeat(2 * 1024 * 1024) });
+    await assert.rejects(
+      sink.write([output('small', 0), huge], [{ topic: input, partition: 0, offset: '1' }]),
+      (e: unknown) => e instanceof RnnstreamError && /transaction/.test(e.message),
+    );
+    // The sink recovers: the next transaction commits.
+    await sink.write([output('after', 2)], [{ topic: input, partition: 0, offset: '2' }]);
+    const committed = await consumeAll(services.kafkaBrokers, topic, {
+      count: 1,
+      isolationLevel: 'read_committed',
+      settleMs: 500,
+    });
+    assert.deepEqual(
+      committed.map((m) => m.key),
+      ['after'],
+      'read_committed sees only the committed transaction',
+    );
+    assert.deepEqual(await committedOffsets(groupId, input), { 0: '3' });
+    // The aborted output did reach the log (read_uncommitted sees it): it is the abort that hides it.
+    const everything = await consumeAll(services.kafkaBrokers, topic, { count: 2, settleMs: 300 });
+    assert.deepEqual(everything.map((m) => m.key).sort(), ['after', 'small']);
+  });
+});
+
+describe('KafkaDeadLetterSink (broker)', () => {
+  it('writes the original bytes, key and headers plus rnnstream-* headers', async () => {
+    const topic = await newTopic('dlq', 1);
+    const dlq = new KafkaDeadLetterSink({ kafka, topic });
+    closers.push(() => dlq.close());
+    const raw = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
+    await dlq.write([
+      {
+        record: {
+          key: Buffer.from('user-1'),
+          value: raw,
+          headers: { trace: 'abc' },
+          source: { topic: 'texts', partition: 3, offset: '42' },
+        },
+        reason: 'invalid-utf8',
+        stage: 'decode',
+        detail: 'byte 0 is not UTF-8',
+      },
+      {
+        record: { key: null, value: null, source: { topic: 'texts', partition: 0, offset: '7' } },
+        reason: 'empty',
+        stage: 'decode',
+      },
+    ]);
+    const got = await consumeAll(services.kafkaBrokers, topic, { count: 2, settleMs: 200 });
+    assert.equal(got.length, 2);
+    const [first, second] = got;
+    assert.equal(first.key, 'user-1');
+    assert.deepEqual(first.rawValue, raw);
+    assert.deepEqual(first.headers, {
+      trace: 'abc',
+      'rnnstream-reason': 'invalid-utf8',
+      'rnnstream-stage': 'decode',
+      'rnnstream-source': 'texts/3/42',
+      'rnnstream-detail': 'byte 0 is not UTF-8',
+    });
+    assert.equal(second.key, null);
+    assert.equal(second.rawValue?.length, 0, 'an empty value, not a tombstone');
+    assert.equal(second.headers['rnnstream-source'], 'texts/0/7');
+    assert.equal(second.headers['rnnstream-detail'], undefined);
+  });
+});

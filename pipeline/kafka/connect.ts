@@ -27,7 +27,7 @@ function client(parsed: KafkaUri, options: ConnectOptions): { kafka: Kafka; log:
  * Creates the topic with `partitions` partitions when it does not exist (the URI's `partitions=N`);
  * an existing topic is left as it is.
  */
-export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+export async function ensureTopic(kafka: Kafka, topic: string, partitions = -1): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -84,7 +84,9 @@ export async function openKafkaSink(
   const { kafka, log } = client(parsed, options);
   const groupId = options.groupId ?? parsed.group;
   if (options.exactlyOnce && !groupId) {
-    throw new ConfigError('--exactly-once needs a Kafka input with a consumer group (--in kafka://…?group=NAME)');
+    throw new ConfigError(
+      '--exactly-once needs a Kafka input with a consumer group (--in kafka://…?group=NAME)',
+    );
   }
   if (parsed.partitions !== undefined) await ensureTopic(kafka, parsed.topic, parsed.partitions);
   const sink = new KafkaSink({
@@ -99,10 +101,13 @@ export async function openKafkaSink(
 }
 
 /** A {@link KafkaDeadLetterSink} for `--dlq kafka://…`. */
-export async function openKafkaDeadLetterSink(uri: string, options: ConnectOptions): Promise<KafkaDeadLetterSink> {
+export async function openKafkaDeadLetterSink(
+  uri: string,
+  options: ConnectOptions,
+): Promise<KafkaDeadLetterSink> {
   const parsed = parseKafkaUri(uri);
   const { kafka } = client(parsed, options);
-  if (parsed.partitions !== undefined) await ensureTopic(kafka, parsed.topic, parsed.partitions);
+  await ensureTopic(kafka, parsed.topic, parsed.partitions);
   const sink = new KafkaDeadLetterSink({ kafka, topic: parsed.topic });
   await sink.connect();
   return sink;

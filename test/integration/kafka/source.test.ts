@@ -9,7 +9,14 @@ import { createKafkaClient } from '../../../pipeline/kafka/client.js';
 import { KafkaSink } from '../../../pipeline/kafka/sink.js';
 import { KafkaSource, type KafkaSourceOptions, type TopicPartition } from '../../../pipeline/kafka/source.js';
 import type { SourceRecord } from '../../../pipeline/types.js';
-import { createTopic, deleteTopics, getServices, produce, type Services, uniqueName } from '../../harness/index.js';
+import {
+  createTopic,
+  deleteTopics,
+  getServices,
+  produce,
+  type Services,
+  uniqueName,
+} from '../../harness/index.js';
 
 let services: Services;
 let kafka: Kafka;
@@ -36,7 +43,13 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_00
 }
 
 function open(options: Omit<KafkaSourceOptions, 'kafka'>): { source: KafkaSource; records: SourceRecord[] } {
-  const source = new KafkaSource({ kafka, maxWaitTimeInMs: 100, drainTimeoutMs: 500, fromBeginning: true, ...options });
+  const source = new KafkaSource({
+    kafka,
+    maxWaitTimeInMs: 100,
+    drainTimeoutMs: 500,
+    fromBeginning: true,
+    ...options,
+  });
   sources.push(source);
   const records: SourceRecord[] = [];
   source.records$.subscribe({ next: (r) => records.push(r), error: (e) => assert.fail(e) });
@@ -57,14 +70,18 @@ describe('KafkaSource (broker)', () => {
     const perPartition = 20;
     const messages = [];
     for (let i = 0; i < perPartition; i++) {
-      for (let p = 0; p < 3; p++) messages.push({ partition: p, key: `k${p}`, value: `${p}:${i}`, headers: { n: String(i) } });
+      for (let p = 0; p < 3; p++)
+        messages.push({ partition: p, key: `k${p}`, value: `${p}:${i}`, headers: { n: String(i) } });
     }
     await produce(services.kafkaBrokers, topic, messages);
 
     const first = open({ topic, groupId });
     await waitFor('all records', () => first.records.length === 3 * perPartition);
     assert.deepEqual(
-      first.source.assignments().map((a) => a.partition).sort(),
+      first.source
+        .assignments()
+        .map((a) => a.partition)
+        .sort(),
       [0, 1, 2],
     );
     for (let p = 0; p < 3; p++) {
@@ -95,7 +112,7 @@ describe('KafkaSource (broker)', () => {
         [2, '10', 10],
       ],
     );
-    assert.equal(first.source.inFlight().messages, 3 * perPartition / 2 - 1);
+    assert.equal(first.source.inFlight().messages, (3 * perPartition) / 2 - 1);
     await first.source.close();
 
     const second = open({ topic, groupId });
@@ -103,8 +120,13 @@ describe('KafkaSource (broker)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const again = second.records.map((r) => `${r.source.partition}/${r.source.offset}`).sort();
     const expected = [];
-    for (let p = 0; p < 3; p++) for (let i = perPartition / 2; i < perPartition; i++) expected.push(`${p}/${i}`);
-    assert.deepEqual(again, expected.sort(), 'exactly the un-acked records come back (12 too: it was past a hole)');
+    for (let p = 0; p < 3; p++)
+      for (let i = perPartition / 2; i < perPartition; i++) expected.push(`${p}/${i}`);
+    assert.deepEqual(
+      again,
+      expected.sort(),
+      'exactly the un-acked records come back (12 too: it was past a hole)',
+    );
     await second.source.close();
   });
 
@@ -136,7 +158,11 @@ describe('KafkaSource (broker)', () => {
     assert.ok(maxUnacked <= budget, `at most ${budget} un-acked, saw ${maxUnacked}`);
     assert.equal(records.length, total);
     const lag = await source.lag();
-    assert.equal(lag.reduce((sum, l) => sum + l.lag, 0), 0, 'everything committed');
+    assert.equal(
+      lag.reduce((sum, l) => sum + l.lag, 0),
+      0,
+      'everything committed',
+    );
     await source.close();
   });
 
@@ -162,7 +188,11 @@ describe('KafkaSource (broker)', () => {
     );
     await first.source.ack(done.map((r) => r.source));
     const lag = await first.source.lag();
-    assert.equal(lag.reduce((sum, l) => sum + l.lag, 0), 4, 'the transaction committed the group offsets');
+    assert.equal(
+      lag.reduce((sum, l) => sum + l.lag, 0),
+      4,
+      'the transaction committed the group offsets',
+    );
     await first.source.close();
     await sink.close();
 
@@ -198,10 +228,16 @@ describe('KafkaSource (broker)', () => {
     await Promise.all(acks);
     const b = open({ topic, groupId, ...fast });
     b.source.records$.subscribe((r) => void b.source.ack([r.source]));
-    await waitFor('both assigned', () => a.source.assignments().length === 2 && b.source.assignments().length === 2);
+    await waitFor(
+      'both assigned',
+      () => a.source.assignments().length === 2 && b.source.assignments().length === 2,
+    );
     assert.deepEqual(
       revoked.map((p) => p.partition).sort(),
-      b.source.assignments().map((p) => p.partition).sort(),
+      b.source
+        .assignments()
+        .map((p) => p.partition)
+        .sort(),
       'onRevoke named the partitions that moved',
     );
     await produce(

@@ -22,7 +22,12 @@ describe('kafkaLogCreator', () => {
   it('maps kafkajs levels, namespaces and fields onto the logger', () => {
     const { logger, lines } = recordingLogger();
     const log = kafkaLogCreator(logger)();
-    log({ namespace: 'Consumer', level: logLevel.WARN, label: 'WARN', log: { timestamp: 't', message: 'slow', groupId: 'g' } });
+    log({
+      namespace: 'Consumer',
+      level: logLevel.WARN,
+      label: 'WARN',
+      log: { timestamp: 't', message: 'slow', groupId: 'g' },
+    });
     log({ namespace: '', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 't', message: 'down' } });
     log({ namespace: 'X', level: logLevel.DEBUG, label: 'DEBUG', log: { timestamp: 't', message: 'dbg' } });
     assert.deepEqual(lines, [
@@ -57,7 +62,10 @@ describe('toKafkaError', () => {
 
   it('retries exhausted on a retriable cause stay transient', () => {
     const inner = new KafkaJSError('connection refused', { retriable: true });
-    const error = toKafkaError(new KafkaJSNumberOfRetriesExceeded(inner, { retryCount: 5, retryTime: 100 }), 'x');
+    const error = toKafkaError(
+      new KafkaJSNumberOfRetriesExceeded(inner, { retryCount: 5, retryTime: 100 }),
+      'x',
+    );
     assert.ok(error instanceof TransientError);
   });
 

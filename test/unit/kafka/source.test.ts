@@ -178,10 +178,13 @@ describe('KafkaSource (fake consumer)', () => {
     await source.ack([records[1].source]); // 11 before 10: nothing committable
     assert.equal(consumer.commits.length, 0);
     await source.ack([records[0].source, records[3].source]);
-    assert.deepEqual(consumer.commits.flat().sort((a, b) => a.partition - b.partition), [
-      { topic: 't', partition: 0, offset: '12' },
-      { topic: 't', partition: 1, offset: '4' },
-    ]);
+    assert.deepEqual(
+      consumer.commits.flat().sort((a, b) => a.partition - b.partition),
+      [
+        { topic: 't', partition: 0, offset: '12' },
+        { topic: 't', partition: 1, offset: '4' },
+      ],
+    );
   });
 
   it('commits nothing itself when the sink commits offsets', async () => {
@@ -259,7 +262,8 @@ describe('KafkaSource (fake consumer)', () => {
     const kafka = {} as Kafka;
     assert.throws(() => new KafkaSource({ kafka, topic: '', groupId: 'g' }), /topic is required/);
     assert.throws(
-      () => new KafkaSource({ kafka, topic: 't', groupId: 'g', heartbeatInterval: 5000, sessionTimeout: 5000 }),
+      () =>
+        new KafkaSource({ kafka, topic: 't', groupId: 'g', heartbeatInterval: 5000, sessionTimeout: 5000 }),
       /heartbeatInterval must be lower than sessionTimeout/,
     );
   });

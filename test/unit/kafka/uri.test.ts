@@ -118,13 +118,18 @@ describe('kafkaSecurityFromEnv', () => {
       () => kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_SASL_MECHANISM: 'gssapi' }),
       /RNNSTREAM_KAFKA_SASL_MECHANISM must be one of plain, scram-sha-256, scram-sha-512/,
     );
-    assert.throws(() => kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_TLS: 'maybe' }), /RNNSTREAM_KAFKA_TLS must be true or false/);
     assert.throws(
-      () => kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_SASL_MECHANISM: 'plain', RNNSTREAM_KAFKA_SASL_PASSWORD: 'x' }),
+      () => kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_TLS: 'maybe' }),
+      /RNNSTREAM_KAFKA_TLS must be true or false/,
+    );
+    assert.throws(
+      () =>
+        kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_SASL_MECHANISM: 'plain', RNNSTREAM_KAFKA_SASL_PASSWORD: 'x' }),
       /RNNSTREAM_KAFKA_SASL_USERNAME is required/,
     );
     assert.throws(
-      () => kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_SASL_MECHANISM: 'plain', RNNSTREAM_KAFKA_SASL_USERNAME: 'u' }),
+      () =>
+        kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_SASL_MECHANISM: 'plain', RNNSTREAM_KAFKA_SASL_USERNAME: 'u' }),
       /RNNSTREAM_KAFKA_SASL_PASSWORD is required/,
     );
     assert.throws(
@@ -135,7 +140,10 @@ describe('kafkaSecurityFromEnv', () => {
 
   it('keeps the password out of error messages', () => {
     try {
-      kafkaSecurityFromEnv({ RNNSTREAM_KAFKA_SASL_MECHANISM: 'nope', RNNSTREAM_KAFKA_SASL_PASSWORD: 'hunter2' });
+      kafkaSecurityFromEnv({
+        RNNSTREAM_KAFKA_SASL_MECHANISM: 'nope',
+        RNNSTREAM_KAFKA_SASL_PASSWORD: 'hunter2',
+      });
       assert.fail('should throw');
     } catch (e) {
       assert.ok(!(e as Error).message.includes('hunter2'));
@@ -145,7 +153,10 @@ describe('kafkaSecurityFromEnv', () => {
 
 describe('redaction', () => {
   it('redact replaces every occurrence of each secret', () => {
-    assert.equal(redact('pw=abc; again abc; other xyz', ['abc', 'xyz', undefined, '']), 'pw=***; again ***; other ***');
+    assert.equal(
+      redact('pw=abc; again abc; other xyz', ['abc', 'xyz', undefined, '']),
+      'pw=***; again ***; other ***',
+    );
   });
 
   it('redactUri hides the user-info password only', () => {

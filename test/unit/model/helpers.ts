@@ -7,7 +7,9 @@ import type { RnnWeights } from '../../../model/cells.js';
 import type { TensorMap } from '../../../model/safetensors.js';
 import type { RnnConfig } from '../../../model/types.js';
 
-export const GOLDEN = new URL('../../../../shared/golden/', import.meta.url).pathname;
+import { GOLDEN_DIR } from '../../fixtures/golden.js';
+
+export const GOLDEN = GOLDEN_DIR;
 export const GOLDEN_CASES = ['gru-1x16', 'lstm-1x16', 'rnn-1x16'].map((c) => `${GOLDEN}${c}`);
 
 /** mulberry32: a small seeded PRNG. */

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { GOLDEN_DIR } from '../../fixtures/golden.js';
 import { makeTinyModel } from '../../fixtures/tinyModel.js';
 
 const CLI = ['--import', 'tsx', 'pipeline/cli.ts'];
@@ -27,10 +28,10 @@ describe('rnnstream CLI', () => {
       '--backend',
       'wasm',
       '--reference',
-      '../shared/golden/gru-1x16',
-      '../shared/golden/lstm-1x16',
-      '../shared/golden/rnn-1x16',
-      '../shared/golden/README.md',
+      join(GOLDEN_DIR, 'gru-1x16'),
+      join(GOLDEN_DIR, 'lstm-1x16'),
+      join(GOLDEN_DIR, 'rnn-1x16'),
+      join(GOLDEN_DIR, 'README.md'),
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /all 3 cases within tolerance/);
@@ -39,7 +40,7 @@ describe('rnnstream CLI', () => {
   it('verify: a case out of tolerance exits 1', async () => {
     const dir = join(work, 'bad-case');
     await import('node:fs/promises').then((fs) =>
-      fs.cp('../shared/golden/gru-1x16', dir, { recursive: true }),
+      fs.cp(join(GOLDEN_DIR, 'gru-1x16'), dir, { recursive: true }),
     );
     const spec = JSON.parse(await readFile(join(dir, 'case.json'), 'utf8'));
     spec.sequences[0].outputs[0][0] += 0.01;

@@ -4,7 +4,7 @@ export KAFKA_BROKERS ?= 127.0.0.1:9092
 export REDIS_URL ?= redis://127.0.0.1:6379
 RNNSTREAM := node bin/rnnstream.js
 
-.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model bench clean
+.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model bench bench-quick bench-e2e bench-gpu clean
 
 # Dependencies (npm ci also builds dist/ through `prepare`). Re-run when the lockfile changes.
 node_modules/.package-lock.json: package-lock.json
@@ -57,6 +57,15 @@ model: build
 
 bench: build
 	bash bench/run.sh
+
+bench-quick: build
+	BENCH_QUICK=1 bash bench/run.sh
+
+bench-e2e: build services
+	bash bench/e2e.sh
+
+bench-gpu: install
+	bash bench/gpu/run.sh
 
 clean:
 	rm -rf dist

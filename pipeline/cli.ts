@@ -144,6 +144,57 @@ state
     process.exitCode = await stateDropCommand(flags);
   });
 
+const bench = program.command('bench').description('benchmarks: kernel, pipeline, memory (see BENCHMARKS.md)');
+const backendOption = () =>
+  new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']);
+bench
+  .command('kernel')
+  .description('the batched incremental step alone')
+  .option('--cell <cell>', 'rnn, lstm or gru')
+  .option('--vocab <n>', 'vocabulary size')
+  .option('--embed <n>', 'embedding size')
+  .option('--hidden <n>', 'hidden size')
+  .option('--layers <n>', 'stacked layers')
+  .option('--batch <n>', 'rows per step call')
+  .option('--steps <n>', 'tokens per row')
+  .option('--seconds <s>', 'measuring time')
+  .option('--seed <n>', 'weights and tokens seed')
+  .addOption(backendOption())
+  .addOption(new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']))
+  .option('--json', 'last line is a JSON object')
+  .action(async (flags: Record<string, unknown>) => {
+    const { benchKernelCommand } = await import('../bench/kernel.js');
+    process.exitCode = await benchKernelCommand(flags as never);
+  });
+bench
+  .command('pipeline')
+  .description('the embedded pipeline end to end, micro-batched or one message at a time')
+  .option('--keys <n>', 'active keys')
+  .option('--messages <n>', 'messages in all')
+  .addOption(new Option('--mode <mode>', 'batched or single').choices(['batched', 'single']))
+  .option('--tokens-per-message <n>', 'tokens per message')
+  .option('--model <dir>', 'auto | random | package folder')
+  .option('--max-in-flight <n>', 'source budget')
+  .addOption(backendOption())
+  .option('--json', 'last line is a JSON object')
+  .action(async (flags: Record<string, unknown>) => {
+    const { benchPipelineCommand } = await import('../bench/pipeline.js');
+    process.exitCode = await benchPipelineCommand(flags as never);
+  });
+bench
+  .command('memory')
+  .description('RSS with many active keys in the memory state store')
+  .option('--keys <n>', 'active keys')
+  .addOption(new Option('--via <how>', 'fill the store directly or through the pipeline').choices(['store', 'pipeline']))
+  .option('--tokens-per-message <n>', 'tokens per message')
+  .option('--model <dir>', 'model package folder')
+  .addOption(backendOption())
+  .option('--json', 'last line is a JSON object')
+  .action(async (flags: Record<string, unknown>) => {
+    const { benchMemoryCommand } = await import('../bench/memory.js');
+    process.exitCode = await benchMemoryCommand(flags as never);
+  });
+
 program
   .command('pretty')
   .description('read output JSON lines on stdin and print them as a readable table')

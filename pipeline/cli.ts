@@ -137,14 +137,16 @@ state
   .command('drop')
   .description('delete every key of a namespace')
   .requiredOption('--state <uri>', 'redis://HOST:PORT/DB?prefix=P')
-  .option('--prefix <p>', 'namespace to drop (default: the URI\'s prefix)')
+  .option('--prefix <p>', "namespace to drop (default: the URI's prefix)")
   .option('--yes', 'confirm')
   .action(async (flags: { state: string; prefix?: string; yes?: boolean }) => {
     const { stateDropCommand } = await import('./commands/state.js');
     process.exitCode = await stateDropCommand(flags);
   });
 
-const bench = program.command('bench').description('benchmarks: kernel, pipeline, memory (see BENCHMARKS.md)');
+const bench = program
+  .command('bench')
+  .description('benchmarks: kernel, pipeline, memory (see BENCHMARKS.md)');
 const backendOption = () =>
   new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']);
 bench
@@ -160,7 +162,9 @@ bench
   .option('--seconds <s>', 'measuring time')
   .option('--seed <n>', 'weights and tokens seed')
   .addOption(backendOption())
-  .addOption(new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']))
+  .addOption(
+    new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']),
+  )
   .option('--json', 'last line is a JSON object')
   .action(async (flags: Record<string, unknown>) => {
     const { benchKernelCommand } = await import('../bench/kernel.js');
@@ -185,7 +189,12 @@ bench
   .command('memory')
   .description('RSS with many active keys in the memory state store')
   .option('--keys <n>', 'active keys')
-  .addOption(new Option('--via <how>', 'fill the store directly or through the pipeline').choices(['store', 'pipeline']))
+  .addOption(
+    new Option('--via <how>', 'fill the store directly or through the pipeline').choices([
+      'store',
+      'pipeline',
+    ]),
+  )
   .option('--tokens-per-message <n>', 'tokens per message')
   .option('--model <dir>', 'model package folder')
   .addOption(backendOption())

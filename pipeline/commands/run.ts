@@ -6,10 +6,11 @@ import type { Server } from 'node:http';
 import { resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
 import { ConfigError } from '../errors.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { loadPipelineModel } from '../model.js';
 import { runPipeline } from '../run.js';
+import type { Source } from '../types.js';
 
 /** Runs the streaming pipeline; resolves to the process exit code. */
 export async function runCommand(flags: Record<string, unknown>): Promise<number> {
@@ -67,6 +68,8 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     );
     log.info({ port: config.metricsPort }, 'serving /metrics, /healthz, /readyz');
   }
+  // Consumer lag (Kafka inputs) for /metrics and autoscaling, polled off the hot path.
+  const lagTimer = config.metricsPort !== undefined ? await pollConsumerLag(source, metrics, log) : undefined;
   let stopping: NodeJS.Timeout | undefined;
   const onSignal = (signal: string) => {
     if (stopping) return;
@@ -98,12 +101,34 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     return 0;
   } finally {
     if (stopping) clearTimeout(stopping);
+    if (lagTimer) clearInterval(lagTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);
     server?.close();
     loaded.model.engine.dispose();
   }
+}
+
+/** Every 10 s, sets `rnnstream_consumer_lag` from the Kafka source's group offsets (no-op for files). */
+async function pollConsumerLag(
+  source: Source,
+  metrics: PipelineMetrics,
+  log: Logger,
+): Promise<NodeJS.Timeout | undefined> {
+  const { isKafkaSource } = await import('../kafka/connect.js');
+  if (!isKafkaSource(source)) return undefined;
+  const timer = setInterval(() => {
+    source.lag().then(
+      (lags) => {
+        for (const p of lags)
+          metrics.consumerLag.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
+      },
+      (error: unknown) => log.debug({ err: error }, 'consumer lag poll failed'),
+    );
+  }, 10_000);
+  timer.unref();
+  return timer;
 }
 
 function redacted(uri: string): string {

@@ -11,7 +11,11 @@ export async function stateInspectCommand(key: string, flags: { state: string })
 }
 
 /** Deletes every key of a namespace; needs `--yes`. */
-export async function stateDropCommand(flags: { state: string; prefix?: string; yes?: boolean }): Promise<number> {
+export async function stateDropCommand(flags: {
+  state: string;
+  prefix?: string;
+  yes?: boolean;
+}): Promise<number> {
   if (!flags.yes) {
     process.stderr.write('rnnstream: state drop deletes every key of the namespace: add --yes to confirm\n');
     return 2;

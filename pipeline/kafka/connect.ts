@@ -112,3 +112,8 @@ export async function openKafkaDeadLetterSink(
   await sink.connect();
   return sink;
 }
+
+/** Whether a source is a Kafka source (for lag metrics). */
+export function isKafkaSource(source: unknown): source is KafkaSource {
+  return source instanceof KafkaSource;
+}

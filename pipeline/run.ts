@@ -201,6 +201,18 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     share(),
   );
 
+  // Stores with a local cache (Redis) count hits and misses; mirror their deltas into the counters.
+  const cacheStats = (store as { stats?: { cacheHits: number; cacheMisses: number } }).stats;
+  let seenHits = 0;
+  let seenMisses = 0;
+  const recordCacheStats = () => {
+    if (!cacheStats || !metrics) return;
+    metrics.cacheHits.inc(cacheStats.cacheHits - seenHits);
+    metrics.cacheMisses.inc(cacheStats.cacheMisses - seenMisses);
+    seenHits = cacheStats.cacheHits;
+    seenMisses = cacheStats.cacheMisses;
+  };
+
   /** Source positions of each in-flight batch, by seq (every message of the batch, replayed or dead included). */
   const batchPositions = new Map<number, SourcePosition[]>();
   const stepped$: Observable<SteppedBatch> = tokenized$.pipe(
@@ -229,7 +241,12 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     // Each operator is its own concatMap stage: batch N+1 loads while batch N steps.
     loadState({
       load: (keys) =>
-        timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))),
+        timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))).then(
+          (loaded) => {
+            recordCacheStats();
+            return loaded;
+          },
+        ),
       onBadState: opts.onBadState,
       onReset: (key, reason) => {
         metrics?.badStates.inc();

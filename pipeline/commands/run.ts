@@ -66,7 +66,7 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
       { alive: () => running.alive(), ready: async () => running.alive() && (await store.ping()) },
       config.metricsPort,
     );
-    log.info({ port: config.metricsPort }, 'serving /metrics, /healthz, /readyz');
+    log.info({ port: (server.address() as { port: number }).port }, 'serving /metrics, /healthz, /readyz');
   }
   // Consumer lag (Kafka inputs) for /metrics and autoscaling, polled off the hot path.
   const lagTimer = config.metricsPort !== undefined ? await pollConsumerLag(source, metrics, log) : undefined;

@@ -147,4 +147,40 @@ describe('rnnstream CLI', () => {
     assert.equal(stdout.trim().split('\n').length, 20);
     assert.match(stderr, /draining/);
   });
+
+  it('serves /metrics, /healthz and /readyz while run works on a file-style input', async () => {
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'run', '--in', '-', '--model', model, '--metrics-port', '0', '--log-level', 'info'],
+      { env },
+    );
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stdin.write(`${JSON.stringify({ key: 'm', text: 'good movie' })}\n`);
+    const deadline = Date.now() + 60_000;
+    let port: number | undefined;
+    while (port === undefined && Date.now() < deadline) {
+      const line = stderr.split('\n').find((l) => l.includes('serving /metrics'));
+      if (line) port = JSON.parse(line).port;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(port, stderr);
+    while (!stdout.includes('"key":"m"') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    assert.equal((await get('/healthz')).status, 200);
+    assert.equal((await get('/readyz')).status, 200);
+    const metrics = await get('/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /rnnstream_messages_in_total 1/);
+    assert.match(metrics.body, /rnnstream_messages_out_total 1/);
+    assert.match(metrics.body, /rnnstream_backend_info\{backend="wasm"\} 1/);
+    child.kill('SIGTERM');
+    assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 0);
+  });
 });

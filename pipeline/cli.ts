@@ -205,6 +205,21 @@ bench
   });
 
 program
+  .command('feed')
+  .description('load generator: send keyed texts to a Kafka topic at a steady rate')
+  .requiredOption('--to <uri>', 'kafka://HOST:PORT/TOPIC')
+  .option('--keys <n>', 'distinct sequence keys (default 1000)')
+  .option('--rate <n>', 'messages per second (default 1000)')
+  .option('--count <n>', 'stop after this many messages')
+  .option('--seconds <s>', 'stop after this long')
+  .option('--texts <file>', 'JSON lines with "text" (or plain lines) to draw from (default: examples/demo-feed.jsonl)')
+  .option('--json', 'print the summary as JSON')
+  .action(async (flags: import('./commands/feed.js').FeedFlags) => {
+    const { feedCommand } = await import('./commands/feed.js');
+    process.exitCode = await feedCommand(flags);
+  });
+
+program
   .command('pretty')
   .description('read output JSON lines on stdin and print them as a readable table')
   .action(async () => {

@@ -75,6 +75,14 @@ export interface KafkaSourceOptions {
   budgetPollMs?: number;
   /** How long `stop()` waits for in-flight records to be acked before leaving the group. @default 10000 */
   drainTimeoutMs?: number;
+  /**
+   * A bounded read (replay): per partition, the offset to stop before (exclusive: an end offset as
+   * `admin.fetchTopicOffsets` gives it, `high`). A partition is paused once reached, and `records$`
+   * completes when every assigned partition reached its end; partitions absent from the map count as
+   * already at their end. The consumer stays in the group so that acks keep committing.
+   * @default undefined (read for ever)
+   */
+  stopAt?: ReadonlyMap<number, string>;
 }
 
 /** Defaults of {@link KafkaSourceOptions}. */
@@ -124,6 +132,9 @@ export class KafkaSource implements Source {
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
   #closed = false;
+  /** Partitions that reached their `stopAt` offset. */
+  readonly #reachedEnd = new Set<number>();
+  #ended = false;
 
   constructor(options: KafkaSourceOptions) {
     this.#options = { ...DEFAULT_KAFKA_SOURCE_OPTIONS, ...stripUndefined(options) };
@@ -192,6 +203,15 @@ export class KafkaSource implements Source {
       );
       if (!restart) this.#subject.error(toKafkaError(error, `kafka consumer of ${this.topic}`));
     });
+    if (o.stopAt) {
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        // Batches of control records or aborted messages only never reach eachBatch; their last offset
+        // still moves the position, and may be the partition's last one.
+        if (payload.batchSize === 0 && payload.topic === this.topic)
+          this.#passed(payload.partition, payload.lastOffset);
+      });
+      await this.#findPartitionsAtEnd(o.stopAt);
+    }
     await consumer.connect();
     await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
     await consumer.run({
@@ -235,6 +255,72 @@ export class KafkaSource implements Source {
     );
     if (revoked.length > 0) this.#options.onRevoke?.(revoked.map(([, tp]) => tp));
     if (added.length > 0) this.#options.onAssign?.(added.map(([, tp]) => tp));
+    if (this.#options.stopAt) {
+      for (const p of partitions) if (this.#reachedEnd.has(p)) this.#pauseAtEnd(p);
+      this.#checkEnded();
+    }
+  }
+
+  /**
+   * Marks the partitions whose start position (the group's committed offset, else the earliest or
+   * latest offset) is already at or past their stop offset: no fetch would ever tell.
+   */
+  async #findPartitionsAtEnd(stopAt: ReadonlyMap<number, string>): Promise<void> {
+    const admin = await this.#adminClient();
+    const [committed, ends] = await Promise.all([
+      admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+      admin.fetchTopicOffsets(this.topic),
+    ]);
+    const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    for (const { partition, low, high } of ends) {
+      const stop = stopAt.get(partition);
+      const at = byPartition.get(partition) ?? -1n;
+      const start = at >= 0n ? at : BigInt(this.#options.fromBeginning ? low : high);
+      if (stop === undefined || start >= BigInt(stop)) this.#reachedEnd.add(partition);
+    }
+  }
+
+  /** Records that the partition's position passed `offset`; at its stop offset it is paused for good. */
+  #passed(partition: number, offset: string): void {
+    const stop = this.#options.stopAt?.get(partition);
+    if (stop !== undefined && BigInt(offset) + 1n < BigInt(stop)) return;
+    if (!this.#reachedEnd.has(partition)) {
+      this.#reachedEnd.add(partition);
+      this.#log.info({ topic: this.topic, partition, stopAt: stop }, 'partition reached its stop offset');
+    }
+    this.#pauseAtEnd(partition);
+    this.#checkEnded();
+  }
+
+  #pauseAtEnd(partition: number): void {
+    try {
+      this.#consumer?.pause([{ topic: this.topic, partitions: [partition] }]);
+    } catch {
+      // Not running: nothing to pause.
+    }
+  }
+
+  /** Completes `records$` once every assigned partition reached its stop offset. */
+  #checkEnded(): void {
+    if (this.#ended || this.#assigned.size === 0) return;
+    for (const { partition } of this.#assigned.values()) if (!this.#reachedEnd.has(partition)) return;
+    this.#ended = true;
+    this.#log.info({ topic: this.topic, groupId: this.groupId }, 'every partition reached its stop offset');
+    this.#subject.complete();
+  }
+
+  /** Whether a bounded read (`stopAt`) has read everything up to its stop offsets. */
+  reachedEnd(): boolean {
+    return this.#ended;
+  }
+
+  async #adminClient(): Promise<Admin> {
+    if (!this.#admin) {
+      const admin = this.#options.kafka.admin();
+      await admin.connect();
+      this.#admin = admin;
+    }
+    return this.#admin;
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -247,8 +333,18 @@ export class KafkaSource implements Source {
     }
     const active = (): boolean => !this.#stopSignal.signal.aborted && isRunning() && !isStale();
     const resumeAt = tracker.nextFetchOffset;
+    const stop = this.#options.stopAt ? BigInt(this.#options.stopAt.get(partition) ?? '0') : undefined;
+    if (stop !== undefined && this.#reachedEnd.has(partition)) {
+      this.#pauseAtEnd(partition);
+      return;
+    }
     for (const message of batch.messages) {
       if (!active()) return;
+      // A bounded read ends here: this record and the rest stay unread (and unresolved).
+      if (stop !== undefined && BigInt(message.offset) >= stop) {
+        this.#passed(partition, (stop - 1n).toString());
+        return;
+      }
       // Already pushed (a re-fetch after a rejoin): its ack is pending or done; never push it twice.
       if (resumeAt !== undefined && BigInt(message.offset) < BigInt(resumeAt)) {
         resolveOffset(message.offset);
@@ -265,6 +361,7 @@ export class KafkaSource implements Source {
       resolveOffset(message.offset);
       this.#subject.next(toSourceRecord(topic, partition, message));
     }
+    if (stop !== undefined && active()) this.#passed(partition, batch.lastOffset());
   }
 
   /**
@@ -403,14 +500,10 @@ export class KafkaSource implements Source {
    * const total = (await source.lag()).reduce((sum, p) => sum + p.lag, 0);
    */
   async lag(): Promise<PartitionLag[]> {
-    if (!this.#admin) {
-      const admin = this.#options.kafka.admin();
-      await admin.connect();
-      this.#admin = admin;
-    }
+    const admin = await this.#adminClient();
     const [committed, ends] = await Promise.all([
-      this.#admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
-      this.#admin.fetchTopicOffsets(this.topic),
+      admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+      admin.fetchTopicOffsets(this.topic),
     ]);
     const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
     return ends

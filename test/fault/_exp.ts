@@ -1,0 +1,22 @@
+import { createTopic, uniqueName } from '../harness/index.js';
+import { makeFeed, produceMany, WorkerProcess, OutputWatcher } from '../fixtures/faults.js';
+import { makeTinyModel } from '../fixtures/tinyModel.js';
+const brokers = ['127.0.0.1:9092'];
+const t0 = Date.now();
+const model = await makeTinyModel();
+const input = uniqueName('exp-in'); const out = uniqueName('exp-out');
+await createTopic(brokers, input, 4); await createTopic(brokers, out, 4);
+const feed = makeFeed({ messages: 20000, keys: 1000, seed: 3 });
+await produceMany(brokers, input, feed);
+console.log('produced', Date.now() - t0);
+const watcher = await OutputWatcher.start(brokers, out, 'read_uncommitted');
+const w = WorkerProcess.start({ in: `kafka://127.0.0.1:9092/${input}?group=${uniqueName('g')}&fromBeginning=true`, out: `kafka://127.0.0.1:9092/${out}`, state: `redis://127.0.0.1:6379/0?prefix=${uniqueName('p')}:`, model, exactlyOnce: process.env.EOS === '1', env: { RNNSTREAM_WORKER_ID: 'exp' } });
+const t1 = Date.now();
+await w.running();
+console.log('running after', Date.now() - t1);
+let last = 0;
+const t2 = Date.now();
+while (watcher.distinct < 20000) { await new Promise(r => setTimeout(r, 500)); if (watcher.distinct !== last) { console.log(Date.now() - t2, watcher.distinct); last = watcher.distinct; } if (Date.now()-t2 > 120000) break; }
+w.kill('SIGTERM'); const t3 = Date.now(); console.log(await w.exited, 'exit after', Date.now() - t3);
+console.log(w.tail(5));
+await watcher.stop();

@@ -1,0 +1,95 @@
+/**
+ * Restart continuity (issue 3, "Done when"): a worker stopped with SIGTERM while input is still arriving,
+ * then another in the same group, leave every key's state equal to one uninterrupted pass over the same
+ * input (tolerance 1e-5), and every input gets an output.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  countBySource,
+  diffStates,
+  E2eContext,
+  jsonMessages,
+  keyedInputs,
+  parseOutput,
+  positionsOf,
+  readStates,
+} from '../../fixtures/kafkaRun.js';
+import { consumeAll, produce } from '../../harness/index.js';
+
+const KEYS = 30;
+const PER_KEY = 10;
+const N = KEYS * PER_KEY;
+const TOLERANCE = 1e-5;
+
+describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
+  let ctx: E2eContext;
+
+  before(async () => {
+    ctx = await E2eContext.create();
+  });
+
+  after(() => ctx?.cleanup());
+
+  it('continues every key from its stored state and ends equal to one uninterrupted pass', async (t) => {
+    const input = await ctx.topic('restart-in', 4);
+    const output = await ctx.topic('restart-out', 4);
+    const prefix = ctx.prefix('restart-state');
+    const group = ctx.group('restart');
+    const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 11 }));
+    // Half before the first worker, 30% while it runs (in small requests), the rest after it stopped.
+    const phaseA = messages.slice(0, N / 2);
+    const phaseB = messages.slice(N / 2, N - 60);
+    const phaseC = messages.slice(N - 60);
+    await produce(ctx.brokers, input, phaseA);
+    const watcher = await ctx.watch(output);
+
+    const first = ctx.worker({ input, group, output, prefix, name: 'first' });
+    const feeding = (async () => {
+      for (let at = 0; at < phaseB.length; at += 10) {
+        await produce(ctx.brokers, input, phaseB.slice(at, at + 10));
+      }
+    })();
+    // Stop once about half the outputs are out, with the second phase still being produced.
+    await watcher.waitForCount(N / 2, 90_000);
+    const firstStats = await first.stop();
+    await feeding;
+    await produce(ctx.brokers, input, phaseC);
+
+    const second = ctx.worker({ input, group, output, prefix, name: 'second' });
+    const inputs = await consumeAll(ctx.brokers, input, { count: N });
+    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    const secondStats = await second.stop();
+    t.diagnostic(`first worker read ${firstStats.messagesIn}, second ${secondStats.messagesIn}`);
+    assert.ok(firstStats.messagesIn > 0 && secondStats.messagesIn > 0, 'both workers had work');
+    // Graceful stops commit what they drained: the second worker starts where the first ended.
+    assert.equal(firstStats.messagesIn + secondStats.messagesIn, N, 'no input read twice after a clean stop');
+
+    const counts = countBySource(watcher.messages.map(parseOutput));
+    for (const m of inputs) assert.ok((counts.get(`${m.partition}:${m.offset}`) ?? 0) >= 1);
+
+    // The reference: one worker, one pass, another group and namespace.
+    const refOutput = await ctx.topic('restart-ref-out', 4);
+    const refPrefix = ctx.prefix('restart-ref');
+    const refWatcher = await ctx.watch(refOutput);
+    const reference = ctx.worker({
+      input,
+      group: ctx.group('restart-ref'),
+      output: refOutput,
+      prefix: refPrefix,
+      name: 'reference',
+    });
+    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
+    await reference.stop();
+
+    const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
+    const actual = await readStates(ctx.redis, prefix, keys, ctx.schema);
+    const expected = await readStates(ctx.redis, refPrefix, keys, ctx.schema);
+    assert.deepEqual(diffStates(keys, actual, expected, TOLERANCE), []);
+    for (const key of keys) {
+      const a = actual.get(key);
+      const e = expected.get(key);
+      if (a?.kind === 'ok' && e?.kind === 'ok') assert.deepEqual(a.stored.fence, e.stored.fence);
+    }
+  });
+});

@@ -3,6 +3,8 @@
  * `webgpu` (Dawn through the optional `webgpu` package), `wasm` (the default on CPU) or `cpu`.
  * The choice and the reason are logged.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../pipeline/errors.js';
 
@@ -21,6 +23,19 @@ export interface BackendChoice {
   /** The active TF.js backend name (`tf.getBackend()`). */
   backend: string;
   reason: string;
+}
+
+/** Whether the Vulkan loader Dawn needs is installed (a GPU is only reachable through it). */
+function hasVulkanLoader(): boolean {
+  const dirs = [
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
+  const fromEnv = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  return [...fromEnv, ...dirs].some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
 }
 
 /** Activates a registered backend, failing with the backend's own error. */
@@ -145,7 +160,10 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
         return 'requested';
       }, 'Install the webgpu package on a machine with a GPU (Vulkan), or use --backend auto.');
     case 'auto': {
-      const gpu = await installWebGpu();
+      // Dawn prints a warning on stderr when it cannot load Vulkan; without the loader there is no GPU to find.
+      const gpu = hasVulkanLoader()
+        ? await installWebGpu()
+        : ({ ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine' } as const);
       if (gpu.ok) {
         try {
           await useWebGpu();

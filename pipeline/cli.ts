@@ -59,6 +59,8 @@ function addRunOptions(cmd: Command): Command {
     .option('--max-key-bytes <n>', 'largest key')
     .option('--max-tokens <n>', 'most tokens per message')
     .option('--max-in-flight <n>', 'messages read and not yet committed before the source pauses')
+    .option('--engine-workers <n>', 'engine worker threads over disjoint rows of a batch')
+    .addOption(new Option('--state-dtype <dtype>', 'state record precision').choices(['float32', 'float16']))
     .option('--exactly-once', 'Kafka transactions: outputs and offsets commit atomically')
     .option('--metrics-port <n>', 'serve /metrics, /healthz, /readyz on this port')
     .addOption(
@@ -212,7 +214,10 @@ program
   .option('--rate <n>', 'messages per second (default 1000)')
   .option('--count <n>', 'stop after this many messages')
   .option('--seconds <s>', 'stop after this long')
-  .option('--texts <file>', 'JSON lines with "text" (or plain lines) to draw from (default: examples/demo-feed.jsonl)')
+  .option(
+    '--texts <file>',
+    'JSON lines with "text" (or plain lines) to draw from (default: examples/demo-feed.jsonl)',
+  )
   .option('--json', 'print the summary as JSON')
   .action(async (flags: import('./commands/feed.js').FeedFlags) => {
     const { feedCommand } = await import('./commands/feed.js');

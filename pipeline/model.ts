@@ -4,6 +4,7 @@
  */
 import { type BackendName, selectBackend } from '../model/backend.js';
 import { createStreamingEngine, loadModelPackage, type ModelPackage } from '../model/modelPackage.js';
+import { createParallelEngine } from '../model/parallelEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { Logger } from './logger.js';
 import { defaultModelDir } from './paths.js';
@@ -30,6 +31,8 @@ export interface LoadModelOptions {
   backend?: BackendName;
   /** Overrides the package's tokens-per-message limit. */
   maxTokens?: number;
+  /** Engine worker threads over disjoint rows of each batch (wasm runs on one core each). @default 1 */
+  engineWorkers?: number;
   /** State records in float16 (half the bytes) or float32. @default 'float32' */
   stateDtype?: 'float32' | 'float16';
   log: Logger;
@@ -55,7 +58,15 @@ export async function loadPipelineModel(options: LoadModelOptions): Promise<Load
     hidden: pkg.config.hiddenSize,
     dtype: options.stateDtype ?? 'float32',
   };
-  const engine = pkg.bidirectional ? undefined : createStreamingEngine(pkg);
+  const workers = options.engineWorkers ?? 1;
+  const engine = pkg.bidirectional
+    ? undefined
+    : workers > 1
+      ? await createParallelEngine(pkg.weights, pkg.config, {
+          workers,
+          backend: choice.backend as BackendName,
+        })
+      : createStreamingEngine(pkg);
   const model: PipelineModel = {
     id: pkg.id,
     tokenize: (text) => tokenizer.encode(text),

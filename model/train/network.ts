@@ -83,6 +83,33 @@ function dropoutMask(count: number, rate: number, random: SeededRandom): Float32
   return mask;
 }
 
+/**
+ * `embedding[ids]` with a gradient computed on the host by scatter-add. TF.js derives gather's gradient
+ * with `UnsortedSegmentSum`, which the wasm backend lacks and the cpu backend runs as one masked pass per
+ * vocabulary row (minutes per batch for a 6000-word vocabulary); a host loop over the batch's tokens
+ * takes microseconds.
+ */
+function gatherRows(embedding: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
+  const [vocab, width] = embedding.shape;
+  const lookup = tf.customGrad((table: tf.Tensor) => {
+    const rows = tf.gather(table as tf.Tensor2D, tf.tensor1d(ids, 'int32'));
+    return {
+      value: rows,
+      gradFunc: (dy: tf.Tensor) => {
+        const upstream = dy.dataSync();
+        const grad = new Float32Array(vocab * width);
+        for (let n = 0; n < ids.length; n++) {
+          const row = ids[n] * width;
+          const from = n * width;
+          for (let i = 0; i < width; i++) grad[row + i] += upstream[from + i];
+        }
+        return tf.tensor2d(grad, [vocab, width]);
+      },
+    };
+  });
+  return lookup(embedding) as tf.Tensor2D;
+}
+
 /** Uniform host tensor in `[-bound, bound)`. */
 function uniform(count: number, bound: number, random: SeededRandom): Float32Array {
   const out = new Float32Array(count);
@@ -182,7 +209,7 @@ export class TrainableNetwork {
   encode(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
     const { hiddenSize: H, embed } = this.shape;
     const { batchSizes, rows } = batch;
-    let input: tf.Tensor2D = tf.gather(this.embedding, tf.tensor1d(batch.ids, 'int32'));
+    let input: tf.Tensor2D = gatherRows(this.embedding, batch.ids);
     if (dropout && dropout.embed > 0) {
       const mask = dropoutMask(batch.ids.length * embed, dropout.embed, dropout.random);
       input = tf.mul(input, tf.tensor2d(mask, [batch.ids.length, embed]));

@@ -21,6 +21,8 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     dir: config.model,
     backend: config.backend,
     maxTokens: config.maxTokens,
+    engineWorkers: config.engineWorkers,
+    stateDtype: config.stateDtype,
     log,
   });
   if (loaded.bidirectional) {

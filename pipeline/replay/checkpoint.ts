@@ -3,7 +3,8 @@
  * re-run with the same `--namespace` continues where it stopped:
  * - `input`, `model`, `start`: what the replay reads and with which model (a re-run must match);
  * - `stopAt`: the Kafka end offsets taken when it first started (a resumed replay stops at the same place);
- * - `file:<index>`: for files, the last line (or CSV row) of each file whose state and output are durable;
+ * - `file:<index>`: for files, the offset of the last line (or CSV row) of each file whose state and
+ *   output are durable;
  *   for Kafka the replay's own consumer group holds that position (its committed offsets);
  * - `status`: `running` or `done`.
  */
@@ -11,6 +12,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { wrapRedisError } from '../state/redisErrors.js';
 import type { SourcePosition } from '../types.js';
+import { splitFileOffset } from './fileInput.js';
 
 /** What a replay reads, as stored in its checkpoint (compared on resume). */
 export type ReplayInputSpec =
@@ -25,7 +27,7 @@ export interface CheckpointData {
   start?: string;
   /** Kafka: partition → end offset (exclusive) taken when the replay first started. */
   stopAt?: Map<number, string>;
-  /** Files: file index → last line done. */
+  /** Files: file index → offset of the last line done. */
   files: Map<number, bigint>;
   status: 'running' | 'done';
   startedAt?: string;
@@ -83,7 +85,12 @@ export class RedisCheckpoint implements ReplayCheckpoint {
       model: fields.model ?? '',
       start: fields.start,
       stopAt: fields.stopAt
-        ? new Map(Object.entries(JSON.parse(fields.stopAt) as Record<string, string>).map(([p, o]) => [Number(p), o]))
+        ? new Map(
+            Object.entries(JSON.parse(fields.stopAt) as Record<string, string>).map(([p, o]) => [
+              Number(p),
+              o,
+            ]),
+          )
         : undefined,
       files,
       status: fields.status === 'done' ? 'done' : 'running',
@@ -108,7 +115,9 @@ export class RedisCheckpoint implements ReplayCheckpoint {
     if (positions.length === 0) return;
     // Only file positions: a Kafka replay's consumer group commits its own offsets.
     const last = new Map<string, string>();
-    for (const p of positions) if (p.topic.startsWith('file:')) last.set(`file:${p.partition}`, p.offset);
+    for (const p of positions) {
+      if (p.topic.startsWith('file:')) last.set(`file:${splitFileOffset(BigInt(p.offset)).file}`, p.offset);
+    }
     if (last.size === 0) return;
     try {
       await this.guard('writing the replay checkpoint', () =>
@@ -116,7 +125,10 @@ export class RedisCheckpoint implements ReplayCheckpoint {
       );
     } catch (error) {
       // The next ack writes a later position; a resume from an older one only re-reads fenced lines.
-      this.log?.warn({ err: (error as Error).message }, 'replay checkpoint not written (the next one covers it)');
+      this.log?.warn(
+        { err: (error as Error).message },
+        'replay checkpoint not written (the next one covers it)',
+      );
     }
   }
 

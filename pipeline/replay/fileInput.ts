@@ -1,8 +1,10 @@
 /**
  * Files as a replay input: several files or globs, each JSON lines (`{"key","text","end"?,"id"?}`), text
  * lines (`key<TAB>text`, with `--input-format text`) or CSV (`.csv`: a header with `key` and `text`
- * columns, optional `end` and `id`). Positions are `(file:PATH, file index, line or row index)` — for
- * lines exactly those of `run --in file:PATH`, so fences and outputs match `run` on the same file.
+ * columns, optional `end` and `id`). Positions are `(file:PATH, partition 0, i × 2^40 + line or row
+ * index)` for the i-th file: for one file exactly those of `run --in file:PATH`, so fences and outputs
+ * match `run`; for several, one increasing offset sequence, so a key's fence set by a later file still
+ * recognises the lines of an earlier file it already applied (a resume after a crash re-reads those).
  * Reading pauses while `maxInFlight` records are un-acked; `resumeAfter` skips what a checkpoint covers.
  */
 import { createReadStream } from 'node:fs';
@@ -14,12 +16,20 @@ import { ConfigError } from '../errors.js';
 import { splitLines } from '../file/lineSplitter.js';
 import type { Source, SourcePosition, SourceRecord } from '../types.js';
 
+/** Offsets of file i start at i × this (2^40 lines per file is beyond any file). */
+export const FILE_OFFSET_STRIDE = 1n << 40n;
+
+/** The file index and line of a replay file offset. */
+export function splitFileOffset(offset: bigint): { file: number; line: bigint } {
+  return { file: Number(offset / FILE_OFFSET_STRIDE), line: offset % FILE_OFFSET_STRIDE };
+}
+
 /** How one file's records are written. */
 export type FileFormat = 'json' | 'text' | 'csv';
 
 /** Options of {@link ReplayFileSource}. */
 export interface ReplayFileSourceOptions {
-  /** Files, in the order they are read (their index is the position's partition). */
+  /** Files, in the order they are read (file i has offsets from i × {@link FILE_OFFSET_STRIDE}). */
   paths: string[];
   /** Format of files not ending in `.csv`. @default 'json' */
   format?: 'json' | 'text';
@@ -27,12 +37,16 @@ export interface ReplayFileSourceOptions {
   maxInFlight?: number;
   /** Longest line kept (longer: cut, then refused by the decoder). @default 1 MiB */
   maxLineBytes?: number;
-  /** Per file index, the last position already done: records up to and including it are skipped. */
+  /** Per file index, the last offset already done: records up to and including it are skipped. */
   resumeAfter?: ReadonlyMap<number, bigint>;
 }
 
 /** Defaults of {@link ReplayFileSourceOptions}. */
-export const DEFAULT_REPLAY_FILE_SOURCE = { format: 'json', maxInFlight: 10_000, maxLineBytes: 1 << 20 } as const;
+export const DEFAULT_REPLAY_FILE_SOURCE = {
+  format: 'json',
+  maxInFlight: 10_000,
+  maxLineBytes: 1 << 20,
+} as const;
 
 /** The format of a file: CSV by its extension, else the run's input format. */
 export function fileFormat(path: string, format: 'json' | 'text'): FileFormat {
@@ -66,10 +80,11 @@ export class ReplayFileSource implements Source {
         if (this.#stopped) break;
         const skipThrough = this.#options.resumeAfter?.get(index) ?? -1n;
         const topic = `file:${path}`;
+        const base = BigInt(index) * FILE_OFFSET_STRIDE;
         const records =
           fileFormat(path, this.#options.format) === 'csv'
-            ? this.#csvRecords(path, topic, index)
-            : this.#lineRecords(path, topic, index);
+            ? this.#csvRecords(path, topic, base)
+            : this.#lineRecords(path, topic, base);
         for await (const record of records) {
           if (this.#stopped) break;
           if (BigInt(record.source.offset) <= skipThrough) continue;
@@ -90,15 +105,15 @@ export class ReplayFileSource implements Source {
     }
   }
 
-  async *#lineRecords(path: string, topic: string, partition: number): AsyncGenerator<SourceRecord> {
+  async *#lineRecords(path: string, topic: string, base: bigint): AsyncGenerator<SourceRecord> {
     const input = createReadStream(path);
     this.#input = input;
-    let offset = -1n;
+    let offset = base - 1n;
     try {
       for await (const line of splitLines(input, this.#options.maxLineBytes)) {
         offset++;
         if (line.bytes.length === 0 && !line.truncated) continue; // blank lines are not messages
-        const source = { topic, partition, offset: String(offset) };
+        const source = { topic, partition: 0, offset: String(offset) };
         if (this.#options.format === 'text') {
           const tab = line.bytes.indexOf(0x09);
           yield tab === -1
@@ -114,7 +129,7 @@ export class ReplayFileSource implements Source {
     }
   }
 
-  async *#csvRecords(path: string, topic: string, partition: number): AsyncGenerator<SourceRecord> {
+  async *#csvRecords(path: string, topic: string, base: bigint): AsyncGenerator<SourceRecord> {
     const input = createReadStream(path);
     const parser = input.pipe(
       parse({
@@ -135,11 +150,11 @@ export class ReplayFileSource implements Source {
       }),
     );
     this.#input = { destroy: () => parser.destroy() };
-    let offset = -1n;
+    let offset = base - 1n;
     try {
       for await (const row of parser as AsyncIterable<Record<string, string | undefined>>) {
         offset++;
-        yield this.#csvRecord(row, { topic, partition, offset: String(offset) });
+        yield this.#csvRecord(row, { topic, partition: 0, offset: String(offset) });
       }
     } finally {
       this.#input = undefined;
@@ -218,7 +233,10 @@ function globRegExp(pattern: string): RegExp {
       const close = pattern.indexOf(']', i + 1);
       if (close === -1) out += '\\[';
       else {
-        out += `[${pattern.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        out += `[${pattern
+          .slice(i + 1, close)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = close;
       }
     } else out += c.replace(/[.+^${}()|\\]/g, '\\$&');
@@ -257,7 +275,11 @@ export async function expandInputs(patterns: readonly string[]): Promise<string[
     const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
     const matches = entries
       .filter((e) => e.isFile())
-      .map((e) => relative(root, join(e.parentPath ?? e.path, e.name)).split(sep).join('/'))
+      .map((e) =>
+        relative(root, join(e.parentPath ?? e.path, e.name))
+          .split(sep)
+          .join('/'),
+      )
       .filter((rel) => regex.test(rel))
       .sort();
     if (matches.length === 0) throw new ConfigError(`input glob ${pattern} matches no file`);

@@ -23,13 +23,17 @@ export type KafkaStart =
  */
 export function parseFromOffsets(text: string): Map<number, string> {
   const offsets = new Map<number, string>();
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^(\d+):(\d+)$/.exec(part);
     if (!match) {
       throw new ConfigError(`--from-offset "${text}": expected PARTITION:OFFSET[,…], e.g. 0:120,1:98`);
     }
     const partition = Number(match[1]);
-    if (offsets.has(partition)) throw new ConfigError(`--from-offset "${text}": partition ${partition} is given twice`);
+    if (offsets.has(partition))
+      throw new ConfigError(`--from-offset "${text}": partition ${partition} is given twice`);
     offsets.set(partition, BigInt(match[2]).toString());
   }
   if (offsets.size === 0) throw new ConfigError('--from-offset: give at least one PARTITION:OFFSET');
@@ -43,7 +47,9 @@ export function parseFromOffsets(text: string): Map<number, string> {
 export function parseFromTime(text: string): number {
   const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(value) || value < 0) {
-    throw new ConfigError(`--from-time "${text}": expected an ISO date-time (2025-01-01T00:00:00Z) or epoch ms`);
+    throw new ConfigError(
+      `--from-time "${text}": expected an ISO date-time (2025-01-01T00:00:00Z) or epoch ms`,
+    );
   }
   return value;
 }

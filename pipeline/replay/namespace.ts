@@ -32,7 +32,10 @@ export function basePrefix(prefix: string): string {
  * @example defaultReplayName(new Date('2025-01-02T03:04:05Z')) // 'replay-20250102T030405Z'
  */
 export function defaultReplayName(now: Date = new Date()): string {
-  return `replay-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `replay-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }
 
 /** Checks a `--namespace` name (letters, digits, `.`, `_`, `-`). */
@@ -79,7 +82,9 @@ export function withStatePrefix(uri: string, prefix: string): string {
 export function redisTargetOf(uri: string, what: string): RedisTarget {
   const target = parseStateUri(uri);
   if (target.kind !== 'redis') {
-    throw new ConfigError(`${what} needs a redis:// state URI (--state): a memory: store ends with its process`);
+    throw new ConfigError(
+      `${what} needs a redis:// state URI (--state): a memory: store ends with its process`,
+    );
   }
   return target;
 }

@@ -26,8 +26,8 @@ export const DEFAULT_PROGRESS_OPTIONS = { initial: 0, logIntervalMs: 5000 } as c
 
 /** A running progress report. */
 export interface Progress {
-  /** Adds done messages (and their tokens, for the rate). */
-  advance(messages: number, tokens?: number): void;
+  /** Adds done messages. */
+  advance(messages: number): void;
   /** Messages done so far (initial included). */
   readonly done: number;
   /** Stops the bar or the log lines; `complete` draws the bar full. */
@@ -93,7 +93,10 @@ export function createProgress(options: ProgressOptions): Progress {
   }
 
   const interval = options.logIntervalMs ?? DEFAULT_PROGRESS_OPTIONS.logIntervalMs;
-  const timer = setInterval(() => log.info(progressLine(done, total, initial, seconds()), 'replay progress'), interval);
+  const timer = setInterval(
+    () => log.info(progressLine(done, total, initial, seconds()), 'replay progress'),
+    interval,
+  );
   timer.unref();
   return {
     advance(messages) {

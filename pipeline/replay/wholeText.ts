@@ -86,7 +86,8 @@ export function runWholeTextPipeline(
   const retry = <T>(op: string, fn: () => Promise<T>) =>
     withRetry(fn, {
       signal: abort.signal,
-      onRetry: (error, attempt, delayMs) => log.warn({ op, attempt, delayMs, err: error }, `${op} failed, retrying`),
+      onRetry: (error, attempt, delayMs) =>
+        log.warn({ op, attempt, delayMs, err: error }, `${op} failed, retrying`),
     });
 
   const done$ = source.records$.pipe(
@@ -109,7 +110,8 @@ export function runWholeTextPipeline(
       stats.batches++;
       stats.rows += good.length;
       if (dead.length > 0) {
-        for (const d of dead) log.warn({ reason: d.reason, stage: d.stage, ...d.record.source }, 'dead letter');
+        for (const d of dead)
+          log.warn({ reason: d.reason, stage: d.stage, ...d.record.source }, 'dead letter');
         stats.deadLetters += dead.length;
         await retry('dlq', () => deadLetters.write(dead));
       }
@@ -131,7 +133,8 @@ export function runWholeTextPipeline(
       });
       // Every position of the batch, in source order (the items kept it): safe to commit in one go.
       const positions = items.map((item) => (item.ok ? item.value.record.source : item.dead.record.source));
-      if (outputs.length > 0 || sink.commitsOffsets) await retry('sink', () => sink.write(outputs, positions));
+      if (outputs.length > 0 || sink.commitsOffsets)
+        await retry('sink', () => sink.write(outputs, positions));
       await retry('commit', () => source.ack(positions));
       stats.outputs += outputs.length;
     }),

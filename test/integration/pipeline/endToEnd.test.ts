@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { OutputMessage } from '../../../pipeline/types.js';
 import {
   committedOffsets,
   countBySource,
@@ -20,7 +21,6 @@ import {
   topicEnds,
 } from '../../fixtures/kafkaRun.js';
 import { type ConsumedMessage, consumeAll, produce } from '../../harness/index.js';
-import type { OutputMessage } from '../../../pipeline/types.js';
 
 const KEYS = 30;
 const PER_KEY = 10;
@@ -133,7 +133,9 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
     for (const key of keys) {
       assert.ok(after.get(key)?.equals(before.get(key) ?? Buffer.alloc(0)), `state of ${key} changed`);
     }
-    const finalTokens = new Map([...outputsByKey(first)].map(([key, list]) => [key, list[list.length - 1].totalTokens]));
+    const finalTokens = new Map(
+      [...outputsByKey(first)].map(([key, list]) => [key, list[list.length - 1].totalTokens]),
+    );
     for (const out of replayed) {
       assert.equal(out.replayed, true, `output of ${out.source.partition}:${out.source.offset} is a replay`);
       assert.equal(out.totalTokens, finalTokens.get(out.key), 'a replay reports the stored sequence');

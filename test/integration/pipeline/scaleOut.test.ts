@@ -1,0 +1,93 @@
+/**
+ * Scale out (issue 3, "Done when"): two workers in one consumer group split a 4-partition topic,
+ * together write every output, and leave the same states as a single worker over the same input.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  countBySource,
+  diffStates,
+  E2eContext,
+  jsonMessages,
+  keyedInputs,
+  parseOutput,
+  positionsOf,
+  readStates,
+  type Worker,
+} from '../../fixtures/kafkaRun.js';
+import { consumeAll, produce } from '../../harness/index.js';
+
+const KEYS = 40;
+const PER_KEY = 8;
+const N = KEYS * PER_KEY;
+const PARTITIONS = [0, 1, 2, 3];
+
+/** True when the workers' latest assignments are disjoint, non-empty and together cover every partition. */
+function split(workers: readonly Worker[]): boolean {
+  const all = workers.map((w) => w.assigned());
+  if (all.some((a) => a.length === 0)) return false;
+  const union = all.flat().sort((a, b) => a - b);
+  return union.length === PARTITIONS.length && union.every((p, i) => p === PARTITIONS[i]);
+}
+
+describe('two workers in one group', { timeout: 180_000 }, () => {
+  let ctx: E2eContext;
+
+  before(async () => {
+    ctx = await E2eContext.create();
+  });
+
+  after(() => ctx?.cleanup());
+
+  it('split the partitions, write every output together, and end with a single worker’s states', async (t) => {
+    const input = await ctx.topic('scale-in', 4);
+    const output = await ctx.topic('scale-out', 4);
+    const prefix = ctx.prefix('scale-state');
+    const group = ctx.group('scale');
+    const watcher = await ctx.watch(output);
+
+    const a = ctx.worker({ input, group, output, prefix, name: 'a' });
+    const b = ctx.worker({ input, group, output, prefix, name: 'b' });
+    // Input only once both are in the group, so that each gets its share from the start.
+    // Whichever worker logs the join that completes the split sees it: wait on both, take the first.
+    const waits = [a, b].map((w) => w.waitFor(() => split([a, b]), 'the partitions to be split', 60_000));
+    for (const wait of waits) wait.catch(() => undefined);
+    await Promise.race(waits);
+    t.diagnostic(`a has ${a.assigned()}, b has ${b.assigned()}`);
+
+    await produce(ctx.brokers, input, jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 23 })));
+    const inputs = await consumeAll(ctx.brokers, input, { count: N });
+    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    const [statsA, statsB] = await Promise.all([a.stop(), b.stop()]);
+    t.diagnostic(`a read ${statsA.messagesIn}, b read ${statsB.messagesIn}`);
+
+    // Each worker read exactly the inputs of its own partitions.
+    const perPartition = new Map<number, number>();
+    for (const m of inputs) perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + 1);
+    const share = (w: Worker) => w.assigned().reduce((sum, p) => sum + (perPartition.get(p) ?? 0), 0);
+    assert.equal(statsA.messagesIn, share(a), 'a read its partitions');
+    assert.equal(statsB.messagesIn, share(b), 'b read its partitions');
+    assert.ok(statsA.outputs > 0 && statsB.outputs > 0, 'both workers wrote outputs');
+    const counts = countBySource(watcher.messages.map(parseOutput));
+    for (const m of inputs)
+      assert.equal(counts.get(`${m.partition}:${m.offset}`), 1, `outputs of ${m.partition}:${m.offset}`);
+
+    const refOutput = await ctx.topic('scale-ref-out', 4);
+    const refPrefix = ctx.prefix('scale-ref');
+    const refWatcher = await ctx.watch(refOutput);
+    const single = ctx.worker({
+      input,
+      group: ctx.group('scale-ref'),
+      output: refOutput,
+      prefix: refPrefix,
+      name: 'single',
+    });
+    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
+    await single.stop();
+
+    const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
+    const together = await readStates(ctx.redis, prefix, keys, ctx.schema);
+    const alone = await readStates(ctx.redis, refPrefix, keys, ctx.schema);
+    assert.deepEqual(diffStates(keys, together, alone, 1e-5), []);
+  });
+});

@@ -163,7 +163,7 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
       // Dawn prints a warning on stderr when it cannot load Vulkan; without the loader there is no GPU to find.
       const gpu = hasVulkanLoader()
         ? await installWebGpu()
-        : ({ ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine' } as const);
+        : ({ ok: false, why: 'no Vulkan loader (libvulkan.so.1) for WebGPU on this machine' } as const);
       if (gpu.ok) {
         try {
           await useWebGpu();

@@ -32,7 +32,7 @@ describe('selectBackend', () => {
     if (choice.backend === 'webgpu') assert.match(choice.reason, /adapter was found/);
     else {
       assert.equal(choice.backend, 'wasm');
-      assert.match(choice.reason, /webgpu|WebGPU/);
+      assert.match(choice.reason, /webgpu|WebGPU|Vulkan/);
     }
     assert.equal(lines.at(-1)?.fields.reason, choice.reason);
   });

@@ -159,8 +159,40 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     }
   };
 
-  const commit = async (positions: readonly SourcePosition[], outputs: readonly SinkRecord[]) => {
+  /**
+   * Exactly-once: outputs whose source positions are not released yet (an earlier offset of their
+   * partition is still in flight, e.g. a key held back by the key gate) wait here, so that each
+   * transaction holds exactly the outputs of the offsets it commits. Written earlier, they would be
+   * committed again after a crash, when the worker resumes from the lower committed offset.
+   */
+  const heldOutputs = new Map<string, SinkRecord[]>();
+  const positionId = (p: SourcePosition) => `${p.partition}:${p.offset}:${p.topic}`;
+  const releasedOutputs = (
+    outputs: readonly SinkRecord[],
+    released: readonly SourcePosition[],
+  ): readonly SinkRecord[] => {
+    if (!sink.commitsOffsets) return outputs;
+    for (const output of outputs) {
+      const id = positionId(output.value.source);
+      const held = heldOutputs.get(id);
+      if (held) held.push(output);
+      else heldOutputs.set(id, [output]);
+    }
+    const writable: SinkRecord[] = [];
+    for (const position of released) {
+      const id = positionId(position);
+      const held = heldOutputs.get(id);
+      if (held) {
+        writable.push(...held);
+        heldOutputs.delete(id);
+      }
+    }
+    return writable;
+  };
+
+  const commit = async (positions: readonly SourcePosition[], batchOutputs: readonly SinkRecord[]) => {
     const released = tracker.complete(positions);
+    const outputs = releasedOutputs(batchOutputs, released);
     if (outputs.length > 0 || sink.commitsOffsets) {
       if (outputs.length > 0 || released.length > 0) {
         await timed(metrics?.sinkSeconds, undefined, () =>

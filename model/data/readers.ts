@@ -80,7 +80,7 @@ function readDelimited(text: string, file: string, delimiter: string, options: R
       relax_column_count: true,
       relax_quotes: delimiter === '\t',
       skip_empty_lines: true,
-    }) as { record: string[]; info: { lines: number } }[];
+    }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (error) {
     const where = (error as { lines?: number }).lines ?? 1;
     throw new ConfigError(`${file}:${where}: ${(error as Error).message}`, { cause: error });

@@ -91,8 +91,9 @@ function dropoutMask(count: number, rate: number, random: SeededRandom): Float32
  */
 function gatherRows(embedding: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
   const [vocab, width] = embedding.shape;
-  const lookup = tf.customGrad((table: tf.Tensor) => {
-    const rows = tf.gather(table as tf.Tensor2D, tf.tensor1d(ids, 'int32'));
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const table = args[0] as tf.Tensor2D;
+    const rows = tf.gather(table, tf.tensor1d(ids, 'int32'));
     return {
       value: rows,
       gradFunc: (dy: tf.Tensor) => {
@@ -185,7 +186,7 @@ export class TrainableNetwork {
     const hProj = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D;
     switch (this.shape.cell) {
       case 'rnn':
-        return { h: tf.tanh(tf.add(xProj, hProj)) };
+        return { h: tf.tanh(tf.add(xProj, hProj)) as tf.Tensor2D };
       case 'lstm': {
         const [i, f, g, o] = tf.split(tf.add(xProj, hProj), 4, 1);
         const cNew = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)));
@@ -209,10 +210,10 @@ export class TrainableNetwork {
   encode(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
     const { hiddenSize: H, embed } = this.shape;
     const { batchSizes, rows } = batch;
-    let input: tf.Tensor2D = gatherRows(this.embedding, batch.ids);
+    let input: tf.Tensor2D = gatherRows(this.embedding as tf.Tensor2D, batch.ids);
     if (dropout && dropout.embed > 0) {
       const mask = dropoutMask(batch.ids.length * embed, dropout.embed, dropout.random);
-      input = tf.mul(input, tf.tensor2d(mask, [batch.ids.length, embed]));
+      input = tf.mul(input, tf.tensor2d(mask, [batch.ids.length, embed])) as tf.Tensor2D;
     }
     let last: tf.Tensor2D | undefined;
     this.layers.forEach((layer, k) => {
@@ -222,10 +223,11 @@ export class TrainableNetwork {
       let h: tf.Tensor2D = tf.zeros([rows, H]);
       let c: tf.Tensor2D | undefined = this.shape.cell === 'lstm' ? tf.zeros([rows, H]) : undefined;
       const outputs: tf.Tensor2D[] = [];
-      let offset = 0;
-      for (const active of batchSizes) {
-        const x = xProj.slice([offset, 0], [active, -1]);
-        offset += active;
+      // One split, not a slice per step: a slice's gradient is a zero-padded copy of the whole input,
+      // which made memory and time grow with the square of the sequence length.
+      const steps = tf.split(xProj, batchSizes, 0) as tf.Tensor2D[];
+      batchSizes.forEach((active, t) => {
+        const x = steps[t];
         const running = active === rows;
         const hIn = running ? h : h.slice([0, 0], [active, H]);
         const cIn = c && (running ? c : c.slice([0, 0], [active, H]));
@@ -234,7 +236,7 @@ export class TrainableNetwork {
         // Rows that have ended keep their final state unchanged.
         h = running ? next.h : tf.concat([next.h, h.slice([active, 0], [rows - active, H])], 0);
         if (c && next.c) c = running ? next.c : tf.concat([next.c, c.slice([active, 0], [rows - active, H])], 0);
-      }
+      });
       if (!deepest) input = tf.concat(outputs, 0);
       else last = h;
     });

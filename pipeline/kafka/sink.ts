@@ -123,9 +123,14 @@ export class KafkaSink implements Sink {
     await this.connect();
     const messages: Message[] = records.map((r) => ({ key: r.key, value: JSON.stringify(r.value) }));
     const compression = this.#options.compression ?? CompressionTypes.None;
+    // One request per chunk: a whole batch of outputs (embeddings, or outputs held back until their
+    // offsets commit) can exceed the broker's message.max.bytes (1 MiB by default) in one record batch.
+    const chunks = chunkBySize(messages, MAX_REQUEST_BYTES);
     if (!eos) {
       try {
-        await this.#producer.send({ topic: this.topic, messages, acks: -1, compression });
+        for (const chunk of chunks) {
+          await this.#producer.send({ topic: this.topic, messages: chunk, acks: -1, compression });
+        }
       } catch (error) {
         throw toKafkaError(error, `kafka sink ${this.topic}: send ${messages.length} records`);
       }
@@ -135,7 +140,9 @@ export class KafkaSink implements Sink {
       throw toKafkaError(error, `kafka sink ${this.topic}: begin transaction`);
     });
     try {
-      if (messages.length > 0) await transaction.send({ topic: this.topic, messages, acks: -1, compression });
+      for (const chunk of chunks) {
+        await transaction.send({ topic: this.topic, messages: chunk, acks: -1, compression });
+      }
       if (consumed.length > 0) {
         await transaction.sendOffsets({
           consumerGroupId: eos.groupId,
@@ -163,6 +170,33 @@ export class KafkaSink implements Sink {
     await this.#chain;
     await this.#producer.disconnect();
   }
+}
+
+/** Most bytes (keys + values) of outputs per produce request: half the broker's default `message.max.bytes`. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits messages, in order, into runs of at most `maxBytes` of keys and values (at least one message each). */
+function chunkBySize(messages: Message[], maxBytes: number): Message[][] {
+  const chunks: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = byteLength(message.key) + byteLength(message.value) + 64;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function byteLength(value: Message['key'] | Message['value']): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }
 
 /** Offsets per topic, the shape of kafkajs `sendOffsets` and `commitOffsets` payloads. */

@@ -37,7 +37,7 @@ describe('fault: SIGKILL the worker 5 times (at-least-once outputs)', () => {
       keys: 1_000,
       kills: 5,
       seed: 20_250_101,
-      killAfter: [300, 2_000],
+      killAfter: [200, 1_000],
       note: (text) => t.diagnostic(text),
     });
     t.diagnostic(`FAULT crash at-least-once: ${JSON.stringify(result)}`);

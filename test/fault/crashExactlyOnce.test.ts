@@ -37,7 +37,7 @@ describe('fault: SIGKILL the worker 5 times (--exactly-once, read_committed)', (
       keys: 1_000,
       kills: 5,
       seed: 20_250_102,
-      killAfter: [300, 2_000],
+      killAfter: [200, 1_000],
       note: (text) => t.diagnostic(text),
     });
     t.diagnostic(`FAULT crash exactly-once: ${JSON.stringify(result)}`);

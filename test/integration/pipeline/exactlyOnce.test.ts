@@ -10,6 +10,7 @@ import {
   countBySource,
   diffStates,
   E2eContext,
+  feedWhile,
   jsonMessages,
   keyedInputs,
   parseOutput,
@@ -18,7 +19,7 @@ import {
 } from '../../fixtures/kafkaRun.js';
 import { consumeAll, produce } from '../../harness/index.js';
 
-const KEYS = 20;
+const KEYS = 30;
 const PER_KEY = 10;
 const N = KEYS * PER_KEY;
 
@@ -38,20 +39,15 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
     const prefix = ctx.prefix(`eos-${how}-state`);
     const group = ctx.group(`eos-${how}`);
     const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed }));
-    const phaseA = messages.slice(0, N / 2);
-    const phaseB = messages.slice(N / 2, N - 40);
-    const phaseC = messages.slice(N - 40);
-    await produce(ctx.brokers, input, phaseA);
+    // Half before the first worker; then small requests for as long as it runs, so that the stop lands
+    // while input is arriving; the rest (at least 40) after it stopped, for the second worker.
+    const rest = messages.slice(N / 2);
+    await produce(ctx.brokers, input, messages.slice(0, N / 2));
     const watcher = await ctx.watch(output, { isolationLevel: 'read_committed' });
 
     const first = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'first' });
-    // Phase A all out, then phase B trickles in; the stop lands while it does.
     await watcher.waitForCount(N / 2, 90_000);
-    const feeding = (async () => {
-      for (let at = 0; at < phaseB.length; at += 5) {
-        await produce(ctx.brokers, input, phaseB.slice(at, at + 5));
-      }
-    })();
+    const feeding = feedWhile(ctx.brokers, input, rest, () => first.running, { chunk: 2, reserve: 40 });
     feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     await watcher.waitForCount(N / 2 + 1, 60_000);
     if (how === 'SIGTERM') {
@@ -61,8 +57,9 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
       const exit = await first.exited;
       assert.equal(exit.signal, 'SIGKILL');
     }
-    await feeding;
-    await produce(ctx.brokers, input, phaseC);
+    const fed = await feeding;
+    t.diagnostic(`${fed} messages fed while the first worker ran`);
+    await produce(ctx.brokers, input, rest.slice(fed));
 
     const second = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'second' });
     const inputs = await consumeAll(ctx.brokers, input, { count: N });

@@ -9,6 +9,7 @@ import {
   countBySource,
   diffStates,
   E2eContext,
+  feedWhile,
   jsonMessages,
   keyedInputs,
   parseOutput,
@@ -37,26 +38,21 @@ describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
     const prefix = ctx.prefix('restart-state');
     const group = ctx.group('restart');
     const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 11 }));
-    // Half before the first worker, 30% while it runs (in small requests), the rest after it stopped.
-    const phaseA = messages.slice(0, N / 2);
-    const phaseB = messages.slice(N / 2, N - 60);
-    const phaseC = messages.slice(N - 60);
-    await produce(ctx.brokers, input, phaseA);
+    // Half before the first worker; then small requests for as long as it runs, so that the stop lands
+    // while input is arriving; the rest (at least 60) after it stopped, for the second worker.
+    const rest = messages.slice(N / 2);
+    await produce(ctx.brokers, input, messages.slice(0, N / 2));
     const watcher = await ctx.watch(output);
 
     const first = ctx.worker({ input, group, output, prefix, name: 'first' });
-    // Phase A all out, then phase B trickles in; the stop lands while it does.
     await watcher.waitForCount(N / 2, 90_000);
-    const feeding = (async () => {
-      for (let at = 0; at < phaseB.length; at += 10) {
-        await produce(ctx.brokers, input, phaseB.slice(at, at + 10));
-      }
-    })();
+    const feeding = feedWhile(ctx.brokers, input, rest, () => first.running, { chunk: 2, reserve: 60 });
     feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     await watcher.waitForCount(N / 2 + 1, 60_000);
     const firstStats = await first.stop();
-    await feeding;
-    await produce(ctx.brokers, input, phaseC);
+    const fed = await feeding;
+    t.diagnostic(`${fed} messages fed while the first worker ran`);
+    await produce(ctx.brokers, input, rest.slice(fed));
 
     const second = ctx.worker({ input, group, output, prefix, name: 'second' });
     const inputs = await consumeAll(ctx.brokers, input, { count: N });

@@ -129,7 +129,7 @@ async function waitFor(what: string, condition: () => Promise<boolean> | boolean
 
 describe('replay of files into Redis', () => {
   it('rebuilds, in a fresh namespace, the states and outputs run builds from the same file', async () => {
-    const corpus = makeCorpus(4000, 200, 21);
+    const corpus = makeCorpus(1500, 100, 21);
     const input = join(work, 'file.jsonl');
     writeJsonLines(input, corpus);
     const base = basePrefix('rp-file');
@@ -147,7 +147,10 @@ describe('replay of files into Redis', () => {
       }),
       0,
     );
-    const running = await replay({ in: `file:${input}`, out: `file:${replayOut}`, state: runUri }, { namespace: 'r1' });
+    const running = await replay(
+      { in: `file:${input}`, out: `file:${replayOut}`, state: runUri },
+      { namespace: 'r1' },
+    );
     assert.equal(running.prefix, replayPrefix(base, 'r1'));
     const result = await running.done;
     assert.equal(result.completed, true);
@@ -162,13 +165,15 @@ describe('replay of files into Redis', () => {
       assert.equal(sameOutput(out, other), undefined, position);
     }
     // Run again with the same name: complete already, nothing is read again.
-    const again = await (await replay({ in: `file:${input}`, out: `file:${replayOut}`, state: runUri }, { namespace: 'r1' })).done;
+    const again = await (
+      await replay({ in: `file:${input}`, out: `file:${replayOut}`, state: runUri }, { namespace: 'r1' })
+    ).done;
     assert.equal(again.resumed, true);
     assert.equal(again.stats.messagesIn, 0);
   });
 
   it('resumes a replay killed midway (SIGKILL) and ends with the same states', async () => {
-    const corpus = makeCorpus(8000, 300, 33);
+    const corpus = makeCorpus(5000, 200, 33);
     const input = join(work, 'killed.jsonl');
     writeJsonLines(input, corpus);
     const base = basePrefix('rp-kill');
@@ -193,7 +198,10 @@ describe('replay of files into Redis', () => {
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const key = checkpointKey(base, 'k1');
-    await waitFor('the first checkpoints', async () => Number((await redis.hget(key, 'file:0')) ?? -1) >= 1500);
+    await waitFor(
+      'the first checkpoints',
+      async () => Number((await redis.hget(key, 'file:0')) ?? -1) >= 800,
+    );
     child.kill('SIGKILL');
     await exited;
     const at = Number(await redis.hget(key, 'file:0'));
@@ -212,7 +220,14 @@ describe('replay of files into Redis', () => {
 
     const refUri = stateUri(basePrefix('rp-kill-ref'));
     assert.equal(
-      await runCommand({ in: `file:${input}`, out: `file:${join(work, 'killed-ref.jsonl')}`, state: refUri, model, backend: 'cpu', logLevel: 'silent' }),
+      await runCommand({
+        in: `file:${input}`,
+        out: `file:${join(work, 'killed-ref.jsonl')}`,
+        state: refUri,
+        model,
+        backend: 'cpu',
+        logLevel: 'silent',
+      }),
       0,
     );
     await assertSameStates(refUri, stateUri(replayPrefix(base, 'k1')), keysOf(corpus));
@@ -247,7 +262,10 @@ describe('promotion', () => {
     await reader;
     assert.equal(result.promoted, true);
     assert.equal(result.previous, old);
-    assert.deepEqual([...seen].filter((v) => v !== old && v !== running.prefix), []);
+    assert.deepEqual(
+      [...seen].filter((v) => v !== old && v !== running.prefix),
+      [],
+    );
     assert.ok(seen.has(old));
     assert.equal(await activeNamespace(baseUri), running.prefix);
     // What a live worker resolves at start: the base URI now reads the replay's states.
@@ -280,7 +298,13 @@ describe('replay of a Kafka topic range', () => {
   /** `run` on the topic until it wrote `count` outputs, then stopped. */
   async function runOn(topic: string, state: string, out: string, count: number): Promise<void> {
     const loaded = await loadPipelineModel({ dir: model, backend: 'cpu', log });
-    const connect = { inputFormat: 'json' as const, maxInFlight: 10_000, maxValueBytes: 65536, exactlyOnce: false, log };
+    const connect = {
+      inputFormat: 'json' as const,
+      maxInFlight: 10_000,
+      maxValueBytes: 65536,
+      exactlyOnce: false,
+      log,
+    };
     const source = await openSource(
       `kafka://${services.kafkaBrokers[0]}/${topic}?group=${uniqueName('rp-run')}&fromBeginning=true`,
       connect,
@@ -295,7 +319,14 @@ describe('replay of a Kafka topic range', () => {
       close: () => sink.close(),
     };
     const store = createStateStore(state, loaded.schema);
-    const running = runPipeline({ source, sink: counting, deadLetters: new ArrayDeadLetterSink(), store, model: loaded.model, log });
+    const running = runPipeline({
+      source,
+      sink: counting,
+      deadLetters: new ArrayDeadLetterSink(),
+      store,
+      model: loaded.model,
+      log,
+    });
     await waitFor(`${count} run outputs`, () => written >= count);
     await running.stop();
     await running.done;
@@ -304,7 +335,7 @@ describe('replay of a Kafka topic range', () => {
   }
 
   it('reads to the end offsets taken at start and equals run on the same messages', async () => {
-    const corpus = makeCorpus(3000, 120, 8);
+    const corpus = makeCorpus(1200, 80, 8);
     const topic = await topicWith(corpus);
     const base = basePrefix('rp-kafka');
     const runUri = stateUri(base);
@@ -333,7 +364,7 @@ describe('replay of a Kafka topic range', () => {
   });
 
   it('stops midway, resumes from its consumer group, and ends with run’s states; --from-offset reads a sub-range', async () => {
-    const corpus = makeCorpus(6000, 200, 9);
+    const corpus = makeCorpus(2500, 100, 9);
     const topic = await topicWith(corpus);
     const base = basePrefix('rp-kafka-resume');
     const baseUri = stateUri(base);
@@ -348,7 +379,7 @@ describe('replay of a Kafka topic range', () => {
     const first = await replay(flags, { namespace: 'r' });
     await waitFor('some outputs', async () => {
       try {
-        return readOutputs(out).length >= 500;
+        return readOutputs(out).length >= 300;
       } catch {
         return false;
       }
@@ -357,7 +388,9 @@ describe('replay of a Kafka topic range', () => {
     const stopped = await first.done;
     assert.equal(stopped.completed, false);
     assert.ok(stopped.stats.messagesIn < corpus.length, 'stopped before the end');
-    const second = await (await replay({ ...flags, maxBatchRows: '4096', maxInFlight: undefined }, { namespace: 'r' })).done;
+    const second = await (
+      await replay({ ...flags, maxBatchRows: '4096', maxInFlight: undefined }, { namespace: 'r' })
+    ).done;
     assert.equal(second.resumed, true);
     assert.equal(second.completed, true);
     assert.ok(second.stats.messagesIn < corpus.length);
@@ -369,7 +402,11 @@ describe('replay of a Kafka topic range', () => {
     // A sub-range: 10 records of partition 1 only.
     const sub = await (
       await replay(
-        { in: `kafka://${services.kafkaBrokers[0]}/${topic}`, out: `file:${join(work, 'kafka-sub.jsonl')}`, state: baseUri },
+        {
+          in: `kafka://${services.kafkaBrokers[0]}/${topic}`,
+          out: `file:${join(work, 'kafka-sub.jsonl')}`,
+          state: baseUri,
+        },
         { namespace: 'sub', fromOffset: '1:5' },
       )
     ).done;

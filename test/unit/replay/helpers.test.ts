@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lastValueFrom, toArray } from 'rxjs';
-import { parseStateUri } from '../../../pipeline/state/stateUri.js';
+import { rootLogger } from '../../../pipeline/logger.js';
 import {
   countRecords,
   expandInputs,
@@ -31,6 +31,7 @@ import {
   withStatePrefix,
 } from '../../../pipeline/replay/namespace.js';
 import { progressLine } from '../../../pipeline/replay/progress.js';
+import { parseStateUri } from '../../../pipeline/state/stateUri.js';
 
 let work: string;
 before(async () => {
@@ -69,7 +70,13 @@ describe('replay namespaces', () => {
 
 describe('replay start flags', () => {
   it('parses --from-offset and --from-time, refusing bad ones', () => {
-    assert.deepEqual(parseFromOffsets('0:10, 2:0'), new Map([[0, '10'], [2, '0']]));
+    assert.deepEqual(
+      parseFromOffsets('0:10, 2:0'),
+      new Map([
+        [0, '10'],
+        [2, '0'],
+      ]),
+    );
     assert.throws(() => parseFromOffsets('0=10'), /PARTITION:OFFSET/);
     assert.throws(() => parseFromOffsets('1:1,1:2'), /twice/);
     assert.equal(parseFromTime('2025-01-01T00:00:00Z'), 1735689600000);
@@ -88,7 +95,8 @@ describe('replay start flags', () => {
 describe('replay files', () => {
   it('expands globs in order, each sorted, without duplicates', async () => {
     await mkdir(join(work, 'g/sub'), { recursive: true });
-    for (const name of ['b.jsonl', 'a.jsonl', 'c.csv', 'sub/d.jsonl']) await writeFile(join(work, 'g', name), '');
+    for (const name of ['b.jsonl', 'a.jsonl', 'c.csv', 'sub/d.jsonl'])
+      await writeFile(join(work, 'g', name), '');
     const g = join(work, 'g');
     assert.deepEqual(await expandInputs([`${g}/*.jsonl`, `${g}/a.jsonl`, `${g}/**/*.jsonl`]), [
       `${g}/a.jsonl`,
@@ -125,7 +133,12 @@ describe('replay files', () => {
       id: 'm3',
     });
     assert.deepEqual(JSON.parse(records[3].value?.toString() ?? ''), { text: 'four' });
-    const resumed = await read(new Map([[0, 0n], [1, FILE_OFFSET_STRIDE]]));
+    const resumed = await read(
+      new Map([
+        [0, 0n],
+        [1, FILE_OFFSET_STRIDE],
+      ]),
+    );
     assert.deepEqual(
       resumed.map((r) => r.source.offset),
       ['2', String(FILE_OFFSET_STRIDE + 1n)],
@@ -152,5 +165,22 @@ describe('replay progress', () => {
       etaSeconds: 8,
     });
     assert.deepEqual(progressLine(10, undefined, 0, 0), { done: 10, perSecond: 0 });
+  });
+});
+
+describe('replay progress bar', () => {
+  it('draws rate and count on a terminal', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { createProgress } = await import('../../../pipeline/replay/progress.js');
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+    let drawn = '';
+    stream.on('data', (chunk: Buffer) => {
+      drawn += chunk.toString();
+    });
+    const progress = createProgress({ total: 100, initial: 10, tty: true, stream, log: rootLogger() });
+    progress.advance(40);
+    assert.equal(progress.done, 50);
+    progress.stop(true);
+    assert.match(drawn, /replay .*100\/100 msgs/);
   });
 });

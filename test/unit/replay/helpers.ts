@@ -64,7 +64,8 @@ export function sameOutput(a: OutputMessage, b: OutputMessage, tolerance = 1e-5)
   if (a.key !== b.key) return `key ${a.key} vs ${b.key}`;
   if (a.tokens !== b.tokens || a.totalTokens !== b.totalTokens)
     return `tokens ${a.tokens}/${a.totalTokens} vs ${b.tokens}/${b.totalTokens}`;
-  if (a.sentiment?.label !== b.sentiment?.label) return `label ${a.sentiment?.label} vs ${b.sentiment?.label}`;
+  if (a.sentiment?.label !== b.sentiment?.label)
+    return `label ${a.sentiment?.label} vs ${b.sentiment?.label}`;
   const d = Math.abs((a.sentiment?.score ?? 0) - (b.sentiment?.score ?? 0));
   if (!(d <= tolerance)) return `score ${a.sentiment?.score} vs ${b.sentiment?.score}`;
   if (Boolean(a.end) !== Boolean(b.end)) return `end ${a.end} vs ${b.end}`;

@@ -86,7 +86,10 @@ describe('replay of files (memory state)', () => {
       }),
       0,
     );
-    const result = await replay({ out: `file:${replayOut}` }, { files: [join(dir, 'part-[12].*'), join(dir, '*-3.jsonl')] });
+    const result = await replay(
+      { out: `file:${replayOut}` },
+      { files: [join(dir, 'part-[12].*'), join(dir, '*-3.jsonl')] },
+    );
     assert.equal(result.stats.messagesIn, corpus.length);
     assert.equal(result.stats.deadLetters, 0);
     // Per key, the same outputs in the same order (positions differ: three files vs one).
@@ -102,7 +105,9 @@ describe('replay of files (memory state)', () => {
     for (const [key, outs] of ran) {
       const others = replayed.get(key) ?? [];
       assert.equal(others.length, outs.length, key);
-      outs.forEach((o, i) => assert.equal(sameOutput(o, others[i]), undefined, `${key} #${i}`));
+      outs.forEach((o, i) => {
+        assert.equal(sameOutput(o, others[i]), undefined, `${key} #${i}`);
+      });
     }
   });
 
@@ -143,7 +148,10 @@ describe('replay of files (memory state)', () => {
       assert.match(e.message, /--promote needs a redis/);
       return true;
     });
-    await assert.rejects(replay({ in: `file:${input}` }, { fromTime: '2025-01-01T00:00:00Z' }), /apply to a Kafka --in/);
+    await assert.rejects(
+      replay({ in: `file:${input}` }, { fromTime: '2025-01-01T00:00:00Z' }),
+      /apply to a Kafka --in/,
+    );
     await assert.rejects(replay({}), /replay needs an input/);
     await assert.rejects(replay({}, { files: [join(work, 'nothing-*.jsonl')] }), /matches no file/);
     await assert.rejects(replay({ in: `file:${input}` }, { namespace: 'bad name' }), /--namespace/);

@@ -1,0 +1,71 @@
+/**
+ * The model card written by `rnnstream train`: data, hyper-parameters (the gradient clip included),
+ * training history and metrics through the serving engine.
+ */
+import { basename } from 'node:path';
+import type { Metrics } from '../eval/metrics.js';
+import type { TrainResult } from './train.js';
+
+/** A percentage with one decimal, or `-`. */
+export const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : (100 * x).toFixed(1));
+
+/** A metrics table row: accuracy, F1, AUC (percent) and n. */
+export const metricsCells = (m: Metrics) => `${pct(m.accuracy)} | ${pct(m.f1)} | ${pct(m.auc)} | ${m.n}`;
+
+/** The hyper-parameter table of a run. */
+export function hyperParameterTable(result: Pick<TrainResult, 'options' | 'vocabSize' | 'bestEpoch' | 'backend'>): string {
+  const o = result.options;
+  const rows: [string, string][] = [
+    ['network', `Embedding(${result.vocabSize}, ${o.embed}) → ${o.layers}× ${o.cell.toUpperCase()}(${o.hidden}) → Dense`],
+    ['optimizer', `Adam, learning rate ${o.learningRate}, batch ${o.batchSize}`],
+    ['gradient clip', `global L2 norm ≤ ${o.clipNorm} (gradients rescaled)`],
+    ['regularisation', `embedding dropout ${o.embedDropout}, output dropout ${o.outputDropout}, word dropout ${o.wordDropout}`],
+    [
+      'augmentation',
+      `random prefixes for ${pct(o.prefixShare)}% of sentences; ${pct(o.concatShare)}% extra texts of 2–${o.concatMax} same-label sentences`,
+    ],
+    ['sequence length', `last ${o.maxTokens} tokens of a training text (none cut at serving)`],
+    ['vocabulary', `${result.vocabSize} tokens (training split, count ≥ ${o.minCount})`],
+    ['epochs', `at most ${o.epochs}, early stopping on validation accuracy (patience ${o.patience}); kept epoch ${result.bestEpoch}`],
+    ['seed', String(o.seed)],
+    ['backend', `TF.js ${result.backend}`],
+  ];
+  return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+}
+
+/**
+ * Markdown of MODEL_CARD.md for a training run.
+ * @example await writeFile('MODEL_CARD.md', renderTrainCard(result));
+ */
+export function renderTrainCard(result: TrainResult, extra?: string): string {
+  const o = result.options;
+  const history = result.history
+    .map(
+      (h) =>
+        `| ${h.epoch} | ${h.loss.toFixed(4)} | ${pct(h.accuracy)} | ${pct(h.valAccuracy)} | ${h.seconds.toFixed(1)} |`,
+    )
+    .join('\n');
+  return `# ${result.model.name}
+
+Trained by \`rnnstream train\` on ${o.data.map((d) => `\`${basename(d)}\``).join(', ')}: ${result.sizes.train} training,
+${result.sizes.val} validation and ${result.sizes.test} test texts (stable split by a hash of the text, 80/10/10).
+Head: ${result.head.kind} over ${result.head.labels.join(', ')}.
+
+## Hyper-parameters
+${hyperParameterTable(result)}
+
+## Metrics (through the serving engine)
+| split | accuracy % | F1 % | ROC-AUC % | n |
+|---|---|---|---|---|
+| validation | ${metricsCells(result.validation)} |
+| test | ${metricsCells(result.test)} |
+
+Largest difference between the training network's and the served package's probabilities:
+${result.servingDifference.toExponential(2)}. Training time: ${result.trainSeconds.toFixed(0)} s.
+
+## Training history
+| epoch | loss | accuracy % | validation accuracy % | seconds |
+|---|---|---|---|---|
+${history}
+${extra ? `\n${extra}\n` : ''}`;
+}

@@ -1,0 +1,346 @@
+/**
+ * `rnnstream train`: trains Embedding → stacked RNN/LSTM/GRU → Dense on labelled texts with TF.js, and
+ * writes a complete model package (safetensors in PyTorch layout, vocabulary, head, model card) that the
+ * serving engine loads as is. Deterministic given the seed: weights are initialised, examples shuffled
+ * and augmented, and dropout masks drawn from one seeded generator on the host.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../../pipeline/errors.js';
+import { selectBackend } from '../backend.js';
+import { inferHead, labelIndex } from '../data/labels.js';
+import { type LabelledText, type ReadOptions, readLabelledFiles } from '../data/readers.js';
+import { type SplitName, splitByText } from '../data/split.js';
+import { computeMetrics, type Metrics } from '../eval/metrics.js';
+import { scoreTokens } from '../eval/score.js';
+import { loadModelPackage, type ModelPackage, writeModelPackage } from '../modelPackage.js';
+import { buildVocabulary, Tokenizer } from '../tokenizer.js';
+import type { CellKind, HeadSpec } from '../types.js';
+import { renderTrainCard } from './card.js';
+import {
+  type AugmentOptions,
+  DEFAULT_AUGMENT_OPTIONS,
+  type Example,
+  epochExamples,
+  type LabelledBatch,
+  makeBatches,
+} from './examples.js';
+import { TrainableNetwork } from './network.js';
+import { createProgress, type EpochFigures, type ProgressMode, type ProgressReporter } from './progress.js';
+import { SeededRandom } from './random.js';
+
+/** Options of {@link train} (the `rnnstream train` flags). */
+export interface TrainOptions extends ReadOptions, AugmentOptions {
+  /** Labelled CSV/TSV/JSON-lines files. */
+  data: string[];
+  /** Output package folder. */
+  out: string;
+  /** @default 'gru' */
+  cell?: CellKind;
+  /** Stacked recurrent layers. @default 1 */
+  layers?: number;
+  /** Hidden size H. @default 128 */
+  hidden?: number;
+  /** Embedding size E. @default 64 */
+  embed?: number;
+  /** Most epochs (early stopping usually ends sooner). @default 12 */
+  epochs?: number;
+  /** Seed of every random choice. @default 42 */
+  seed?: number;
+  /** Explicit label set (softmax head in this order); other labels are errors. @default inferred */
+  labels?: string[];
+  /** Package name. @default `sentiment-${cell}` for binary labels, `classifier-${cell}` otherwise */
+  name?: string;
+  /** @default 64 */
+  batchSize?: number;
+  /** Adam learning rate. @default 0.003 */
+  learningRate?: number;
+  /** Gradients are rescaled so their global L2 norm is at most this. @default 5 */
+  clipNorm?: number;
+  /** Epochs without a better validation accuracy before stopping. @default 3 */
+  patience?: number;
+  /** Fraction of embedded values dropped in training. @default 0.2 */
+  embedDropout?: number;
+  /** Fraction of the final hidden state dropped before the head in training. @default 0.3 */
+  outputDropout?: number;
+  /** Least count of a training token to enter the vocabulary. @default 2 */
+  minCount?: number;
+  /** Largest vocabulary. @default 20000 */
+  maxVocab?: number;
+  /** TF.js backend for training (see the report in MODEL_CARD.md). @default 'wasm' */
+  backend?: 'wasm' | 'cpu';
+  /** @default 'auto' */
+  progress?: ProgressMode;
+  /** Extra Markdown appended to the generated card. */
+  cardExtra?: string;
+}
+
+/** Defaults of {@link TrainOptions} (besides data and out). */
+export const DEFAULT_TRAIN_OPTIONS = {
+  cell: 'gru' as CellKind,
+  layers: 1,
+  hidden: 128,
+  embed: 64,
+  epochs: 12,
+  seed: 42,
+  batchSize: 64,
+  learningRate: 0.003,
+  clipNorm: 5,
+  patience: 3,
+  embedDropout: 0.2,
+  outputDropout: 0.3,
+  minCount: 2,
+  maxVocab: 20000,
+  backend: 'wasm' as 'wasm' | 'cpu',
+  progress: 'auto' as ProgressMode,
+  ...DEFAULT_AUGMENT_OPTIONS,
+};
+
+/** The resolved options of a run (what the card reports). */
+export type ResolvedTrainOptions = typeof DEFAULT_TRAIN_OPTIONS & TrainOptions;
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  /** The saved package, loaded back. */
+  model: ModelPackage;
+  options: ResolvedTrainOptions;
+  head: HeadSpec;
+  vocabSize: number;
+  /** Texts per split. */
+  sizes: Record<SplitName, number>;
+  history: EpochFigures[];
+  /** Epoch whose weights were kept. */
+  bestEpoch: number;
+  /** Metrics of the saved package through the serving engine. */
+  validation: Metrics;
+  test: Metrics;
+  /** Largest |p_train − p_serve| over validation and test texts (training forward vs engine). */
+  servingDifference: number;
+  trainSeconds: number;
+  backend: string;
+}
+
+/** Checks option values, naming the option to change. */
+function validate(o: ResolvedTrainOptions): void {
+  const positiveInt = (name: string, value: number) => {
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`--${name} must be a positive integer, got ${value}`);
+  };
+  positiveInt('layers', o.layers);
+  positiveInt('hidden', o.hidden);
+  positiveInt('embed', o.embed);
+  positiveInt('epochs', o.epochs);
+  positiveInt('batch-size', o.batchSize);
+  if (!['rnn', 'lstm', 'gru'].includes(o.cell)) throw new ConfigError(`--cell must be rnn, lstm or gru, got ${o.cell}`);
+  if (!Number.isInteger(o.seed)) throw new ConfigError(`--seed must be an integer, got ${o.seed}`);
+  if (!(o.clipNorm > 0)) throw new ConfigError(`clipNorm must be positive, got ${o.clipNorm}`);
+  if (!o.out) throw new ConfigError('--out DIR is required');
+}
+
+/** Logits → class probabilities. */
+function probabilities(logits: tf.Tensor2D, sigmoid: boolean): number[][] {
+  const data = tf.tidy(() => (sigmoid ? tf.sigmoid(logits) : tf.softmax(logits))).arraySync() as number[][];
+  return sigmoid ? data.map(([p]) => [1 - p, p]) : data;
+}
+
+/** The training network's probabilities for examples, in their order. */
+function predict(net: TrainableNetwork, examples: readonly Example[], batchSize: number): number[][] {
+  const sigmoid = net.shape.outputs === 1;
+  const indexed = examples.map((e, i) => ({ ...e, label: i }));
+  const out: number[][] = new Array(examples.length);
+  for (const { batch, labels } of makeBatches(indexed, batchSize * 4)) {
+    const probs = tf.tidy(() => probabilities(net.logits(batch), sigmoid));
+    labels.forEach((index, k) => {
+      out[index] = probs[k];
+    });
+  }
+  return out;
+}
+
+/** One optimisation step; returns the batch's loss and accuracy. */
+function trainStep(
+  net: TrainableNetwork,
+  optimizer: tf.Optimizer,
+  { batch, labels }: LabelledBatch,
+  o: ResolvedTrainOptions,
+  random: SeededRandom,
+): { loss: number; correct: number } {
+  const sigmoid = net.shape.outputs === 1;
+  return tf.tidy(() => {
+    let predicted: ArrayLike<number> = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = net.logits(batch, { embed: o.embedDropout, output: o.outputDropout, random });
+      // Read inside: variableGrads disposes every intermediate tensor when it returns.
+      predicted = sigmoid
+        ? Array.from(logits.dataSync(), (l) => (l > 0 ? 1 : 0))
+        : logits.argMax(1).dataSync();
+      return sigmoid
+        ? (tf.losses.sigmoidCrossEntropy(tf.tensor2d(labels, [labels.length, 1]), logits) as tf.Scalar)
+        : (tf.losses.softmaxCrossEntropy(
+            tf.oneHot(tf.tensor1d(labels, 'int32'), net.shape.outputs),
+            logits,
+          ) as tf.Scalar);
+    }, net.variables());
+    // Clip by global norm (exploding gradients of recurrent networks): g ← g · min(1, clip / ‖g‖₂).
+    const names = Object.keys(grads);
+    const norm = Math.sqrt(names.reduce((sum, n) => sum + (tf.sum(tf.square(grads[n])).dataSync()[0] as number), 0));
+    const scale = norm > o.clipNorm ? o.clipNorm / norm : 1;
+    optimizer.applyGradients(scale === 1 ? grads : Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])));
+    const correct = labels.filter((label, i) => predicted[i] === label).length;
+    return { loss: value.dataSync()[0], correct };
+  });
+}
+
+/** Reads, labels and splits the data; errors name the file and line. */
+async function prepare(o: ResolvedTrainOptions) {
+  const rows = await readLabelledFiles(o.data, o);
+  const head: HeadSpec = o.labels
+    ? o.labels.length === 2 && inferHead(o.labels).kind === 'sigmoid'
+      ? inferHead(o.labels)
+      : { kind: 'softmax', labels: [...o.labels] }
+    : inferHead(rows.map((r) => r.label));
+  const labelled = rows.map((r) => ({ ...r, cls: labelIndex(r.label, head, r) }));
+  const split = splitByText(labelled);
+  if (split.train.length === 0) throw new ConfigError(`no training texts in ${o.data.join(', ')}`);
+  return { head, split };
+}
+
+/**
+ * Trains a model and writes its package to `options.out`.
+ * @example const result = await train({ data: ['data/cache/uci.jsonl'], cell: 'gru', hidden: 128, embed: 64, out: 'models/mine' });
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const o = { ...DEFAULT_TRAIN_OPTIONS, ...options } as ResolvedTrainOptions;
+  validate(o);
+  const { head, split } = await prepare(o);
+  const { backend } = await selectBackend(o.backend);
+  const random = new SeededRandom(o.seed);
+  const vocab = buildVocabulary(
+    split.train.map((r) => r.text),
+    { minCount: o.minCount, maxSize: o.maxVocab },
+  );
+  const tokenizer = new Tokenizer(vocab);
+  const encode = (rows: (LabelledText & { cls: number })[]): Example[] =>
+    rows.map((r) => ({ ids: tokenizer.encodeTokens(tokenizer.tokenize(r.text)), label: r.cls }));
+  const trainSet = encode(split.train).filter((e) => e.ids.length > 0);
+  const valSet = encode(split.val).filter((e) => e.ids.length > 0);
+  const outputs = head.kind === 'sigmoid' ? 1 : head.labels.length;
+  const net = new TrainableNetwork(
+    { cell: o.cell, vocabSize: vocab.length, embed: o.embed, hiddenSize: o.hidden, numLayers: o.layers, outputs },
+    random,
+  );
+  const optimizer = tf.train.adam(o.learningRate);
+  const progress: ProgressReporter = createProgress(o.progress);
+  const history: EpochFigures[] = [];
+  const started = performance.now();
+  let best = { accuracy: -1, epoch: 0, weights: net.snapshot() };
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const t0 = performance.now();
+      const batches = makeBatches(epochExamples(trainSet, o, random, tokenizer.options.oovId), o.batchSize, random);
+      progress.startEpoch(epoch, o.epochs, batches.length);
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      batches.forEach((b, i) => {
+        const step = trainStep(net, optimizer, b, o, random);
+        lossSum += step.loss * b.labels.length;
+        correct += step.correct;
+        seen += b.labels.length;
+        progress.batch(i + 1, lossSum / seen, correct / seen);
+        if (process.env.RNNSTREAM_DEBUG_MEMORY && i % 20 === 0) console.error('memory', i, b.labels.length, b.batch.batchSizes.length, JSON.stringify(tf.memory()), process.memoryUsage().rss);
+      });
+      const valAccuracy =
+        valSet.length > 0
+          ? computeMetrics(
+              predict(net, valSet, o.batchSize),
+              valSet.map((e) => e.label),
+            ).accuracy
+          : undefined;
+      const figures: EpochFigures = {
+        epoch,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        valAccuracy,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(figures);
+      // Without a validation split (tiny data) the last epoch is kept.
+      const score = valAccuracy ?? epoch;
+      const improved = score > best.accuracy;
+      if (improved) best = { accuracy: score, epoch, weights: net.snapshot() };
+      progress.endEpoch(figures, improved && valAccuracy !== undefined ? '(best)' : '');
+      if (epoch - best.epoch >= o.patience) {
+        progress.line(`early stop: no better validation accuracy for ${o.patience} epochs; keeping epoch ${best.epoch}`);
+        break;
+      }
+    }
+    net.restore(best.weights);
+    const trainSeconds = (performance.now() - started) / 1000;
+    const name = o.name ?? `${head.kind === 'sigmoid' ? 'sentiment' : 'classifier'}-${o.cell}`;
+    await writeModelPackage(o.out, {
+      name,
+      config: { cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bias: true },
+      tensors: net.stateDict(),
+      vocab,
+      head,
+      tokenizer: { lowercase: true },
+    });
+    const model = await loadModelPackage(o.out);
+    // The saved package, through the serving engine, against the training forward.
+    const served = (rows: (LabelledText & { cls: number })[]) =>
+      scoreTokens(
+        model,
+        rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text))),
+      );
+    const [valScored, testScored] = [await served(split.val), await served(split.test)];
+    const metricsOf = (probs: number[][], rows: { cls: number }[]) =>
+      computeMetrics(
+        probs,
+        rows.map((r) => r.cls),
+      );
+    const checkRows = [...encode(split.val), ...encode(split.test)];
+    const trainerProbs = predict(
+      net,
+      checkRows.filter((e) => e.ids.length > 0),
+      o.batchSize,
+    );
+    const servedProbs = [...valScored.probs, ...testScored.probs].filter((_, i) => checkRows[i].ids.length > 0);
+    let servingDifference = 0;
+    trainerProbs.forEach((p, i) =>
+      p.forEach((v, c) => {
+        servingDifference = Math.max(servingDifference, Math.abs(v - servedProbs[i][c]));
+      }),
+    );
+    const result: TrainResult = {
+      model,
+      options: o,
+      head,
+      vocabSize: vocab.length,
+      sizes: { train: split.train.length, val: split.val.length, test: split.test.length },
+      history,
+      bestEpoch: best.epoch,
+      validation: metricsOf(valScored.probs, split.val),
+      test: metricsOf(testScored.probs, split.test),
+      servingDifference,
+      trainSeconds,
+      backend,
+    };
+    await writeModelPackage(o.out, {
+      name,
+      config: model.config,
+      tensors: net.stateDict(),
+      vocab,
+      head,
+      tokenizer: { lowercase: true },
+      card: renderTrainCard(result, o.cardExtra),
+    });
+    progress.line(
+      `saved ${o.out} (${result.model.id}); validation accuracy ${result.validation.accuracy.toFixed(4)}, ` +
+        `test accuracy ${result.test.accuracy.toFixed(4)}, serving difference ${servingDifference.toExponential(2)}`,
+    );
+    return { ...result, model: await loadModelPackage(o.out) };
+  } finally {
+    progress.stop();
+    optimizer.dispose();
+    net.dispose();
+  }
+}

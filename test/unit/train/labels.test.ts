@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { binaryClass, inferHead, labelIndex } from '../../../model/data/labels.js';
+import { ConfigError } from '../../../pipeline/errors.js';
+
+const binary = { kind: 'sigmoid', labels: ['negative', 'positive'] } as const;
+const at = { file: 'reviews.csv', line: 7 };
+
+describe('label parsing', () => {
+  for (const [pos, neg] of [
+    ['1', '0'],
+    ['1', '-1'],
+    ['positive', 'negative'],
+    ['pos', 'neg'],
+    ['POSITIVE', ' Negative '],
+  ]) {
+    it(`reads ${pos}/${neg} as a binary sigmoid head`, () => {
+      assert.deepEqual(inferHead([pos, neg, pos]), binary);
+      assert.equal(labelIndex(pos, binary, at), 1);
+      assert.equal(labelIndex(neg, binary, at), 0);
+    });
+  }
+
+  it('maps binary spellings to classes and leaves others undefined', () => {
+    assert.equal(binaryClass('+1'), 1);
+    assert.equal(binaryClass('-1'), 0);
+    assert.equal(binaryClass('maybe'), undefined);
+  });
+
+  it('gives a softmax head with the label names for other label sets', () => {
+    assert.deepEqual(inferHead(['sports', 'politics', 'tech', 'sports']), {
+      kind: 'softmax',
+      labels: ['politics', 'sports', 'tech'],
+    });
+    // 1, 0 and -1 together are three classes, not a binary set.
+    assert.equal(inferHead(['1', '0', '-1']).kind, 'softmax');
+  });
+
+  it('refuses an unknown label, naming the file and the line', () => {
+    assert.throws(
+      () => labelIndex('maybe', binary, at),
+      (error: unknown) => error instanceof ConfigError && /reviews\.csv:7: unknown label "maybe"/.test(error.message),
+    );
+    const topics = { kind: 'softmax', labels: ['politics', 'sports'] } as const;
+    assert.equal(labelIndex('sports', topics, at), 1);
+    assert.throws(() => labelIndex('tech', topics, at), /reviews\.csv:7: unknown label "tech" \(expected politics, sports\)/);
+  });
+});

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { evaluate } from '../../../model/eval/evaluate.js';
+import { scoreTokens } from '../../../model/eval/score.js';
+import { loadModelPackage } from '../../../model/modelPackage.js';
+import { train } from '../../../model/train/train.js';
+import type { CellKind } from '../../../model/types.js';
+import { ConfigError } from '../../../pipeline/errors.js';
+
+let dir: string;
+let data: string;
+
+/** A few dozen generated sentences whose label follows their adjectives. */
+function sentences(): string {
+  const good = ['good', 'great', 'lovely', 'superb', 'fun', 'wonderful'];
+  const bad = ['bad', 'awful', 'boring', 'dull', 'terrible', 'poor'];
+  const subjects = ['the film', 'this book', 'our meal', 'the show'];
+  const rows = ['text,label'];
+  subjects.forEach((s, i) => {
+    good.forEach((g, j) => rows.push(`"${s} was ${g} and ${good[(j + i + 1) % good.length]}",positive`));
+    bad.forEach((b, j) => rows.push(`"${s} was ${b} and ${bad[(j + i + 1) % bad.length]}",negative`));
+  });
+  return `${rows.join('\n')}\n`;
+}
+
+const tiny = (out: string, cell: CellKind = 'gru', seed = 7) =>
+  train({ data: [data], out, cell, hidden: 8, embed: 8, epochs: 2, batchSize: 8, seed, minCount: 1, progress: 'none' });
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rnnstream-train-'));
+  data = join(dir, 'tiny.csv');
+  await writeFile(data, sentences());
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('train', () => {
+  it('trains, saves a package that loads, and evaluates it through the engine', async () => {
+    const out = join(dir, 'gru');
+    const result = await tiny(out);
+    assert.equal(result.history.length, 2);
+    assert.deepEqual(result.head, { kind: 'sigmoid', labels: ['negative', 'positive'] });
+    const model = await loadModelPackage(out);
+    assert.equal(model.config.cell, 'gru');
+    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /gradient clip \| global L2 norm ≤ 5/);
+    // The saved package served by the engine reproduces the training network's probabilities.
+    assert.ok(result.servingDifference < 1e-4, `serving difference ${result.servingDifference}`);
+    const evaluation = await evaluate({ data: [data], model: out, backend: 'wasm' });
+    assert.equal(evaluation.n, 48);
+    assert.ok(evaluation.accuracy >= 0 && evaluation.accuracy <= 1);
+    assert.deepEqual(
+      evaluation.prefixAccuracy.map((p) => p.fraction),
+      [0.25, 0.5, 0.75, 1],
+    );
+  });
+
+  it('is deterministic given the seed', async () => {
+    await tiny(join(dir, 'a'), 'lstm', 3);
+    await tiny(join(dir, 'b'), 'lstm', 3);
+    await tiny(join(dir, 'c'), 'lstm', 4);
+    const weights = async (name: string) => readFile(join(dir, name, 'weights.safetensors'));
+    assert.ok((await weights('a')).equals(await weights('b')), 'same seed, same weights');
+    assert.ok(!(await weights('a')).equals(await weights('c')), 'another seed, other weights');
+  });
+
+  for (const cell of ['rnn', 'lstm'] as const) {
+    it(`saves ${cell} weights that tf.layers predicts identically (PyTorch → Keras layout)`, async () => {
+      const out = join(dir, `layers-${cell}`);
+      await tiny(out, cell);
+      const model = await loadModelPackage(out);
+      const t = (name: string) => model.weights.layers[0][name as 'weightIh'];
+      const transpose = (m: { shape: number[]; data: Float32Array }) => tf.tensor2d(m.data, m.shape as [number, number]).transpose();
+      const bias = tf.add(tf.tensor1d(t('biasIh').data), tf.tensor1d(t('biasHh').data));
+      const head = (await import('../../../model/safetensors.js')).parseSafetensors(await readFile(join(out, 'weights.safetensors')));
+      const H = model.config.hiddenSize;
+      const reference = tf.sequential({
+        layers: [
+          tf.layers.embedding({ inputDim: model.tokenizer.size, outputDim: model.config.inputSize, inputShape: [null] as unknown as number[] }),
+          cell === 'rnn'
+            ? tf.layers.simpleRNN({ units: H })
+            : tf.layers.lstm({ units: H, recurrentActivation: 'sigmoid' }),
+          tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+        ],
+      });
+      const embedding = model.weights.embedding as { shape: number[]; data: Float32Array };
+      const headWeight = head.get('head.weight') as { shape: number[]; data: Float32Array };
+      reference.setWeights([
+        tf.tensor2d(embedding.data, embedding.shape as [number, number]),
+        transpose(t('weightIh')),
+        transpose(t('weightHh')),
+        bias,
+        transpose(headWeight),
+        tf.tensor1d((head.get('head.bias') as { data: Float32Array }).data),
+      ]);
+      const texts = ['the film was great and fun', 'our meal was dull', 'this book was lovely and poor and bad'];
+      const tokens = texts.map((x) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(x)));
+      const served = await scoreTokens(model, tokens);
+      for (const [i, ids] of tokens.entries()) {
+        const expected = (reference.predict(tf.tensor2d([Array.from(ids)], [1, ids.length], 'int32')) as tf.Tensor).dataSync()[0];
+        assert.ok(Math.abs(served.probs[i][1] - expected) < 1e-4, `${texts[i]}: served ${served.probs[i][1]}, tf.layers ${expected}`);
+      }
+    });
+  }
+
+  it('refuses labels outside an explicit label set, naming the file and line', async () => {
+    await assert.rejects(
+      train({ data: [data], out: join(dir, 'x'), labels: ['positive', 'neutral', 'other'], epochs: 1, progress: 'none' }),
+      (error: unknown) => error instanceof ConfigError && /tiny\.csv:\d+: unknown label "negative"/.test(error.message),
+    );
+  });
+});

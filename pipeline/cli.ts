@@ -4,6 +4,7 @@
  * on stderr naming the option, exit code 2.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { registerReplayCommand } from './commands/replay.js';
 import { ConfigError, RnnstreamError } from './errors.js';
 
 const program = new Command()
@@ -86,6 +87,8 @@ addRunOptions(
   const { runCommand } = await import('./commands/run.js');
   process.exitCode = await runCommand(flags);
 });
+
+registerReplayCommand(program, addRunOptions);
 
 program
   .command('score')

@@ -8,6 +8,7 @@ import { labelIndex } from '../data/labels.js';
 import { type LabelledText, readLabelledFile } from '../data/readers.js';
 import { splitOf } from '../data/split.js';
 import { loadModelPackage } from '../modelPackage.js';
+import type { HeadSpec } from '../types.js';
 import { type EmbeddingSanity, embeddingSanity } from './evaluate.js';
 import { fitThreshold, LEXICONS, type LexiconName, lexiconProbs, loadLexicons } from './lexicons.js';
 import { computeMetrics, type Metrics } from './metrics.js';
@@ -49,7 +50,7 @@ export function benchmarkSets(data: BenchmarkData): Record<BenchmarkSet, Labelle
   };
 }
 
-const BINARY = { kind: 'sigmoid', labels: ['negative', 'positive'] } as const;
+const BINARY: HeadSpec = { kind: 'sigmoid', labels: ['negative', 'positive'] };
 const truthOf = (rows: LabelledText[]) => rows.map((r) => labelIndex(r.label, BINARY, r));
 
 /** A model's figures on the benchmark. */

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { loadPipelineModel } from '../model.js';
+import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
 import type { Source } from '../types.js';
 
@@ -39,7 +40,11 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     exactlyOnce: config.exactlyOnce,
     log,
   };
-  const store = await openStateStore(config.state, loaded.schema);
+  // A replay promoted with --promote moves the live namespace: follow its pointer (one GET at start).
+  const stateUri = await resolveActiveNamespace(config.state);
+  if (stateUri !== config.state)
+    log.info({ state: redacted(stateUri) }, 'state namespace follows the promoted replay');
+  const store = await openStateStore(stateUri, loaded.schema);
   const source = await openSource(config.in, connect, {
     onRevoke: (partitions) => {
       store.forgetPartitions?.(partitions);

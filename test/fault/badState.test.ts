@@ -23,9 +23,7 @@ import {
   OutputWatcher,
   referencePass,
   scrapeMetric,
-  toSourceRecords,
   WorkerProcess,
-  waitFor,
 } from '../fixtures/faults.js';
 import { makeTinyModel } from '../fixtures/tinyModel.js';
 import {
@@ -61,12 +59,14 @@ const RESET_WARNING = 'stored state unusable: starting the sequence over (--on-b
 function makeInputs(): FeedMessage[] {
   const random = seededRandom(99);
   const text = () =>
-    Array.from({ length: 4 + Math.floor(random() * 5) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(
-      ' ',
-    );
+    Array.from(
+      { length: 4 + Math.floor(random() * 5) },
+      () => WORDS[Math.floor(random() * WORDS.length)],
+    ).join(' ');
   const feed: FeedMessage[] = GOOD_KEYS.map((key) => ({ key, value: JSON.stringify({ text: text() }) }));
   for (let round = 0; round < 2; round++) {
-    for (const key of [...GOOD_KEYS, ...BAD_KEYS]) feed.push({ key, value: JSON.stringify({ text: text() }) });
+    for (const key of [...GOOD_KEYS, ...BAD_KEYS])
+      feed.push({ key, value: JSON.stringify({ text: text() }) });
   }
   return feed;
 }
@@ -148,7 +148,10 @@ describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
   });
 
   /** A fresh scene with the inputs produced and the bad records seeded; returns what was seeded. */
-  async function setUp(name: string, fenceOffset = '3'): Promise<{ scene: FaultScene; seeded: Map<BadKey, Buffer> }> {
+  async function setUp(
+    name: string,
+    fenceOffset = '3',
+  ): Promise<{ scene: FaultScene; seeded: Map<BadKey, Buffer> }> {
     const scene = makeScene(services.kafkaBrokers, services.redisUrl, name);
     scenes.push(scene);
     await createTopic(scene.brokers, scene.input, 1);
@@ -205,7 +208,11 @@ describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
       for (const { value } of watcher.outputs) {
         const ref = reference.get(value.source.offset);
         assert.ok(ref, `no reference output for offset ${value.source.offset}`);
-        assert.equal(value.totalTokens, ref.totalTokens, `totalTokens of ${value.key}@${value.source.offset}`);
+        assert.equal(
+          value.totalTokens,
+          ref.totalTokens,
+          `totalTokens of ${value.key}@${value.source.offset}`,
+        );
         assert.ok(Math.abs((value.sentiment?.score ?? Number.NaN) - (ref.sentiment?.score ?? 0)) <= 1e-6);
       }
       const states = await compareStates(loaded, scene.uris.state, referenceUri, [...GOOD_KEYS, ...BAD_KEYS]);
@@ -233,7 +240,9 @@ describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
       worker.kill('SIGTERM');
       assert.deepEqual(await worker.exited, { code: 0, signal: null });
 
-      t.diagnostic(`FAULT bad-state dlq: ${JSON.stringify({ deadLetters: dead.length, outputs: watcher.total })}`);
+      t.diagnostic(
+        `FAULT bad-state dlq: ${JSON.stringify({ deadLetters: dead.length, outputs: watcher.total })}`,
+      );
       assert.equal(dead.length, badMessages);
       for (const letter of dead) {
         const key = letter.key as BadKey;
@@ -247,7 +256,11 @@ describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
       assert.ok(watcher.outputs.every((o) => o.key?.startsWith('good-')));
       assertFiniteOutputs(watcher.outputs);
       for (const { value } of watcher.outputs) {
-        assert.ok(Math.abs((value.sentiment?.score ?? 0) - (reference.get(value.source.offset)?.sentiment?.score ?? 1)) <= 1e-6);
+        assert.ok(
+          Math.abs(
+            (value.sentiment?.score ?? 0) - (reference.get(value.source.offset)?.sentiment?.score ?? 1),
+          ) <= 1e-6,
+        );
       }
       for (const [key, bytes] of seeded) {
         assert.deepEqual(await redis.getBuffer(scene.prefix + key), bytes, `${key} was not overwritten`);
@@ -278,7 +291,8 @@ describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
       assert.equal(exit.signal, null);
       const errors = worker.logs.filter((l) => l.level >= 50).map((l) => JSON.stringify(l));
       assert.ok(
-        errors.some((line) => line.includes('unusable')) || worker.rawErrors.some((line) => line.includes('unusable')),
+        errors.some((line) => line.includes('unusable')) ||
+          worker.rawErrors.some((line) => line.includes('unusable')),
         `the error names the unusable state\n${worker.tail()}`,
       );
       const offset = Number(committed.get(0) ?? '-1');

@@ -51,7 +51,11 @@ describe('fault: SIGKILL the worker 5 times (at-least-once outputs)', () => {
     assert.equal(result.outputs, result.inputs + result.duplicates);
     assert.deepEqual(result.finalExit, { code: 0, signal: null });
     assert.deepEqual(result.states.missing, [], 'keys without a usable state');
-    assert.deepEqual(result.states.bookkeeping, [], 'keys whose fence or token count differ from the reference');
+    assert.deepEqual(
+      result.states.bookkeeping,
+      [],
+      'keys whose fence or token count differ from the reference',
+    );
     assert.equal(result.states.nonFinite, 0);
     assert.ok(result.states.maxAbsDiff <= 1e-6, `max |state - reference| = ${result.states.maxAbsDiff}`);
   });

@@ -39,9 +39,11 @@ const bad = (reason: string) => ({ kind: 'bad', reason }) as const;
 const cases: fc.Arbitrary<Case> = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc
-      .tuple(fc.nat(299), words)
-      .map(([k, text]) => ({ key: bytes(`good-${k}`), value: bytes(JSON.stringify({ text })), expect: { kind: 'good' } })),
+    arbitrary: fc.tuple(fc.nat(299), words).map(([k, text]) => ({
+      key: bytes(`good-${k}`),
+      value: bytes(JSON.stringify({ text })),
+      expect: { kind: 'good' },
+    })),
   },
   {
     weight: 2,
@@ -61,7 +63,16 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(hostileKey, fc.oneof(fc.array(fc.jsonValue({ maxDepth: 3 })), fc.double(), fc.string(), fc.boolean(), fc.constant(null)))
+      .tuple(
+        hostileKey,
+        fc.oneof(
+          fc.array(fc.jsonValue({ maxDepth: 3 })),
+          fc.double(),
+          fc.string(),
+          fc.boolean(),
+          fc.constant(null),
+        ),
+      )
       .map(([key, json]) => ({ key, value: bytes(JSON.stringify(json)), expect: bad('invalid-json') })),
   },
   {
@@ -83,8 +94,18 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(hostileKey, fc.dictionary(fc.string().filter((k) => k !== 'text'), fc.jsonValue({ maxDepth: 2 })))
-      .map(([key, object]) => ({ key, value: bytes(JSON.stringify(object)), expect: bad('text-not-string') })),
+      .tuple(
+        hostileKey,
+        fc.dictionary(
+          fc.string().filter((k) => k !== 'text'),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+      )
+      .map(([key, object]) => ({
+        key,
+        value: bytes(JSON.stringify(object)),
+        expect: bad('text-not-string'),
+      })),
   },
   {
     weight: 1,
@@ -102,14 +123,29 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: words.map((text) => ({ key: null, value: bytes(JSON.stringify({ text })), expect: bad('missing-key') })),
+    arbitrary: words.map((text) => ({
+      key: null,
+      value: bytes(JSON.stringify({ text })),
+      expect: bad('missing-key'),
+    })),
   },
   {
     // Control characters, lone surrogates (escaped), any code point: valid JSON text, tokenized somehow.
     weight: 2,
     arbitrary: fc
-      .tuple(hostileKey, fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: fc.integer({ min: 0, max: 31 }).map((c) => String.fromCharCode(c)), maxLength: 50 }))
-      .map(([key, text, control]) => ({ key, value: bytes(JSON.stringify({ text: text + control })), expect: { kind: 'any' } })),
+      .tuple(
+        hostileKey,
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.string({
+          unit: fc.integer({ min: 0, max: 31 }).map((c) => String.fromCharCode(c)),
+          maxLength: 50,
+        }),
+      )
+      .map(([key, text, control]) => ({
+        key,
+        value: bytes(JSON.stringify({ text: text + control })),
+        expect: { kind: 'any' },
+      })),
   },
 );
 
@@ -117,7 +153,11 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
 function extremes(): Case[] {
   const out: Case[] = [];
   for (let i = 0; i < 5; i++) {
-    out.push({ key: bytes(`h-big-${i}`), value: Buffer.alloc(TEN_MB, i % 2 ? 0xff : 0x61), expect: bad('value-too-large') });
+    out.push({
+      key: bytes(`h-big-${i}`),
+      value: Buffer.alloc(TEN_MB, i % 2 ? 0xff : 0x61),
+      expect: bad('value-too-large'),
+    });
   }
   out.push({
     key: bytes('h-big-json'),
@@ -139,16 +179,25 @@ function toRecords(list: readonly Case[]): SourceRecord[] {
   const next = [0, 0, 0, 0];
   return list.map((c, i) => {
     const partition = i % 4;
-    return { key: c.key, value: c.value, source: { topic: 'hostile', partition, offset: String(next[partition]++) } };
+    return {
+      key: c.key,
+      value: c.value,
+      source: { topic: 'hostile', partition, offset: String(next[partition]++) },
+    };
   });
 }
 
-const id = (r: { source: { partition: number; offset: string } }) => `${r.source.partition}:${r.source.offset}`;
+const id = (r: { source: { partition: number; offset: string } }) =>
+  `${r.source.partition}:${r.source.offset}`;
 
 describe('fault: hostile input through the embedded pipeline', () => {
   let loaded: LoadedModel;
   before(async () => {
-    loaded = await loadPipelineModel({ dir: await makeTinyModel({ seed: 13 }), backend: 'wasm', log: rootLogger() });
+    loaded = await loadPipelineModel({
+      dir: await makeTinyModel({ seed: 13 }),
+      backend: 'wasm',
+      log: rootLogger(),
+    });
   });
   after(() => loaded?.model.engine.dispose());
 
@@ -214,7 +263,8 @@ describe('fault: hostile input through the embedded pipeline', () => {
     const counts = { good: 0, bad: 0, any: 0, anyAccepted: 0 };
     for (const [position, expect] of expectById) {
       counts[expect.kind]++;
-      if (expect.kind === 'bad') assert.equal(seen.get(position), 'dead', `bad input ${position} was not refused`);
+      if (expect.kind === 'bad')
+        assert.equal(seen.get(position), 'dead', `bad input ${position} was not refused`);
       if (expect.kind === 'good') assert.equal(seen.get(position), 'output');
       if (expect.kind === 'any' && seen.get(position) === 'output') counts.anyAccepted++;
     }
@@ -232,7 +282,10 @@ describe('fault: hostile input through the embedded pipeline', () => {
       const ref = cleanById.get(id(out));
       assert.ok(ref, `no clean output for ${id(out)}`);
       assert.equal(out.totalTokens, ref.totalTokens);
-      assert.ok(Math.abs((out.sentiment?.score ?? 0) - (ref.sentiment?.score ?? 1)) <= 1e-6, `score of ${id(out)}`);
+      assert.ok(
+        Math.abs((out.sentiment?.score ?? 0) - (ref.sentiment?.score ?? 1)) <= 1e-6,
+        `score of ${id(out)}`,
+      );
       compared++;
     }
     assert.equal(compared, counts.good);

@@ -70,8 +70,19 @@ describe('fault: Redis frozen for 10 s under load', () => {
       });
       const live = worker;
       await live.running();
-      load = await LoadProducer.start(scene.brokers, scene.input, makeFeed({ messages: 60_000, keys: 500, seed: 41 }), 2_000);
-      await live.whileAlive(waitFor(() => w.distinct >= 3_000, 60_000, () => `${w.distinct} outputs before the outage`));
+      load = await LoadProducer.start(
+        scene.brokers,
+        scene.input,
+        makeFeed({ messages: 60_000, keys: 500, seed: 41 }),
+        2_000,
+      );
+      await live.whileAlive(
+        waitFor(
+          () => w.distinct >= 3_000,
+          60_000,
+          () => `${w.distinct} outputs before the outage`,
+        ),
+      );
 
       const rssBefore = await rssBytes(live.pid);
       const atFreeze = w.distinct;
@@ -125,10 +136,17 @@ describe('fault: Redis frozen for 10 s under load', () => {
         states,
       };
       t.diagnostic(`FAULT redis outage: ${JSON.stringify(figures)}`);
-      assert.equal(atThaw, atMid, 'no output while Redis is frozen (nothing is emitted without a stored state)');
+      assert.equal(
+        atThaw,
+        atMid,
+        'no output while Redis is frozen (nothing is emitted without a stored state)',
+      );
       assert.ok(retries.length > 0, 'state calls failed and were retried');
       assert.ok(figures.maxRetryDelayMs <= MAX_BACKOFF_MS, `backoff bounded: ${figures.maxRetryDelayMs} ms`);
-      assert.ok(rssPeak - rssBefore < 150 * 2 ** 20, `RSS grew ${figures.rssPeakMiB - figures.rssBeforeMiB} MiB`);
+      assert.ok(
+        rssPeak - rssBefore < 150 * 2 ** 20,
+        `RSS grew ${figures.rssPeakMiB - figures.rssBeforeMiB} MiB`,
+      );
       assert.ok(resumeMs < 15_000, `resumed ${resumeMs} ms after Redis came back`);
       assert.deepEqual(exit, { code: 0, signal: null });
       assert.equal(lost, 0, 'inputs without an output');

@@ -76,7 +76,11 @@ describe('fault: SIGTERM under load', () => {
       await first.running();
       load = await LoadProducer.start(scene.brokers, scene.input, feed, 2_000);
       // Under load: the worker has been outputting for a while and inputs keep coming.
-      await waitFor(() => w.distinct >= 4_000, 60_000, () => `first worker: ${w.distinct} outputs`);
+      await waitFor(
+        () => w.distinct >= 4_000,
+        60_000,
+        () => `first worker: ${w.distinct} outputs`,
+      );
       const beforeTerm = w.distinct;
       const producedAtTerm = load.produced;
       const termAt = Date.now();

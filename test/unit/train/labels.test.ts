@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { binaryClass, inferHead, labelIndex } from '../../../model/data/labels.js';
+import type { HeadSpec } from '../../../model/types.js';
 import { ConfigError } from '../../../pipeline/errors.js';
 
-const binary = { kind: 'sigmoid', labels: ['negative', 'positive'] } as const;
+const binary: HeadSpec = { kind: 'sigmoid', labels: ['negative', 'positive'] };
 const at = { file: 'reviews.csv', line: 7 };
 
 describe('label parsing', () => {
@@ -41,7 +42,7 @@ describe('label parsing', () => {
       () => labelIndex('maybe', binary, at),
       (error: unknown) => error instanceof ConfigError && /reviews\.csv:7: unknown label "maybe"/.test(error.message),
     );
-    const topics = { kind: 'softmax', labels: ['politics', 'sports'] } as const;
+    const topics: HeadSpec = { kind: 'softmax', labels: ['politics', 'sports'] };
     assert.equal(labelIndex('sports', topics, at), 1);
     assert.throws(() => labelIndex('tech', topics, at), /reviews\.csv:7: unknown label "tech" \(expected politics, sports\)/);
   });

@@ -88,7 +88,8 @@ export async function openKafkaSink(
       '--exactly-once needs a Kafka input with a consumer group (--in kafka://…?group=NAME)',
     );
   }
-  if (parsed.partitions !== undefined) await ensureTopic(kafka, parsed.topic, parsed.partitions);
+  // Outputs are ours to create: a first run must not stall on "unknown topic" (-1 = broker default partitions).
+  await ensureTopic(kafka, parsed.topic, parsed.partitions);
   const sink = new KafkaSink({
     kafka,
     topic: parsed.topic,

@@ -34,7 +34,9 @@ const words = fc
   .map((w) => w.join(' '));
 /** Keys of hostile inputs never collide with good ones (`good-N`), so good states stay theirs alone. */
 const hostileKey = fc.nat(999).map((n) => bytes(`h-${n}`));
-const bad = (reason: string) => ({ kind: 'bad', reason }) as const;
+const bad = (reason: string): Expect => ({ kind: 'bad', reason });
+const GOOD: Expect = { kind: 'good' };
+const ANY: Expect = { kind: 'any' };
 
 const cases: fc.Arbitrary<Case> = fc.oneof(
   {
@@ -42,14 +44,14 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
     arbitrary: fc.tuple(fc.nat(299), words).map(([k, text]) => ({
       key: bytes(`good-${k}`),
       value: bytes(JSON.stringify({ text })),
-      expect: { kind: 'good' },
+      expect: GOOD,
     })),
   },
   {
     weight: 2,
     arbitrary: fc
       .tuple(hostileKey, fc.uint8Array({ maxLength: 300 }))
-      .map(([key, raw]) => ({ key, value: Buffer.from(raw), expect: { kind: 'any' } })),
+      .map(([key, raw]) => ({ key, value: Buffer.from(raw), expect: ANY })),
   },
   {
     // A lone continuation byte is never valid UTF-8.
@@ -88,7 +90,7 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
     arbitrary: fc.tuple(hostileKey, fc.integer({ min: 1, max: 7_000 })).map(([key, depth]) => ({
       key,
       value: bytes(`${'{"text":'.repeat(depth)}"deep"${'}'.repeat(depth)}`),
-      expect: depth === 1 ? { kind: 'any' } : bad('text-not-string'),
+      expect: depth === 1 ? ANY : bad('text-not-string'),
     })),
   },
   {
@@ -144,7 +146,7 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
       .map(([key, text, control]) => ({
         key,
         value: bytes(JSON.stringify({ text: text + control })),
-        expect: { kind: 'any' },
+        expect: ANY,
       })),
   },
 );

@@ -28,7 +28,7 @@ import { toOutput } from '../operators/toOutputs.js';
 import { AckTracker } from './ackTracker.js';
 import type { Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
-import { withRetry } from './retry.js';
+import { RunContext, type RunningPipeline } from './running.js';
 import type {
   Batch,
   DeadLetter,
@@ -92,27 +92,7 @@ export interface PipelineParts {
   metrics?: PipelineMetrics;
 }
 
-/** Counts of a finished (or stopped) run. */
-export interface RunStats {
-  messagesIn: number;
-  outputs: number;
-  deadLetters: number;
-  replayed: number;
-  batches: number;
-  rows: number;
-  tokens: number;
-  seconds: number;
-}
-
-/** A running pipeline. */
-export interface RunningPipeline {
-  /** Resolves when the source ended (or `stop` was called) and everything read was written and committed. */
-  done: Promise<RunStats>;
-  /** Stops reading; in-flight batches drain, outputs flush, offsets commit; then `done` resolves. */
-  stop(): Promise<void>;
-  /** Whether the pipeline is running and has not failed. */
-  alive(): boolean;
-}
+export type { RunningPipeline, RunStats } from './running.js';
 
 /**
  * Starts a pipeline over the given parts.
@@ -121,31 +101,13 @@ export interface RunningPipeline {
 export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> = {}): RunningPipeline {
   const opts = { ...DEFAULT_RUN_OPTIONS, ...options };
   const { source, sink, deadLetters, store, model, log, metrics } = parts;
-  const stats: RunStats = {
-    messagesIn: 0,
-    outputs: 0,
-    deadLetters: 0,
-    replayed: 0,
-    batches: 0,
-    rows: 0,
-    tokens: 0,
-    seconds: 0,
-  };
-  const started = performance.now();
+  const run = new RunContext(log, (op) => metrics?.retries.inc({ op }));
+  const { stats } = run;
+  const retry = <T>(op: string, fn: () => Promise<T>) => run.retry(op, fn);
   const tracker = new AckTracker();
-  const abort = new AbortController();
   const completed$ = new Subject<Pick<Batch, 'seq'>>();
   const dead$ = new Subject<DeadLetter>();
-  let failed = false;
 
-  const retry = <T>(op: string, fn: () => Promise<T>) =>
-    withRetry(fn, {
-      signal: abort.signal,
-      onRetry: (error, attempt, delayMs) => {
-        metrics?.retries.inc({ op });
-        log.warn({ op, attempt, delayMs, err: error }, `${op} failed, retrying`);
-      },
-    });
   const timed = async <T>(
     histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined,
     labels: Record<string, string> | undefined,
@@ -335,27 +297,5 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     }),
   );
 
-  const done = (async () => {
-    const finished = lastValueFrom(done$, { defaultValue: undefined });
-    if (source.start) void source.start();
-    try {
-      await finished;
-    } catch (error) {
-      failed = true;
-      abort.abort();
-      throw error;
-    } finally {
-      stats.seconds = (performance.now() - started) / 1000;
-    }
-    return stats;
-  })();
-
-  return {
-    done,
-    alive: () => !failed,
-    async stop() {
-      log.info('stopping: draining in-flight batches');
-      await source.stop();
-    },
-  };
+  return run.start(done$, source);
 }

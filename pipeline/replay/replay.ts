@@ -14,7 +14,8 @@ import type { KafkaSource } from '../kafka/source.js';
 import type { Logger } from '../logger.js';
 import type { PipelineMetrics } from '../metrics.js';
 import { loadPipelineModel } from '../model.js';
-import { type RunningPipeline, type RunStats, runPipeline } from '../run.js';
+import { runPipeline } from '../run.js';
+import { emptyStats, type RunningPipeline, type RunStats } from '../running.js';
 import { connectRedis, parseStateUri, redactUri } from '../state/stateUri.js';
 import type { Source, SourcePosition, StateStore } from '../types.js';
 import {
@@ -519,17 +520,4 @@ async function openKafkaRange(options: {
     logger: log,
   });
   return { source, groupId, start: options.start, stopAt: plan.stopAt, remaining: plan.remaining };
-}
-
-function emptyStats(): RunStats {
-  return {
-    messagesIn: 0,
-    outputs: 0,
-    deadLetters: 0,
-    replayed: 0,
-    batches: 0,
-    rows: 0,
-    tokens: 0,
-    seconds: 0,
-  };
 }

@@ -5,14 +5,13 @@
  * The dataflow is `run`'s without the state stages: source → decode → tokenize → batch → encode → head
  * → sink → ack, in source order, so acks stay in order per partition without an ack tracker.
  */
-import { bufferTime, concatMap, filter, lastValueFrom } from 'rxjs';
+import { bufferTime, concatMap, filter } from 'rxjs';
 import type { Prediction } from '../../model/types.js';
 import { decodeRecord } from '../../operators/decodeRecord.js';
 import { tokenizeMessages } from '../../operators/tokenizeMessages.js';
 import { type OutputEmitOptions, toOutput } from '../../operators/toOutputs.js';
 import type { Logger } from '../logger.js';
-import { withRetry } from '../retry.js';
-import type { RunningPipeline, RunStats } from '../run.js';
+import { RunContext, type RunningPipeline } from '../running.js';
 import type { DeadLetter, DeadLetterSink, Sink, Source, TokenizedMessage } from '../types.js';
 
 /** What the whole-text pipeline needs of a model. */
@@ -70,25 +69,9 @@ export function runWholeTextPipeline(
 ): RunningPipeline {
   const opts = { ...DEFAULT_WHOLE_TEXT_OPTIONS, ...options };
   const { source, sink, deadLetters, model, log } = parts;
-  const stats: RunStats = {
-    messagesIn: 0,
-    outputs: 0,
-    deadLetters: 0,
-    replayed: 0,
-    batches: 0,
-    rows: 0,
-    tokens: 0,
-    seconds: 0,
-  };
-  const started = performance.now();
-  const abort = new AbortController();
-  let failed = false;
-  const retry = <T>(op: string, fn: () => Promise<T>) =>
-    withRetry(fn, {
-      signal: abort.signal,
-      onRetry: (error, attempt, delayMs) =>
-        log.warn({ op, attempt, delayMs, err: error }, `${op} failed, retrying`),
-    });
+  const run = new RunContext(log);
+  const { stats } = run;
+  const retry = <T>(op: string, fn: () => Promise<T>) => run.retry(op, fn);
 
   const done$ = source.records$.pipe(
     decodeRecord({
@@ -140,27 +123,5 @@ export function runWholeTextPipeline(
     }),
   );
 
-  const done = (async () => {
-    const finished = lastValueFrom(done$, { defaultValue: undefined });
-    if (source.start) void source.start();
-    try {
-      await finished;
-    } catch (error) {
-      failed = true;
-      abort.abort();
-      throw error;
-    } finally {
-      stats.seconds = (performance.now() - started) / 1000;
-    }
-    return stats;
-  })();
-
-  return {
-    done,
-    alive: () => !failed,
-    async stop() {
-      log.info('stopping: draining in-flight batches');
-      await source.stop();
-    },
-  };
+  return run.start(done$, source);
 }

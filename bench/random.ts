@@ -5,21 +5,9 @@
 import { CELL_GATES, type RnnWeights } from '../model/cells.js';
 import type { HostTensor } from '../model/safetensors.js';
 import type { RnnConfig } from '../model/types.js';
+import { seededRandom } from '../model/verify.js';
 
-/**
- * Mulberry32: a tiny, fast, seedable PRNG with uniform output in [0, 1).
- * @example const next = seededRandom(42); next(); // 0.6011…
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** A host tensor filled uniformly in [-scale, scale). */
 function uniform(shape: number[], scale: number, next: () => number): HostTensor {

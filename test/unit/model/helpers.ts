@@ -7,22 +7,14 @@ import type { RnnWeights } from '../../../model/cells.js';
 import type { TensorMap } from '../../../model/safetensors.js';
 import type { RnnConfig } from '../../../model/types.js';
 
+import { seededRandom } from '../../../model/verify.js';
 import { GOLDEN_DIR } from '../../fixtures/golden.js';
 
 export const GOLDEN = GOLDEN_DIR;
 export const GOLDEN_CASES = ['gru-1x16', 'lstm-1x16', 'rnn-1x16'].map((c) => `${GOLDEN}${c}`);
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (the one `verify` chunks with). */
+export const rng = seededRandom;
 
 /** Uniform values in [-scale, scale). */
 export function uniform(random: () => number, count: number, scale: number): Float32Array {

@@ -10,7 +10,9 @@
  * Lua 5.1's string library (Redis, Valkey and KeyDB alike). The int64 offset is compared as (signed high
  * word, unsigned low word), each exact in a Lua double. A value that is not a record of this format
  * (another type, garbage, another version) has no fence and is overwritten: the prefix is rnnstream's
- * namespace, and refusing would leave the key stuck forever.
+ * namespace, and refusing would leave the key stuck forever. Likewise a record of another model (another
+ * fingerprint, bytes 24–31) holds no fence over this model's writes: it is refused on load, and a replay of
+ * the topic by a new model into the same namespace must be able to replace it.
  */
 export const FENCED_SET_LUA = `
 local function fence(s)
@@ -29,7 +31,8 @@ for i, key in ipairs(KEYS) do
   local ok = 1
   local cur = redis.pcall('GET', key)
   local sp, shi, slo = fence(cur)
-  if sp ~= nil then
+  -- A fence guards the states of one model: another model's record (refused on load) is replaced.
+  if sp ~= nil and string.sub(cur, 25, 32) == string.sub(rec, 25, 32) then
     local ip, ihi, ilo = fence(rec)
     if ip == sp and (ihi < shi or (ihi == shi and ilo <= slo)) then ok = 0 end
   end

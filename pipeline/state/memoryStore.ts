@@ -92,7 +92,9 @@ export class MemoryStateStore implements StateStore {
     const expiresAt = this.options.ttlMs > 0 ? now + this.options.ttlMs : Number.POSITIVE_INFINITY;
     for (const write of writes) {
       const current = this.live(write.key);
-      if (current && !fenceAllows(readFence(current), write.fence)) {
+      // A fence guards one model's states: another model's record (fingerprint at bytes 24–31) is replaced.
+      const sameModel = current !== undefined && current.toString('hex', 24, 32) === this.schema.fingerprint;
+      if (current && sameModel && !fenceAllows(readFence(current), write.fence)) {
         report.fenced.push(write.key);
         continue;
       }

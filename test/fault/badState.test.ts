@@ -311,13 +311,8 @@ describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
   });
 
   // A model switch that replays the topic into the same namespace: the old model's records carry fences
-  // past the offsets being replayed. They are unusable for the new model, so they must not fence its
-  // writes either. Today pipeline/state/fenceScript.ts (and MemoryStateStore through `fenceAllows`)
-  // honours any readable fence, whatever its fingerprint: the new state is refused, and every message of
-  // the key is scored from zero state until the offsets pass the old fence. `todo` until that is fixed.
-  it('reset: a record of another model fenced past the new offsets is replaced, not kept', {
-    todo: 'fence script honours the fence of another model record (see docs/RELIABILITY.md, Known gaps)',
-  }, async () => {
+  // past the offsets being replayed; they hold no fence over the new model (pipeline/state/fenceScript.ts).
+  it('reset: a record of another model fenced past the new offsets is replaced, not kept', async () => {
     const { scene } = await setUp('badstate-fenced', '1000000');
     const watcher = await OutputWatcher.start(scene.brokers, scene.output, 'read_uncommitted', false);
     try {

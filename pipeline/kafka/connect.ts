@@ -64,6 +64,8 @@ export async function openKafkaSource(
     groupId: parsed.group,
     fromBeginning: parsed.fromBeginning,
     partitionsConsumedConcurrently: parsed.concurrency,
+    sessionTimeout: parsed.sessionTimeout,
+    heartbeatInterval: parsed.sessionTimeout ? Math.floor(parsed.sessionTimeout / 10) : undefined,
     maxInFlightMessages: options.maxInFlight,
     commitViaSink: options.exactlyOnce,
     onRevoke: options.onRevoke,

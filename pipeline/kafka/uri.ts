@@ -41,6 +41,8 @@ export interface KafkaUri {
   concurrency?: number;
   /** `transactionalId=`: the exactly-once producer's transactional id. */
   transactionalId?: string;
+  /** `sessionTimeout=MS`: the consumer group session timeout (how soon a crashed worker's partitions move). */
+  sessionTimeout?: number;
 }
 
 /** Environment variables read by {@link kafkaSecurityFromEnv}. */
@@ -53,7 +55,7 @@ export const KAFKA_ENV = {
 } as const;
 
 const MECHANISMS: readonly KafkaSaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
-const QUERY_KEYS = ['group', 'clientId', 'fromBeginning', 'partitions', 'concurrency', 'transactionalId'];
+const QUERY_KEYS = ['group', 'clientId', 'fromBeginning', 'partitions', 'concurrency', 'transactionalId', 'sessionTimeout'];
 /** Kafka's own rule for topic names. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /** A `host:port` seed; hosts may be names, IPv4 or bracketed IPv6. */
@@ -192,6 +194,13 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
   if (concurrency !== undefined) result.concurrency = concurrency;
   const transactionalId = text('transactionalId');
   if (transactionalId !== undefined) result.transactionalId = transactionalId;
+  const sessionTimeout = positive('sessionTimeout');
+  if (sessionTimeout !== undefined) {
+    if (sessionTimeout < 6000) {
+      throw new ConfigError(`Kafka URI '${uri}': 'sessionTimeout' must be at least 6000 ms (the broker's minimum), got ${sessionTimeout}`);
+    }
+    result.sessionTimeout = sessionTimeout;
+  }
   return result;
 }
 

@@ -40,10 +40,25 @@ export function inferHead(rawLabels: Iterable<string>): HeadSpec {
   const distinct = new Set<string>();
   for (const raw of rawLabels) distinct.add(normalize(raw));
   const binary = [...distinct].every((l) => binaryClass(l) !== undefined);
-  const zeroAndMinusOne = [...distinct].some((l) => l.startsWith('0')) && [...distinct].some((l) => l.startsWith('-1'));
+  const zeroAndMinusOne =
+    [...distinct].some((l) => l.startsWith('0')) && [...distinct].some((l) => l.startsWith('-1'));
   if (binary && !zeroAndMinusOne) return { kind: 'sigmoid', labels: [...BINARY_LABELS] };
-  const labels = [...new Set([...rawLabels].map((l) => l.trim()))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const labels = [...new Set([...rawLabels].map((l) => l.trim()))].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   return { kind: 'softmax', labels };
+}
+
+/**
+ * The head of labels read from several files: sigmoid when each file on its own is a binary set (one
+ * file may say 1/0 and another 1/-1), else {@link inferHead} over all labels.
+ * @example inferHeadOfFiles([['1', '0'], ['1', '-1']]) // { kind: 'sigmoid', labels: ['negative', 'positive'] }
+ */
+export function inferHeadOfFiles(files: readonly (readonly string[])[]): HeadSpec {
+  if (files.length > 0 && files.every((labels) => inferHead(labels).kind === 'sigmoid')) {
+    return { kind: 'sigmoid', labels: [...BINARY_LABELS] };
+  }
+  return inferHead(files.flat());
 }
 
 /**
@@ -53,7 +68,7 @@ export function inferHead(rawLabels: Iterable<string>): HeadSpec {
  */
 export function labelIndex(raw: string, head: HeadSpec, origin: Origin): number {
   if (head.kind === 'sigmoid') {
-    const cls = binaryClass(raw) ?? head.labels.findIndex((l) => l === raw.trim());
+    const cls = binaryClass(raw) ?? head.labels.indexOf(raw.trim());
     if (cls !== undefined && cls >= 0) return cls;
   } else {
     const index = head.labels.indexOf(raw.trim());

@@ -19,7 +19,8 @@ export interface PreparedText {
 export const tidyText = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /** Quotes a CSV field (RFC 4180). */
-export const csvField = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+export const csvField = (value: string) =>
+  /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 
 /** Reads the UCI fixtures of npm `sentiment` (`[{"text","class"}]`), dropping the empty entry of each. */
 export async function readUci(dir: string): Promise<PreparedText[]> {

@@ -125,7 +125,8 @@ function checked(
   if (label === undefined || label === null) {
     throw new ConfigError(`${file}:${line}: missing column "${options.labelColumn}" in this record`);
   }
-  if (typeof text !== 'string') throw new ConfigError(`${file}:${line}: "${options.textColumn}" is not a string`);
+  if (typeof text !== 'string')
+    throw new ConfigError(`${file}:${line}: "${options.textColumn}" is not a string`);
   if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
     throw new ConfigError(`${file}:${line}: "${options.labelColumn}" is not a string or a number`);
   }
@@ -144,7 +145,9 @@ function readJsonLines(text: string, file: string, options: Required<ReadOptions
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      throw new ConfigError(`${file}:${i + 1}: not valid JSON (${(error as Error).message})`, { cause: error });
+      throw new ConfigError(`${file}:${i + 1}: not valid JSON (${(error as Error).message})`, {
+        cause: error,
+      });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new ConfigError(`${file}:${i + 1}: expected a JSON object per line`);
@@ -177,7 +180,10 @@ export async function readLabelledFile(path: string, options: ReadOptions = {}):
 }
 
 /** Reads several labelled files, in order. */
-export async function readLabelledFiles(paths: readonly string[], options: ReadOptions = {}): Promise<LabelledText[]> {
+export async function readLabelledFiles(
+  paths: readonly string[],
+  options: ReadOptions = {},
+): Promise<LabelledText[]> {
   if (paths.length === 0) throw new ConfigError('no data files given (use --data FILE…)');
   const all: LabelledText[] = [];
   for (const path of paths) all.push(...(await readLabelledFile(path, options)));

@@ -81,7 +81,10 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
   const pl = await run(sets.plTest);
   const reviews = await run(sets.reviews);
   const prefix = (scored: Awaited<ReturnType<typeof run>>, truth: number[]) => [
-    ...FRACTIONS.map((fraction, f) => ({ fraction, accuracy: computeMetrics(scored.prefixProbs[f], truth).accuracy })),
+    ...FRACTIONS.map((fraction, f) => ({
+      fraction,
+      accuracy: computeMetrics(scored.prefixProbs[f], truth).accuracy,
+    })),
     { fraction: 1, accuracy: computeMetrics(scored.probs, truth).accuracy },
   ];
   const sentenceTruth = [...truthOf(sets.uciTest), ...truthOf(sets.plTest)];
@@ -124,7 +127,10 @@ export function benchmarkLexicons(data: BenchmarkData): LexiconBenchmark[] {
   const trainRows = [...data.uci, ...data.plSentences].filter((r) => splitOf(r.text) === 'train');
   return LEXICONS.map((name) => {
     const score = scorers[name];
-    const threshold = fitThreshold(trainRows.map((r) => score(r.text)), truthOf(trainRows));
+    const threshold = fitThreshold(
+      trainRows.map((r) => score(r.text)),
+      truthOf(trainRows),
+    );
     const metrics = (rows: LabelledText[]) =>
       computeMetrics(
         lexiconProbs(

@@ -51,7 +51,10 @@ export interface Evaluation extends Metrics {
  * Mean cosine similarity over all pairs, split by whether the two labels agree.
  * @example embeddingSanity([a, b, c], [1, 1, 0]) // { sameLabel: 0.8, otherLabel: 0.1 }
  */
-export function embeddingSanity(vectors: readonly Float32Array[], labels: readonly number[]): EmbeddingSanity {
+export function embeddingSanity(
+  vectors: readonly Float32Array[],
+  labels: readonly number[],
+): EmbeddingSanity {
   const unit = vectors.map((v) => {
     let norm = 0;
     for (const x of v) norm += x * x;

@@ -47,7 +47,10 @@ export function fitThreshold(scores: readonly number[], truth: readonly number[]
     correct += pairs[i][1] === 1 ? -1 : 1;
     if (i + 1 < pairs.length && pairs[i + 1][0] === pairs[i][0]) continue;
     const threshold = i + 1 < pairs.length ? (pairs[i][0] + pairs[i + 1][0]) / 2 : pairs[i][0];
-    if (correct > best.correct || (correct === best.correct && Math.abs(threshold) < Math.abs(best.threshold))) {
+    if (
+      correct > best.correct ||
+      (correct === best.correct && Math.abs(threshold) < Math.abs(best.threshold))
+    ) {
       best = { correct, threshold };
     }
   }
@@ -58,5 +61,7 @@ export function fitThreshold(scores: readonly number[], truth: readonly number[]
 export function lexiconProbs(scores: readonly number[], threshold: number): number[][] {
   // The metrics' AUC ranks the second column, so it keeps the raw score's order; the first column
   // only has to be smaller exactly when the score is above the threshold.
-  return scores.map((s) => (s > threshold ? [threshold - s, s - threshold] : [threshold - s + 1e-12, s - threshold]));
+  return scores.map((s) =>
+    s > threshold ? [threshold - s, s - threshold] : [threshold - s + 1e-12, s - threshold],
+  );
 }

@@ -7,26 +7,38 @@ import type { Metrics } from '../eval/metrics.js';
 import type { TrainResult } from './train.js';
 
 /** A percentage with one decimal, or `-`. */
-export const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : (100 * x).toFixed(1));
+export const pct = (x: number | undefined) =>
+  x === undefined || Number.isNaN(x) ? '-' : (100 * x).toFixed(1);
 
 /** A metrics table row: accuracy, F1, AUC (percent) and n. */
 export const metricsCells = (m: Metrics) => `${pct(m.accuracy)} | ${pct(m.f1)} | ${pct(m.auc)} | ${m.n}`;
 
 /** The hyper-parameter table of a run. */
-export function hyperParameterTable(result: Pick<TrainResult, 'options' | 'vocabSize' | 'bestEpoch' | 'backend'>): string {
+export function hyperParameterTable(
+  result: Pick<TrainResult, 'options' | 'vocabSize' | 'bestEpoch' | 'backend'>,
+): string {
   const o = result.options;
   const rows: [string, string][] = [
-    ['network', `Embedding(${result.vocabSize}, ${o.embed}) → ${o.layers}× ${o.cell.toUpperCase()}(${o.hidden}) → Dense`],
+    [
+      'network',
+      `Embedding(${result.vocabSize}, ${o.embed}) → ${o.layers}× ${o.cell.toUpperCase()}(${o.hidden}) → Dense`,
+    ],
     ['optimizer', `Adam, learning rate ${o.learningRate}, batch ${o.batchSize}`],
     ['gradient clip', `global L2 norm ≤ ${o.clipNorm} (gradients rescaled)`],
-    ['regularisation', `embedding dropout ${o.embedDropout}, output dropout ${o.outputDropout}, word dropout ${o.wordDropout}`],
+    [
+      'regularisation',
+      `embedding dropout ${o.embedDropout}, output dropout ${o.outputDropout}, word dropout ${o.wordDropout}`,
+    ],
     [
       'augmentation',
       `random prefixes for ${pct(o.prefixShare)}% of sentences; ${pct(o.concatShare)}% extra texts of 2–${o.concatMax} same-label sentences`,
     ],
     ['sequence length', `last ${o.maxTokens} tokens of a training text (none cut at serving)`],
     ['vocabulary', `${result.vocabSize} tokens (training split, count ≥ ${o.minCount})`],
-    ['epochs', `at most ${o.epochs}, early stopping on validation accuracy (patience ${o.patience}); kept epoch ${result.bestEpoch}`],
+    [
+      'epochs',
+      `at most ${o.epochs}, early stopping on validation accuracy (patience ${o.patience}); kept epoch ${result.bestEpoch}`,
+    ],
     ['seed', String(o.seed)],
     ['backend', `TF.js ${result.backend}`],
   ];

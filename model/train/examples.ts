@@ -3,7 +3,7 @@
  * for the packed network), and the augmentations that make a sentence-trained model useful on a stream
  * whose score is read after every message.
  */
-import { packSorted, type PackedBatch } from './network.js';
+import { type PackedBatch, packSorted } from './network.js';
 import type { SeededRandom } from './random.js';
 
 /** One encoded example. */
@@ -52,7 +52,8 @@ export const DEFAULT_AUGMENT_OPTIONS: Required<AugmentOptions> = {
 };
 
 /** Keeps the last `max` ids. */
-export const lastTokens = (ids: Int32Array, max: number) => (ids.length > max ? ids.subarray(ids.length - max) : ids);
+export const lastTokens = (ids: Int32Array, max: number) =>
+  ids.length > max ? ids.subarray(ids.length - max) : ids;
 
 /**
  * One epoch's examples: the training sentences (word dropout applied), random prefixes and synthetic
@@ -76,7 +77,10 @@ export function epochExamples(
     if (example.ids.length >= 4 && random.next() < options.prefixShare) {
       const min = Math.ceil(example.ids.length / 2);
       const length = min + random.int(example.ids.length - min);
-      out.push({ ids: dropWords(lastTokens(example.ids.subarray(0, length), options.maxTokens)), label: example.label });
+      out.push({
+        ids: dropWords(lastTokens(example.ids.subarray(0, length), options.maxTokens)),
+        label: example.label,
+      });
     }
   }
   const byLabel = new Map<number, Example[]>();

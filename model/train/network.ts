@@ -235,7 +235,8 @@ export class TrainableNetwork {
         if (!deepest) outputs.push(next.h);
         // Rows that have ended keep their final state unchanged.
         h = running ? next.h : tf.concat([next.h, h.slice([active, 0], [rows - active, H])], 0);
-        if (c && next.c) c = running ? next.c : tf.concat([next.c, c.slice([active, 0], [rows - active, H])], 0);
+        if (c && next.c)
+          c = running ? next.c : tf.concat([next.c, c.slice([active, 0], [rows - active, H])], 0);
       });
       if (!deepest) input = tf.concat(outputs, 0);
       else last = h;

@@ -38,7 +38,10 @@ export function epochLine(f: EpochFigures, epochs: number, note = ''): string {
  * A reporter: `auto` = a bar when `stream` is a TTY, lines otherwise.
  * @example const progress = createProgress('auto', process.stderr);
  */
-export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+export function createProgress(
+  mode: ProgressMode,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressReporter {
   const useBar = mode === 'bar' || (mode === 'auto' && stream.isTTY === true);
   let epochs = 0;
   if (mode === 'none') {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../pipeline/errors.js';
 import { selectBackend } from '../backend.js';
-import { inferHead, labelIndex } from '../data/labels.js';
+import { inferHead, inferHeadOfFiles, labelIndex } from '../data/labels.js';
 import { type LabelledText, type ReadOptions, readLabelledFiles } from '../data/readers.js';
 import { type SplitName, splitByText } from '../data/split.js';
 import { computeMetrics, type Metrics } from '../eval/metrics.js';
@@ -122,14 +122,16 @@ export interface TrainResult {
 /** Checks option values, naming the option to change. */
 function validate(o: ResolvedTrainOptions): void {
   const positiveInt = (name: string, value: number) => {
-    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`--${name} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new ConfigError(`--${name} must be a positive integer, got ${value}`);
   };
   positiveInt('layers', o.layers);
   positiveInt('hidden', o.hidden);
   positiveInt('embed', o.embed);
   positiveInt('epochs', o.epochs);
   positiveInt('batch-size', o.batchSize);
-  if (!['rnn', 'lstm', 'gru'].includes(o.cell)) throw new ConfigError(`--cell must be rnn, lstm or gru, got ${o.cell}`);
+  if (!['rnn', 'lstm', 'gru'].includes(o.cell))
+    throw new ConfigError(`--cell must be rnn, lstm or gru, got ${o.cell}`);
   if (!Number.isInteger(o.seed)) throw new ConfigError(`--seed must be an integer, got ${o.seed}`);
   if (!(o.clipNorm > 0)) throw new ConfigError(`clipNorm must be positive, got ${o.clipNorm}`);
   if (!o.out) throw new ConfigError('--out DIR is required');
@@ -181,9 +183,13 @@ function trainStep(
     }, net.variables());
     // Clip by global norm (exploding gradients of recurrent networks): g ← g · min(1, clip / ‖g‖₂).
     const names = Object.keys(grads);
-    const norm = Math.sqrt(names.reduce((sum, n) => sum + (tf.sum(tf.square(grads[n])).dataSync()[0] as number), 0));
+    const norm = Math.sqrt(
+      names.reduce((sum, n) => sum + (tf.sum(tf.square(grads[n])).dataSync()[0] as number), 0),
+    );
     const scale = norm > o.clipNorm ? o.clipNorm / norm : 1;
-    optimizer.applyGradients(scale === 1 ? grads : Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])));
+    optimizer.applyGradients(
+      scale === 1 ? grads : Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])),
+    );
     const correct = labels.filter((label, i) => predicted[i] === label).length;
     return { loss: value.dataSync()[0], correct };
   });
@@ -196,7 +202,7 @@ async function prepare(o: ResolvedTrainOptions) {
     ? o.labels.length === 2 && inferHead(o.labels).kind === 'sigmoid'
       ? inferHead(o.labels)
       : { kind: 'softmax', labels: [...o.labels] }
-    : inferHead(rows.map((r) => r.label));
+    : inferHeadOfFiles(o.data.map((file) => rows.filter((r) => r.file === file).map((r) => r.label)));
   const labelled = rows.map((r) => ({ ...r, cls: labelIndex(r.label, head, r) }));
   const split = splitByText(labelled);
   if (split.train.length === 0) throw new ConfigError(`no training texts in ${o.data.join(', ')}`);
@@ -224,7 +230,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const valSet = encode(split.val).filter((e) => e.ids.length > 0);
   const outputs = head.kind === 'sigmoid' ? 1 : head.labels.length;
   const net = new TrainableNetwork(
-    { cell: o.cell, vocabSize: vocab.length, embed: o.embed, hiddenSize: o.hidden, numLayers: o.layers, outputs },
+    {
+      cell: o.cell,
+      vocabSize: vocab.length,
+      embed: o.embed,
+      hiddenSize: o.hidden,
+      numLayers: o.layers,
+      outputs,
+    },
     random,
   );
   const optimizer = tf.train.adam(o.learningRate);
@@ -235,7 +248,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
-      const batches = makeBatches(epochExamples(trainSet, o, random, tokenizer.options.oovId), o.batchSize, random);
+      const batches = makeBatches(
+        epochExamples(trainSet, o, random, tokenizer.options.oovId),
+        o.batchSize,
+        random,
+      );
       progress.startEpoch(epoch, o.epochs, batches.length);
       let lossSum = 0;
       let correct = 0;
@@ -246,7 +263,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         correct += step.correct;
         seen += b.labels.length;
         progress.batch(i + 1, lossSum / seen, correct / seen);
-        if (process.env.RNNSTREAM_DEBUG_MEMORY && i % 20 === 0) console.error('memory', i, b.labels.length, b.batch.batchSizes.length, JSON.stringify(tf.memory()), process.memoryUsage().rss);
       });
       const valAccuracy =
         valSet.length > 0
@@ -269,7 +285,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (improved) best = { accuracy: score, epoch, weights: net.snapshot() };
       progress.endEpoch(figures, improved && valAccuracy !== undefined ? '(best)' : '');
       if (epoch - best.epoch >= o.patience) {
-        progress.line(`early stop: no better validation accuracy for ${o.patience} epochs; keeping epoch ${best.epoch}`);
+        progress.line(
+          `early stop: no better validation accuracy for ${o.patience} epochs; keeping epoch ${best.epoch}`,
+        );
         break;
       }
     }
@@ -303,13 +321,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       checkRows.filter((e) => e.ids.length > 0),
       o.batchSize,
     );
-    const servedProbs = [...valScored.probs, ...testScored.probs].filter((_, i) => checkRows[i].ids.length > 0);
-    let servingDifference = 0;
-    trainerProbs.forEach((p, i) =>
-      p.forEach((v, c) => {
-        servingDifference = Math.max(servingDifference, Math.abs(v - servedProbs[i][c]));
-      }),
+    const servedProbs = [...valScored.probs, ...testScored.probs].filter(
+      (_, i) => checkRows[i].ids.length > 0,
     );
+    let servingDifference = 0;
+    for (const [i, p] of trainerProbs.entries()) {
+      for (const [c, v] of p.entries())
+        servingDifference = Math.max(servingDifference, Math.abs(v - servedProbs[i][c]));
+    }
+
     const result: TrainResult = {
       model,
       options: o,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binaryClass, inferHead, labelIndex } from '../../../model/data/labels.js';
+import { binaryClass, inferHead, inferHeadOfFiles, labelIndex } from '../../../model/data/labels.js';
 import type { HeadSpec } from '../../../model/types.js';
 import { ConfigError } from '../../../pipeline/errors.js';
 
@@ -37,13 +37,28 @@ describe('label parsing', () => {
     assert.equal(inferHead(['1', '0', '-1']).kind, 'softmax');
   });
 
+  it('reads files with different binary spellings (1/0 and 1/-1) as one binary set', () => {
+    assert.deepEqual(
+      inferHeadOfFiles([
+        ['1', '0'],
+        ['1', '-1'],
+      ]),
+      binary,
+    );
+    assert.equal(inferHeadOfFiles([['1', '0', '-1']]).kind, 'softmax');
+  });
+
   it('refuses an unknown label, naming the file and the line', () => {
     assert.throws(
       () => labelIndex('maybe', binary, at),
-      (error: unknown) => error instanceof ConfigError && /reviews\.csv:7: unknown label "maybe"/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError && /reviews\.csv:7: unknown label "maybe"/.test(error.message),
     );
     const topics: HeadSpec = { kind: 'softmax', labels: ['politics', 'sports'] };
     assert.equal(labelIndex('sports', topics, at), 1);
-    assert.throws(() => labelIndex('tech', topics, at), /reviews\.csv:7: unknown label "tech" \(expected politics, sports\)/);
+    assert.throws(
+      () => labelIndex('tech', topics, at),
+      /reviews\.csv:7: unknown label "tech" \(expected politics, sports\)/,
+    );
   });
 });

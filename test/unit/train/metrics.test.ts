@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { splitByText, splitOf } from '../../../model/data/split.js';
 import { embeddingSanity, formatEvaluation } from '../../../model/eval/evaluate.js';
 import { fitThreshold, lexiconProbs } from '../../../model/eval/lexicons.js';
 import { computeMetrics, rocAuc } from '../../../model/eval/metrics.js';
-import { splitByText, splitOf } from '../../../model/data/split.js';
 
 describe('metrics', () => {
   it('computes ROC-AUC as the rank statistic, ties counted half', () => {
@@ -57,10 +57,23 @@ describe('metrics', () => {
 
   it('ends the --json report with the metrics object', () => {
     const text = formatEvaluation(
-      { accuracy: 0.8, f1: 0.75, auc: 0.9, n: 10, model: 'm@x', prefixAccuracy: [{ fraction: 1, accuracy: 0.8 }], meanTokens: 5 },
+      {
+        accuracy: 0.8,
+        f1: 0.75,
+        auc: 0.9,
+        n: 10,
+        model: 'm@x',
+        prefixAccuracy: [{ fraction: 1, accuracy: 0.8 }],
+        meanTokens: 5,
+      },
       true,
     );
-    assert.deepEqual(JSON.parse(text.split('\n').at(-1) as string), { accuracy: 0.8, f1: 0.75, auc: 0.9, n: 10 });
+    assert.deepEqual(JSON.parse(text.split('\n').at(-1) as string), {
+      accuracy: 0.8,
+      f1: 0.75,
+      auc: 0.9,
+      n: 10,
+    });
   });
 });
 

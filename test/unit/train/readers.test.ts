@@ -47,12 +47,18 @@ describe('readLabelledFile', () => {
   it('reads TSV and JSON lines with configurable column names', async () => {
     const tsv = await file('b.tsv', 'sentiment\tbody\npositive\tloved it\n');
     assert.deepEqual(
-      (await readLabelledFile(tsv, { textColumn: 'body', labelColumn: 'sentiment' })).map((r) => [r.label, r.text]),
+      (await readLabelledFile(tsv, { textColumn: 'body', labelColumn: 'sentiment' })).map((r) => [
+        r.label,
+        r.text,
+      ]),
       [['positive', 'loved it']],
     );
     const jsonl = await file('c.jsonl', '{"review":"ok","y":1}\n\n{"review":"meh","y":0}\n');
     assert.deepEqual(
-      (await readLabelledFile(jsonl, { textColumn: 'review', labelColumn: 'y' })).map((r) => [r.label, r.line]),
+      (await readLabelledFile(jsonl, { textColumn: 'review', labelColumn: 'y' })).map((r) => [
+        r.label,
+        r.line,
+      ]),
       [
         ['1', 1],
         ['0', 3],
@@ -74,13 +80,20 @@ describe('readLabelledFile', () => {
   });
 
   it('refuses non-UTF-8 bytes, naming the line', async () => {
-    const latin1 = Buffer.concat([Buffer.from('label,text\n1,good\n0,'), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('\n')]);
+    const latin1 = Buffer.concat([
+      Buffer.from('label,text\n1,good\n0,'),
+      Buffer.from([0x63, 0x61, 0x66, 0xe9]),
+      Buffer.from('\n'),
+    ]);
     await rejects(readLabelledFile(await file('latin1.csv', latin1)), /latin1\.csv:3: not valid UTF-8/);
   });
 
   it('refuses empty texts and labels and bad JSON, naming the line', async () => {
     await rejects(readLabelledFile(await file('f.csv', 'label,text\n1,ok\n0,  \n')), /f\.csv:3: empty text/);
     await rejects(readLabelledFile(await file('g.csv', 'label,text\n,ok\n')), /g\.csv:2: empty label/);
-    await rejects(readLabelledFile(await file('h.jsonl', '{"text":"a","label":1}\n{oops\n')), /h\.jsonl:2: not valid JSON/);
+    await rejects(
+      readLabelledFile(await file('h.jsonl', '{"text":"a","label":1}\n{oops\n')),
+      /h\.jsonl:2: not valid JSON/,
+    );
   });
 });

@@ -21,14 +21,29 @@ function sentences(): string {
   const subjects = ['the film', 'this book', 'our meal', 'the show'];
   const rows = ['text,label'];
   subjects.forEach((s, i) => {
-    good.forEach((g, j) => rows.push(`"${s} was ${g} and ${good[(j + i + 1) % good.length]}",positive`));
-    bad.forEach((b, j) => rows.push(`"${s} was ${b} and ${bad[(j + i + 1) % bad.length]}",negative`));
+    good.forEach((g, j) => {
+      rows.push(`"${s} was ${g} and ${good[(j + i + 1) % good.length]}",positive`);
+    });
+    bad.forEach((b, j) => {
+      rows.push(`"${s} was ${b} and ${bad[(j + i + 1) % bad.length]}",negative`);
+    });
   });
   return `${rows.join('\n')}\n`;
 }
 
 const tiny = (out: string, cell: CellKind = 'gru', seed = 7) =>
-  train({ data: [data], out, cell, hidden: 8, embed: 8, epochs: 2, batchSize: 8, seed, minCount: 1, progress: 'none' });
+  train({
+    data: [data],
+    out,
+    cell,
+    hidden: 8,
+    embed: 8,
+    epochs: 2,
+    batchSize: 8,
+    seed,
+    minCount: 1,
+    progress: 'none',
+  });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rnnstream-train-'));
@@ -74,13 +89,20 @@ describe('train', () => {
       await tiny(out, cell);
       const model = await loadModelPackage(out);
       const t = (name: string) => model.weights.layers[0][name as 'weightIh'];
-      const transpose = (m: { shape: number[]; data: Float32Array }) => tf.tensor2d(m.data, m.shape as [number, number]).transpose();
+      const transpose = (m: { shape: number[]; data: Float32Array }) =>
+        tf.tensor2d(m.data, m.shape as [number, number]).transpose();
       const bias = tf.add(tf.tensor1d(t('biasIh').data), tf.tensor1d(t('biasHh').data));
-      const head = (await import('../../../model/safetensors.js')).parseSafetensors(await readFile(join(out, 'weights.safetensors')));
+      const head = (await import('../../../model/safetensors.js')).parseSafetensors(
+        await readFile(join(out, 'weights.safetensors')),
+      );
       const H = model.config.hiddenSize;
       const reference = tf.sequential({
         layers: [
-          tf.layers.embedding({ inputDim: model.tokenizer.size, outputDim: model.config.inputSize, inputShape: [null] as unknown as number[] }),
+          tf.layers.embedding({
+            inputDim: model.tokenizer.size,
+            outputDim: model.config.inputSize,
+            inputShape: [null] as unknown as number[],
+          }),
           cell === 'rnn'
             ? tf.layers.simpleRNN({ units: H })
             : tf.layers.lstm({ units: H, recurrentActivation: 'sigmoid' }),
@@ -97,20 +119,36 @@ describe('train', () => {
         transpose(headWeight),
         tf.tensor1d((head.get('head.bias') as { data: Float32Array }).data),
       ]);
-      const texts = ['the film was great and fun', 'our meal was dull', 'this book was lovely and poor and bad'];
+      const texts = [
+        'the film was great and fun',
+        'our meal was dull',
+        'this book was lovely and poor and bad',
+      ];
       const tokens = texts.map((x) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(x)));
       const served = await scoreTokens(model, tokens);
       for (const [i, ids] of tokens.entries()) {
-        const expected = (reference.predict(tf.tensor2d([Array.from(ids)], [1, ids.length], 'int32')) as tf.Tensor).dataSync()[0];
-        assert.ok(Math.abs(served.probs[i][1] - expected) < 1e-4, `${texts[i]}: served ${served.probs[i][1]}, tf.layers ${expected}`);
+        const expected = (
+          reference.predict(tf.tensor2d([Array.from(ids)], [1, ids.length], 'int32')) as tf.Tensor
+        ).dataSync()[0];
+        assert.ok(
+          Math.abs(served.probs[i][1] - expected) < 1e-4,
+          `${texts[i]}: served ${served.probs[i][1]}, tf.layers ${expected}`,
+        );
       }
     });
   }
 
   it('refuses labels outside an explicit label set, naming the file and line', async () => {
     await assert.rejects(
-      train({ data: [data], out: join(dir, 'x'), labels: ['positive', 'neutral', 'other'], epochs: 1, progress: 'none' }),
-      (error: unknown) => error instanceof ConfigError && /tiny\.csv:\d+: unknown label "negative"/.test(error.message),
+      train({
+        data: [data],
+        out: join(dir, 'x'),
+        labels: ['positive', 'neutral', 'other'],
+        epochs: 1,
+        progress: 'none',
+      }),
+      (error: unknown) =>
+        error instanceof ConfigError && /tiny\.csv:\d+: unknown label "negative"/.test(error.message),
     );
   });
 });

@@ -23,9 +23,9 @@ build: dist/pipeline/cli.js
 demo: build
 	$(RNNSTREAM) run --in file:examples/demo-feed.jsonl --out - --log-level warn | $(RNNSTREAM) pretty
 
-## The whole suite: starts Kafka and Redis locally (deploy/services.sh), then unit + integration tests.
+## The whole suite: starts Kafka and Redis locally (deploy/services.sh), then unit, integration and fault tests.
 test: build services
-	node scripts/run-tests.mjs unit integration
+	node scripts/run-tests.mjs unit integration fault
 
 test-unit: build
 	node scripts/run-tests.mjs unit

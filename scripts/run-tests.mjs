@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suites with node's test runner through tsx and ends with a one-line summary CI can read
-// ("N passed, N failed"). Usage: node scripts/run-tests.mjs [unit|integration|fault|all] (default all
-// but fault). Test files run one process each, two at a time (this machine has 2 cores).
+// ("N passed, N failed"). Usage: node scripts/run-tests.mjs [unit|integration|fault|all] (default: all
+// three). Test files run one process each, two at a time (this machine has 2 cores).
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ const suites = { unit: ['test/unit'], integration: ['test/integration'], fault: 
 const asked = process.argv.slice(2);
 const dirs = (
   asked.length === 0
-    ? ['unit', 'integration']
+    ? ['unit', 'integration', 'fault']
     : asked.flatMap((a) => (a === 'all' ? ['unit', 'integration', 'fault'] : [a]))
 ).flatMap((name) => {
   if (!suites[name]) {

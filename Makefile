@@ -4,7 +4,7 @@ export KAFKA_BROKERS ?= 127.0.0.1:9092
 export REDIS_URL ?= redis://127.0.0.1:6379
 RNNSTREAM := node bin/rnnstream.js
 
-.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model bench bench-quick bench-e2e bench-gpu clean
+.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model model-compare bench bench-quick bench-e2e bench-gpu clean
 
 # Dependencies (npm ci also builds dist/ through `prepare`). Re-run when the lockfile changes.
 node_modules/.package-lock.json: package-lock.json
@@ -54,6 +54,9 @@ data:
 
 model: build
 	bash scripts/model.sh
+
+model-compare: build
+	bash scripts/model.sh compare
 
 bench: build
 	bash bench/run.sh

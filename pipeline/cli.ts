@@ -107,6 +107,53 @@ program
   });
 
 program
+  .command('train')
+  .description('train a model package (Embedding → stacked RNN/LSTM/GRU → Dense) on labelled texts')
+  .requiredOption('--data <files...>', 'CSV/TSV/JSON-lines files with a text and a label column')
+  .requiredOption('--out <dir>', 'output model package folder')
+  .addOption(new Option('--cell <cell>', 'recurrent cell').choices(['rnn', 'lstm', 'gru']).default('gru'))
+  .option('--layers <n>', 'stacked layers (default 1)')
+  .option('--hidden <n>', 'hidden size (default 128)')
+  .option('--embed <n>', 'embedding size (default 64)')
+  .option('--epochs <n>', 'most epochs; early stopping on validation (default 12)')
+  .option('--seed <n>', 'seed of every random choice (default 42)')
+  .option('--text-column <name>', 'text column (default text)')
+  .option('--label-column <name>', 'label column (default label)')
+  .option('--labels <list>', 'explicit label set, comma-separated (softmax head in this order)')
+  .option('--batch-size <n>', 'batch size (default 64)')
+  .option('--learning-rate <x>', 'Adam learning rate (default 0.003)')
+  .option('--clip-norm <x>', 'global gradient norm clip (default 5)')
+  .addOption(new Option('--backend <name>', 'training backend').choices(['wasm', 'cpu']))
+  .action(async (flags: import('./commands/trainEval.js').TrainFlags) => {
+    const { trainCommand } = await import('./commands/trainEval.js');
+    process.exitCode = await trainCommand(flags);
+  });
+
+program
+  .command('eval')
+  .description('accuracy, F1, ROC-AUC of a model on labelled texts')
+  .requiredOption('--data <files...>', 'CSV/TSV/JSON-lines files with a text and a label column')
+  .option('--model <dir>', 'model package folder (default: the shipped model)')
+  .option('--json', 'last line is {"accuracy","f1","auc","n"}')
+  .addOption(
+    new Option('--split <split>', 'only one split of the stable hash split').choices([
+      'train',
+      'val',
+      'test',
+      'all',
+    ]),
+  )
+  .option('--text-column <name>', 'text column (default text)')
+  .option('--label-column <name>', 'label column (default label)')
+  .addOption(
+    new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']),
+  )
+  .action(async (flags: import('./commands/trainEval.js').EvalFlags) => {
+    const { evalCommand } = await import('./commands/trainEval.js');
+    process.exitCode = await evalCommand(flags);
+  });
+
+program
   .command('verify')
   .description('check the cell math against reference vectors (PyTorch) fed whole and in random chunks')
   .requiredOption('--reference <dirs...>', 'reference case folders (weights.safetensors + case.json)')

@@ -3,6 +3,7 @@
  * the serving engine (the code that scores streams), plus accuracy after 25/50/75% of each text and an
  * embedding sanity figure.
  */
+import { defaultModelDir } from '../../pipeline/paths.js';
 import { type BackendName, selectBackend } from '../backend.js';
 import { labelIndex } from '../data/labels.js';
 import { type ReadOptions, readLabelledFiles } from '../data/readers.js';
@@ -12,7 +13,7 @@ import { computeMetrics, type Metrics } from './metrics.js';
 import { scoreTokens } from './score.js';
 
 /** The default model package (shipped in `models/`). */
-export const DEFAULT_MODEL_DIR = 'models/sentiment';
+export const DEFAULT_MODEL_DIR = defaultModelDir();
 
 /** Options of {@link evaluate} (the `rnnstream eval` flags). */
 export interface EvaluateOptions extends ReadOptions {

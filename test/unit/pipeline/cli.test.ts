@@ -183,4 +183,40 @@ describe('rnnstream CLI', () => {
     child.kill('SIGTERM');
     assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 0);
   });
+
+  it('train and eval: a tiny labelled file trains a package that eval scores, with a JSON last line', async () => {
+    const data = join(work, 'tiny.csv');
+    const rows = ['label,text'];
+    for (let i = 0; i < 40; i++)
+      rows.push(i % 2 ? `1,good great lovely movie ${i}` : `0,bad terrible awful food ${i}`);
+    await writeFile(data, `${rows.join('\n')}\n`);
+    const out = join(work, 'trained');
+    const trained = cli([
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--cell',
+      'gru',
+      '--hidden',
+      '8',
+      '--embed',
+      '4',
+      '--epochs',
+      '2',
+      '--backend',
+      'wasm',
+    ]);
+    assert.equal(trained.status, 0, trained.stderr);
+    const evaluated = cli(['eval', '--data', data, '--model', out, '--json', '--backend', 'wasm']);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const last = JSON.parse(evaluated.stdout.trim().split('\n').at(-1)!);
+    assert.equal(last.n, 40);
+    for (const key of ['accuracy', 'f1', 'auc'])
+      assert.ok(last[key] >= 0 && last[key] <= 1, `${key} ${last[key]}`);
+    const bad = cli(['eval', '--data', join(work, 'missing.csv'), '--model', out]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /missing\.csv/);
+  });
 });

@@ -6,6 +6,7 @@
 import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import { CELL_GATES } from '../model/cells.js';
 import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../model/engine.js';
+import { createParallelEngine } from '../model/parallelEngine.js';
 import type { CellKind, RnnConfig, RnnState } from '../model/types.js';
 import { choiceFlag, type Flags, numberFlag, printResult } from './flags.js';
 import { flopsPerToken, randomTokenRows, randomWeights } from './random.js';
@@ -34,6 +35,8 @@ export interface KernelBenchOptions {
   inputTable?: EngineOptions['inputTable'];
   /** Seed of the weights and tokens. @default 1 */
   seed?: number;
+  /** Engine worker threads over disjoint rows (model/parallelEngine.ts); 1 = the engine in this thread. @default 1 */
+  workers?: number;
 }
 
 /** Defaults of {@link KernelBenchOptions}. */
@@ -49,12 +52,14 @@ export const DEFAULT_KERNEL_BENCH_OPTIONS: Required<KernelBenchOptions> = {
   backend: 'auto',
   inputTable: 'auto',
   seed: 1,
+  workers: 1,
 };
 
 /** What {@link runKernelBench} measured. */
 export interface KernelBenchResult {
   bench: 'kernel';
-  impl: 'rnnstream';
+  /** `rnnstream`, or `rnnstream-Nw` with N engine worker threads. */
+  impl: string;
   /** `batch * steps * calls / seconds`. */
   tokens_per_s: number;
   backend: string;
@@ -91,7 +96,15 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
     numLayers: o.layers,
     bias: true,
   };
-  const engine = createEngine(randomWeights(config, o.vocab, o.seed), config, { inputTable: o.inputTable });
+  const weights = randomWeights(config, o.vocab, o.seed);
+  const engine =
+    o.workers > 1
+      ? await createParallelEngine(weights, config, {
+          workers: o.workers,
+          backend: backend as BackendName,
+          engine: { inputTable: o.inputTable },
+        })
+      : createEngine(weights, config, { inputTable: o.inputTable });
   try {
     // Two sets of token rows, alternated, so no call sees exactly the previous call's input.
     const tokenSets = [0, 1].map((k) => randomTokenRows(o.batch, o.steps, o.vocab, o.seed + 1 + k));
@@ -118,7 +131,7 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
     const tokensPerS = (o.batch * o.steps * calls) / elapsed;
     return {
       bench: 'kernel',
-      impl: 'rnnstream',
+      impl: o.workers > 1 ? `rnnstream-${o.workers}w` : 'rnnstream',
       tokens_per_s: tokensPerS,
       backend,
       cell: o.cell,
@@ -159,6 +172,7 @@ export async function benchKernelCommand(flags: Flags): Promise<number> {
     backend: choiceFlag(flags, 'backend', BACKEND_NAMES, d.backend),
     inputTable: choiceFlag(flags, 'inputTable', ['auto', 'always', 'never'] as const, d.inputTable),
     seed: numberFlag(flags, 'seed', d.seed, { min: 0 }),
+    workers: numberFlag(flags, 'engineWorkers', d.workers),
   });
   printResult(result, flags.json === true);
   return 0;

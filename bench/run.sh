@@ -88,6 +88,16 @@ if ! skipped kernel; then
         --steps "$STEPS" --seconds "$SECS" --backend "$BACKEND" --json | last_json >>"$RESULTS/kernel.jsonl" ||
         note "kernel $cell batch $batch failed"
     done
+    # TF.js wasm uses one core per engine: the same GRU with one engine worker per core (model/parallelEngine.ts).
+    if [[ $cell == gru && $THREADS -gt 1 ]]; then
+      for batch in ${BATCHES//,/ }; do
+        ((batch >= 256)) || continue
+        echo "== kernel rnnstream $cell batch $batch, $THREADS engine workers" >&2
+        "${BENCH[@]}" kernel --cell "$cell" --vocab "$VOCAB" --embed "$EMBED" --hidden "$HIDDEN" --batch "$batch" \
+          --steps "$STEPS" --seconds "$SECS" --backend "$BACKEND" --engine-workers "$THREADS" --json | last_json >>"$RESULTS/kernel.jsonl" ||
+          note "kernel $cell batch $batch with $THREADS workers failed"
+      done
+    fi
     if [[ $have_torch == 1 ]]; then
       echo "== kernel PyTorch CPU $cell ($THREADS threads)" >&2
       torch_kernel "$THREADS" "$cell" || note "PyTorch $cell baseline failed"

@@ -213,6 +213,7 @@ bench
   .option('--steps <n>', 'tokens per row')
   .option('--seconds <s>', 'measuring time')
   .option('--seed <n>', 'weights and tokens seed')
+  .option('--engine-workers <n>', 'engine worker threads over disjoint rows (default 1)')
   .addOption(backendOption())
   .addOption(
     new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']),

@@ -55,7 +55,6 @@ class EngineThread {
     options: EngineOptions,
   ) {
     this.worker = new Worker(workerEntry(url));
-    this.worker.unref();
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (message: { ready?: boolean; error?: string }) => {
         if (message.ready === undefined) return;
@@ -91,10 +90,20 @@ class EngineThread {
       this.pending.clear();
     });
     this.worker.postMessage({ init: { weights, config, backend, options } });
+    // An idle engine must not keep the process alive: ref'd only while a start or a step is pending.
+    void this.ready.then(
+      () => this.idle(),
+      () => {},
+    );
+  }
+
+  private idle(): void {
+    if (this.pending.size === 0) this.worker.unref();
   }
 
   step(rows: StepRow[], stepOptions?: StepOptions): Promise<StepResult[]> {
     const id = this.nextId++;
+    this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, rows, stepOptions });

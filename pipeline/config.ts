@@ -3,6 +3,7 @@
  * environment variables and an optional JSON config file, then defaults. Every error names the option.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -62,7 +63,7 @@ export const runConfigSchema = z
     /** Messages read and not yet committed before the source pauses. */
     maxInFlight: positiveInt.default(10_000),
     /** Engine worker threads, each its own backend, over disjoint rows of a batch (wasm uses one core each). */
-    engineWorkers: positiveInt.default(1),
+    engineWorkers: positiveInt.default(availableParallelism()),
     /** State records as float16 (half the bytes; error ≤ 2.5e-4 on tanh-range values) or float32. */
     stateDtype: z.enum(['float32', 'float16']).default('float32'),
     /** Kafka transactions: outputs and offsets commit together. */

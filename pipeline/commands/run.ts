@@ -3,12 +3,12 @@
  * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
  */
 import type { Server } from 'node:http';
-import { resolveRunConfig } from '../config.js';
+import { type RunConfig, resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
-import { loadPipelineModel } from '../model.js';
+import { type LoadedModel, loadPipelineModel } from '../model.js';
 import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
 import type { Source } from '../types.js';
@@ -26,6 +26,16 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     stateDtype: config.stateDtype,
     log,
   });
+  try {
+    return await runLoaded(config, loaded, log);
+  } finally {
+    // Also on a failed start (a bad URI, an unreachable store): the engine's worker threads must end.
+    if (!loaded.bidirectional) loaded.model.engine.dispose();
+  }
+}
+
+/** Opens the connectors, runs the pipeline until the input ends or a signal, closes everything. */
+async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): Promise<number> {
   if (loaded.bidirectional) {
     throw new ConfigError(
       `--model ${loaded.dir}: a bidirectional model needs the whole text (its backward direction reads from the end), so it cannot score a stream incrementally; use it with \`rnnstream replay\` or \`rnnstream score\``,
@@ -113,7 +123,6 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
     process.off('SIGTERM', onSignal);
     await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);
     server?.close();
-    loaded.model.engine.dispose();
   }
 }
 

@@ -197,6 +197,8 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
       dir: config.model,
       backend: config.backend as BackendName,
       maxTokens: config.maxTokens,
+      engineWorkers: config.engineWorkers,
+      stateDtype: config.stateDtype,
       log,
     });
     const modelId = loaded.model.id;

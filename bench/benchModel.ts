@@ -4,9 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../model/backend.js';
+import type { RnnWeights } from '../model/cells.js';
 import { createEngine } from '../model/engine.js';
 import { Head } from '../model/head.js';
-import { createStreamingEngine, loadModelPackage, MANIFEST_FILE } from '../model/modelPackage.js';
+import { loadModelPackage, MANIFEST_FILE } from '../model/modelPackage.js';
+import { createParallelEngine } from '../model/parallelEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { CellKind, RnnConfig } from '../model/types.js';
 import { defaultModelDir } from '../pipeline/paths.js';
@@ -53,7 +57,19 @@ export interface BenchModel {
  * `random` = always random; anything else is a package folder. Call after `selectBackend`.
  * @example const { model, schema, description } = await loadBenchModel('auto');
  */
-export async function loadBenchModel(which: string, size: RandomModelSize = {}): Promise<BenchModel> {
+export async function loadBenchModel(
+  which: string,
+  size: RandomModelSize = {},
+  engineWorkers = 1,
+): Promise<BenchModel> {
+  // Engine worker threads as `run --engine-workers` (model/parallelEngine.ts); 1 = the engine in this thread.
+  const engineFor = async (weights: RnnWeights, config: RnnConfig) =>
+    engineWorkers > 1
+      ? createParallelEngine(weights, config, {
+          workers: engineWorkers,
+          backend: tf.getBackend() as BackendName,
+        })
+      : createEngine(weights, config);
   let dir: string | undefined;
   if (which === 'auto') {
     try {
@@ -72,7 +88,7 @@ export async function loadBenchModel(which: string, size: RandomModelSize = {}):
       model: {
         id: pkg.id,
         tokenize: (text) => pkg.tokenizer.encode(text),
-        engine: createStreamingEngine(pkg),
+        engine: await engineFor(pkg.weights, pkg.config),
         predict: (hs) => pkg.head.predict(hs),
       },
       schema: {
@@ -85,7 +101,20 @@ export async function loadBenchModel(which: string, size: RandomModelSize = {}):
       description: `${pkg.id} (${describe(config, pkg.tokenizer.size)})`,
     };
   }
-  return randomBenchModel(size);
+  const random = randomBenchModel(size);
+  if (engineWorkers > 1) {
+    random.model.engine.dispose();
+    const s = { ...DEFAULT_RANDOM_MODEL_SIZE, ...size };
+    const config: RnnConfig = {
+      cell: s.cell,
+      inputSize: s.embed,
+      hiddenSize: s.hidden,
+      numLayers: s.layers,
+      bias: true,
+    };
+    random.model.engine = await engineFor(randomWeights(config, s.vocab, s.seed), config);
+  }
+  return random;
 }
 
 /** `gru 1×128, embed 64, vocab 20000`. */

@@ -33,6 +33,8 @@ export interface PipelineBenchOptions {
   randomModel?: RandomModelSize;
   /** Source in-flight budget (as `--max-in-flight`). @default 10000 */
   maxInFlight?: number;
+  /** Engine worker threads, as `run --engine-workers`. @default 1 */
+  engineWorkers?: number;
 }
 
 /** Defaults of {@link PipelineBenchOptions}. */
@@ -44,6 +46,7 @@ export const DEFAULT_PIPELINE_BENCH_OPTIONS: Required<Omit<PipelineBenchOptions,
   backend: 'auto',
   model: 'auto',
   maxInFlight: 10_000,
+  engineWorkers: 1,
 };
 
 /** The run options of each mode: `single` is the unbatched baseline the batching goal compares with. */
@@ -78,7 +81,7 @@ export interface PipelineBenchResult {
 export async function runPipelineBench(options: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
   const o = { ...DEFAULT_PIPELINE_BENCH_OPTIONS, ...options };
   const { backend } = await selectBackend(o.backend);
-  const { model, schema, description } = await loadBenchModel(o.model, o.randomModel);
+  const { model, schema, description } = await loadBenchModel(o.model, o.randomModel, o.engineWorkers);
   const store = new MemoryStateStore(schema, { maxKeys: Math.max(o.keys, 100_000) });
   try {
     // Warm-up outside the timed run: the first step allocates backend buffers.
@@ -137,6 +140,7 @@ export async function benchPipelineCommand(flags: Flags): Promise<number> {
     backend: choiceFlag(flags, 'backend', BACKEND_NAMES, d.backend),
     model: typeof flags.model === 'string' ? flags.model : d.model,
     maxInFlight: numberFlag(flags, 'maxInFlight', d.maxInFlight),
+    engineWorkers: numberFlag(flags, 'engineWorkers', d.engineWorkers),
   });
   printResult(result, flags.json === true);
   return 0;

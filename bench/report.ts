@@ -153,6 +153,19 @@ export function summarize(results: BenchResults): BenchSummary {
     measured: gru.length ? gru.map(([b, r]) => `batch ${b}: ${ratio(r)}`).join(', ') : 'not measured',
     met: gru.length ? gru.every(([, r]) => r >= 1) : undefined,
   });
+  // The same goal for rnnstream with one engine worker per core (`run`'s default): `rnnstream-Nw` points.
+  for (const impl of unique(results.kernel.map((p) => p.impl)).filter((i) => i.startsWith(`${RNNSTREAM}-`))) {
+    const points = results.kernel.filter((p) => p.impl === impl && p.cell === 'gru' && p.batch >= 256);
+    const ratios = points.flatMap((p) => {
+      const base = pointOf(results, PYTORCH, 'gru', p.batch);
+      return base ? [[p.batch, p.tokens_per_s / base.tokens_per_s] as const] : [];
+    });
+    goals.push({
+      goal: `Kernel on CPU ≥ 1.0× PyTorch CPU at batch ≥ 256 (GRU), ${impl} (one engine worker per core, run's default)`,
+      measured: ratios.length ? ratios.map(([b, r]) => `batch ${b}: ${ratio(r)}`).join(', ') : 'not measured',
+      met: ratios.length ? ratios.every(([, r]) => r >= 1) : undefined,
+    });
+  }
   goals.push({
     goal: 'Batching ≥ 20× the one-at-a-time pipeline at 1 000 active keys',
     measured: batchingRatio === undefined ? 'not measured' : ratio(batchingRatio),

@@ -115,7 +115,8 @@ if ! skipped pipeline; then
     messages=$PIPE_MESSAGES
     [[ $mode == single ]] && messages=$SINGLE_MESSAGES
     echo "== pipeline $mode ($PIPE_KEYS keys, $messages messages)" >&2
-    "${BENCH[@]}" pipeline --keys "$PIPE_KEYS" --messages "$messages" --mode "$mode" --backend "$BACKEND" --json |
+    "${BENCH[@]}" pipeline --keys "$PIPE_KEYS" --messages "$messages" --mode "$mode" --backend "$BACKEND" \
+      --engine-workers "$THREADS" --json |
       last_json >>"$RESULTS/pipeline.jsonl" || note "pipeline $mode failed"
   done
 fi

@@ -232,6 +232,7 @@ bench
   .option('--tokens-per-message <n>', 'tokens per message')
   .option('--model <dir>', 'auto | random | package folder')
   .option('--max-in-flight <n>', 'source budget')
+  .option('--engine-workers <n>', 'engine worker threads (default 1)')
   .addOption(backendOption())
   .option('--json', 'last line is a JSON object')
   .action(async (flags: Record<string, unknown>) => {

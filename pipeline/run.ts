@@ -155,12 +155,9 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
   const commit = async (positions: readonly SourcePosition[], batchOutputs: readonly SinkRecord[]) => {
     const released = tracker.complete(positions);
     const outputs = releasedOutputs(batchOutputs, released);
-    if (outputs.length > 0 || sink.commitsOffsets) {
-      if (outputs.length > 0 || released.length > 0) {
-        await timed(metrics?.sinkSeconds, undefined, () =>
-          retry('sink', () => sink.write(outputs, released)),
-        );
-      }
+    // A transactional sink commits the offsets: it writes even with no outputs (all dead letters or held).
+    if (outputs.length > 0 || (sink.commitsOffsets && released.length > 0)) {
+      await timed(metrics?.sinkSeconds, undefined, () => retry('sink', () => sink.write(outputs, released)));
     }
     // With a transactional sink the offsets are already committed; the ack then only frees source budget.
     if (released.length > 0) await retry('commit', () => source.ack(released));

@@ -219,4 +219,15 @@ describe('rnnstream CLI', () => {
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /missing\.csv/);
   });
+
+  it('run refuses a bidirectional model with a clear error (exit 2); score accepts it on whole texts', async () => {
+    const bidirectional = await makeTinyModel({ bidirectional: true });
+    const refused = cli(['run', '--in', '-', '--model', bidirectional, '--log-level', 'silent'], '');
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /bidirectional/);
+    assert.match(refused.stderr, /whole text/);
+    const scored = cli(['score', '--model', bidirectional, '--backend', 'wasm', 'good movie', 'bad food']);
+    assert.equal(scored.status, 0, scored.stderr);
+    assert.equal(scored.stdout.trim().split('\n').length, 2);
+  });
 });

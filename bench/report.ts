@@ -50,6 +50,16 @@ export interface BenchResults {
     bytes_per_key: number;
     model: string;
   }[];
+  /** `rnnstream run` and `rnnstream replay` on the same file (bench/replayVsRun.sh). */
+  replay: {
+    mode: string;
+    messages: number;
+    tokens: number;
+    batches: number;
+    seconds: number;
+    messages_per_s: number;
+    tokens_per_s: number;
+  }[];
   /** Free-form notes of the run (skipped parts and why). */
   notes: string[];
 }
@@ -101,6 +111,7 @@ export function readResults(dir: string): BenchResults {
     kernel: readLines(join(dir, 'kernel.jsonl')),
     pipeline: readLines(join(dir, 'pipeline.jsonl')),
     memory: readLines(join(dir, 'memory.jsonl')),
+    replay: readLines(join(dir, 'replay.jsonl')),
     notes: existsSync(notesPath)
       ? readFileSync(notesPath, 'utf8')
           .split('\n')
@@ -327,6 +338,26 @@ export function renderMarkdown(
         (r) =>
           `| ${fmt(r.held)} | ${r.via} | ${fmt(r.rss_before_mb)} MB | ${fmt(r.rss_mb)} MB | ${fmt(r.peak_rss_mb)} MB | ${fmt(r.bytes_per_key)} | ${r.model} |`,
       ),
+      '',
+    );
+  }
+  lines.push('## Replay vs run', '');
+  const runPoint = results.replay.filter((r) => r.mode === 'run').at(-1);
+  const replayPoint = results.replay.filter((r) => r.mode === 'replay').at(-1);
+  if (!runPoint || !replayPoint) {
+    lines.push('Not measured in this run.', '');
+  } else {
+    lines.push(
+      "The same JSON-lines file (2 000 keys) through `rnnstream run` (streaming batch defaults) and `rnnstream replay` (batch defaults), memory state, outputs to /dev/null; pipeline time from each command's own log.",
+      '',
+      '| command | messages | tokens | batches | seconds | messages/s | tokens/s |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...[runPoint, replayPoint].map(
+        (r) =>
+          `| ${r.mode} | ${fmt(r.messages)} | ${fmt(r.tokens)} | ${fmt(r.batches)} | ${r.seconds.toFixed(2)} | ${fmt(r.messages_per_s)} | ${fmt(r.tokens_per_s)} |`,
+      ),
+      '',
+      `Replay ÷ run: **${ratio(replayPoint.tokens_per_s / runPoint.tokens_per_s)}**.`,
       '',
     );
   }

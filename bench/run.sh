@@ -12,7 +12,7 @@
 #   BENCH_STEPS=32 BENCH_VOCAB=20000 BENCH_EMBED=128 BENCH_HIDDEN=256
 #   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads)  BENCH_BACKEND=wasm (rnnstream's TF.js backend; (a) compares CPUs)
 #   BENCH_PIPELINE_KEYS=1000 BENCH_PIPELINE_MESSAGES=20000 BENCH_SINGLE_MESSAGES=2000
-#   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory (comma list of parts to skip)
+#   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory,replay (comma list of parts to skip)
 #   BENCH_QUICK=1: a smoke run at reduced sizes (a few minutes in all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +61,7 @@ install_python() {
 }
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{machine,sgemm,summary}.json "$RESULTS"/{kernel,pipeline,memory}.jsonl "$RESULTS"/notes.txt "$RESULTS"/kernel-*.svg
+rm -f "$RESULTS"/{machine,sgemm,summary}.json "$RESULTS"/{kernel,pipeline,memory,replay}.jsonl "$RESULTS"/notes.txt "$RESULTS"/kernel-*.svg
 LOAD_START=$(loadavg)
 [[ "${BENCH_QUICK:-0}" == 1 ]] && note "quick run (BENCH_QUICK=1): reduced sizes, 1 s per point; not for the record"
 
@@ -126,6 +126,12 @@ if ! skipped memory; then
   echo "== memory ($MEMORY_KEYS keys)" >&2
   node --expose-gc --import tsx bench/cli.ts memory --keys "$MEMORY_KEYS" --via store --backend "$BACKEND" --json |
     last_json >>"$RESULTS/memory.jsonl" || note "memory bench failed"
+fi
+
+# Replay vs run on the same input (batch reprocessing speed).
+if ! skipped replay; then
+  echo "== replay vs run (${PIPE_MESSAGES} messages)" >&2
+  bash bench/replayVsRun.sh "$RESULTS/replay.jsonl" "$PIPE_MESSAGES" 2000 || note "replay vs run failed"
 fi
 
 LOAD_END=$(loadavg)

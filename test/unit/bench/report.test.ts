@@ -82,6 +82,26 @@ const results: BenchResults = {
       model: 'random',
     },
   ],
+  replay: [
+    {
+      mode: 'run',
+      messages: 1000,
+      tokens: 20000,
+      batches: 4,
+      seconds: 2,
+      messages_per_s: 500,
+      tokens_per_s: 10000,
+    },
+    {
+      mode: 'replay',
+      messages: 1000,
+      tokens: 20000,
+      batches: 2,
+      seconds: 1,
+      messages_per_s: 1000,
+      tokens_per_s: 20000,
+    },
+  ],
   notes: ['a note'],
 };
 
@@ -101,12 +121,13 @@ describe('bench report', () => {
   });
 
   it('says a goal is not measured when its part is missing', () => {
-    const s = summarize({ kernel: [], pipeline: [], memory: [], notes: [] });
+    const s = summarize({ kernel: [], pipeline: [], memory: [], replay: [], notes: [] });
     assert.ok(s.goals.every((g) => g.met === undefined));
   });
 
   it('renders side-by-side tables, the charts and the notes', () => {
     const md = renderMarkdown(results, summarize(results), (cell) => `charts/${cell}.svg`);
+    assert.match(md, /Replay ÷ run: \*\*2\.00×\*\*/);
     assert.match(md, /\| 256 \| 60,000 \| 50,000 \| 1\.20× \| 6\.0% \| 20\.0% \| 30,000 \|/);
     assert.match(md, /Batched ÷ single: \*\*30\.00×\*\*/);
     assert.match(md, /!\[gru tokens\/s vs batch\]\(charts\/gru\.svg\)/);

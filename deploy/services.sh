@@ -13,7 +13,8 @@
 #
 # Kafka comes as jars from Maven Central (deploy/kafka/pom.xml), fetched once with Maven into a cache folder
 # outside git, so a fresh clone on a machine that ran this before starts in seconds. Every start formats a
-# fresh data folder: the broker is for tests and keeps nothing between runs.
+# fresh data folder (the broker is for tests and keeps nothing between runs), unless
+# RNNSTREAM_KAFKA_KEEP_DATA=1 finds one already formatted.
 #
 # Environment (all optional):
 #   RNNSTREAM_CACHE_DIR            jar cache        (default ${XDG_CACHE_HOME:-~/.cache}/rnnstream)
@@ -23,6 +24,8 @@
 #   RNNSTREAM_REDIS_PORT           Redis port       (default 6379)
 #   RNNSTREAM_KAFKA_START_TIMEOUT  seconds to wait for the broker (default 120)
 #   RNNSTREAM_SKIP_TOOLS=1         do not run deploy/ensure-tools.sh (kcat) from `up`
+#   RNNSTREAM_KAFKA_KEEP_DATA=1    `up` reuses an already formatted data folder (a broker restart that
+#                                  keeps topics and offsets; the fault tests use it on their own ports)
 #   KAFKA_HEAP_OPTS                JVM heap         (default -Xms256m -Xmx512m)
 set -euo pipefail
 
@@ -195,8 +198,14 @@ log4j.logger.org.apache.kafka.clients=WARN
 EOF
 }
 
-# A random cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding.
-random_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+# A random cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding. Like Kafka's own
+# Uuid.randomUuid, never one that starts with '-' (the storage tool would read it as an option: 1 in 64).
+random_cluster_id() {
+  local id
+  id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  while [ "${id:0:1}" = - ]; do id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; done
+  echo "$id"
+}
 
 # True when the broker on $HOST:$KAFKA_PORT answers a metadata request (not just a TCP connect).
 kafka_answers() {
@@ -254,15 +263,22 @@ kafka_up() {
 
   require_java
   fetch_jars
-  rm -rf "$KAFKA_DIR"
-  write_config
   local cluster_id
-  cluster_id="$(random_cluster_id)"
   set_java_cmd
-  if ! "${JAVA_CMD[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
-    -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/format.log" 2>&1; then
-    cat "$KAFKA_DIR/format.log" >&2
-    die "formatting the KRaft storage in $KAFKA_DIR/data failed"
+  if [ "${RNNSTREAM_KAFKA_KEEP_DATA:-0}" = 1 ] && [ -f "$KAFKA_DIR/data/meta.properties" ]; then
+    # A restart on the same data (fault tests): topics, offsets and committed group offsets survive.
+    write_config
+    cluster_id="$(sed -n 's/^cluster\.id=//p' "$KAFKA_DIR/data/meta.properties")"
+    log "kafka: keeping the data in $KAFKA_DIR/data (RNNSTREAM_KAFKA_KEEP_DATA=1)"
+  else
+    rm -rf "$KAFKA_DIR"
+    write_config
+    cluster_id="$(random_cluster_id)"
+    if ! "${JAVA_CMD[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
+      -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/format.log" 2>&1; then
+      cat "$KAFKA_DIR/format.log" >&2
+      die "formatting the KRaft storage in $KAFKA_DIR/data failed"
+    fi
   fi
 
   log "kafka: starting Kafka $KAFKA_VERSION (KRaft, cluster $cluster_id) on $HOST:$KAFKA_PORT"

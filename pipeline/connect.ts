@@ -37,7 +37,10 @@ export interface ConnectOptions {
 export async function openSource(
   uri: string,
   options: ConnectOptions,
-  hooks: { onRevoke?: (partitions: { topic: string; partition: number }[]) => void } = {},
+  hooks: {
+    onRevoke?: (partitions: { topic: string; partition: number }[]) => void;
+    onAssign?: (partitions: { topic: string; partition: number }[]) => void;
+  } = {},
 ): Promise<Source & { start?(): Promise<void> }> {
   const path = filePath(uri);
   if (path !== undefined) {

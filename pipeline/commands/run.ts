@@ -60,6 +60,9 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
       store.forgetPartitions?.(partitions);
       log.info({ partitions }, 'partitions revoked: their cached states dropped');
     },
+    // A partition coming back may have been run by another worker meanwhile, and a late write of a batch
+    // in flight at the revocation may have re-cached an old state: read its keys from the store again.
+    onAssign: (partitions) => store.forgetPartitions?.(partitions),
   });
   const sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
   const deadLetters = await openDeadLetterSink(config.dlq, connect);

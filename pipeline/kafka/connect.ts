@@ -15,6 +15,8 @@ import { describeConnection, type KafkaUri, parseKafkaUri } from './uri.js';
 export interface KafkaSourceWiring {
   /** Partitions that left this worker (rebalance): drop their cached state. */
   onRevoke?: (partitions: TopicPartition[]) => void;
+  /** Partitions (re)assigned to this worker: their cached states may be stale (another worker ran them). */
+  onAssign?: (partitions: TopicPartition[]) => void;
 }
 
 function client(parsed: KafkaUri, options: ConnectOptions): { kafka: Kafka; log: KafkaLogger } {
@@ -69,6 +71,7 @@ export async function openKafkaSource(
     maxInFlightMessages: options.maxInFlight,
     commitViaSink: options.exactlyOnce,
     onRevoke: options.onRevoke,
+    onAssign: options.onAssign,
     logger: log,
   });
 }

@@ -83,6 +83,8 @@ export interface RedisStoreStats {
  */
 export class RedisStateStore implements StateStore {
   readonly stats: RedisStoreStats = { loadRoundTrips: 0, writeRoundTrips: 0, cacheHits: 0, cacheMisses: 0 };
+  /** Counts `forgetPartitions` calls: a write that saw one while in flight caches nothing. */
+  private forgets = 0;
   private readonly options: Required<RedisStoreOptions>;
   private readonly cache: Lru<CacheEntry>;
 
@@ -128,6 +130,8 @@ export class RedisStateStore implements StateStore {
   async write(writes: readonly StateWrite[]): Promise<WriteReport> {
     if (writes.length === 0) return { applied: 0, fenced: [] };
     const records = writes.map((w) => encodeRecord(this.schema, w, this.options.generation));
+    // A partition forgotten while this write was in flight (a rebalance) must not get its entries back.
+    const forgets = this.forgets;
     let results: number[];
     try {
       results = await this.guard('state write', () => this.fencedSet(writes, records));
@@ -141,7 +145,9 @@ export class RedisStateStore implements StateStore {
     writes.forEach((w, i) => {
       if (results[i] === 1) {
         report.applied++;
-        this.cache.set(w.key, { bytes: records[i], partition: w.fence.partition });
+        if (this.forgets === forgets)
+          this.cache.set(w.key, { bytes: records[i], partition: w.fence.partition });
+        else this.cache.delete(w.key);
       } else {
         // Someone else's newer write holds the key: only Redis knows it.
         report.fenced.push(w.key);
@@ -157,6 +163,7 @@ export class RedisStateStore implements StateStore {
    * a few extra Redis reads).
    */
   forgetPartitions(partitions: readonly { topic: string; partition: number }[]): void {
+    this.forgets++;
     const gone = new Set(partitions.map((p) => p.partition));
     if (gone.size > 0) this.cache.deleteWhere((entry) => gone.has(entry.partition));
   }

@@ -239,6 +239,22 @@ describe('RedisStateStore (single node)', () => {
     assert.deepEqual(after.get('p1'), hit.get('p1'));
   });
 
+  it('does not cache a write that was in flight when its partition was revoked (rebalance race)', async () => {
+    const writing = store.write([put('late', 5, 5, 2)]);
+    store.forgetPartitions([{ topic: 'in', partition: 2 }]); // the revocation lands mid-write
+    assert.equal((await writing).applied, 1);
+    await log.take(prefix);
+    const loaded = await store.load(['late']);
+    assert.equal(loaded.get('late')?.kind, 'ok');
+    assert.deepEqual(
+      (await log.take(prefix)).map((c) =>
+        c.slice(0, 1).concat(c.slice(1).map((k) => k.slice(prefix.length))),
+      ),
+      [['mget', 'late']],
+      'read from Redis, not from a re-cached entry',
+    );
+  });
+
   it('drops a fenced key from the cache (a newer writer owns it)', async () => {
     const other = createStateStore(uri(prefix), SCHEMA) as RedisStateStore;
     await store.write([put('a', 5, 5)]);

@@ -165,7 +165,9 @@ export async function createParallelEngine(
         ),
       );
       const results = new Array<StepResult>(rows.length);
-      shares.forEach((share, w) => share.forEach((i, k) => (results[i] = parts[w][k])));
+      for (const [w, share] of shares.entries()) {
+        for (const [k, i] of share.entries()) results[i] = parts[w][k];
+      }
       return results;
     },
     dispose() {

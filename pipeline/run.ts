@@ -4,18 +4,7 @@
  * Stages are separate `concatMap`s, so batch N+1 loads its state while batch N steps (the key gate of
  * `microBatch` keeps a key out of two in-flight batches, so that load is never stale).
  */
-import {
-  bufferTime,
-  concatMap,
-  filter,
-  lastValueFrom,
-  map,
-  merge,
-  type Observable,
-  Subject,
-  share,
-  tap,
-} from 'rxjs';
+import { bufferTime, concatMap, filter, map, merge, type Observable, Subject, share, tap } from 'rxjs';
 import type { Prediction, StepEngine } from '../model/types.js';
 import { decodeRecord } from '../operators/decodeRecord.js';
 import { loadState } from '../operators/loadState.js';

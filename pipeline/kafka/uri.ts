@@ -55,7 +55,15 @@ export const KAFKA_ENV = {
 } as const;
 
 const MECHANISMS: readonly KafkaSaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
-const QUERY_KEYS = ['group', 'clientId', 'fromBeginning', 'partitions', 'concurrency', 'transactionalId', 'sessionTimeout'];
+const QUERY_KEYS = [
+  'group',
+  'clientId',
+  'fromBeginning',
+  'partitions',
+  'concurrency',
+  'transactionalId',
+  'sessionTimeout',
+];
 /** Kafka's own rule for topic names. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /** A `host:port` seed; hosts may be names, IPv4 or bracketed IPv6. */
@@ -197,7 +205,9 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
   const sessionTimeout = positive('sessionTimeout');
   if (sessionTimeout !== undefined) {
     if (sessionTimeout < 6000) {
-      throw new ConfigError(`Kafka URI '${uri}': 'sessionTimeout' must be at least 6000 ms (the broker's minimum), got ${sessionTimeout}`);
+      throw new ConfigError(
+        `Kafka URI '${uri}': 'sessionTimeout' must be at least 6000 ms (the broker's minimum), got ${sessionTimeout}`,
+      );
     }
     result.sessionTimeout = sessionTimeout;
   }

@@ -23,7 +23,10 @@ describe('parallel engine (worker threads)', () => {
 
   it('returns what one engine returns, in the caller order, for rows split across workers', async () => {
     let seed = 1;
-    const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const next = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
     const rows: StepRow[] = Array.from({ length: 37 }, (_, i) => ({
       tokens: Int32Array.from({ length: 1 + Math.floor(next() * 12) }, () =>
         Math.floor(next() * TINY_VOCAB.length),

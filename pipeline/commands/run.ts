@@ -3,7 +3,7 @@
  * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
  */
 import type { Server } from 'node:http';
-import { type RunConfig, resolveRunConfig } from '../config.js';
+import { maskSecrets, type RunConfig, resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -53,7 +53,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   // A replay promoted with --promote moves the live namespace: follow its pointer (one GET at start).
   const stateUri = await resolveActiveNamespace(config.state);
   if (stateUri !== config.state)
-    log.info({ state: redacted(stateUri) }, 'state namespace follows the promoted replay');
+    log.info({ state: maskSecrets(stateUri) }, 'state namespace follows the promoted replay');
   const store = await openStateStore(stateUri, loaded.schema);
   const source = await openSource(config.in, connect, {
     onRevoke: (partitions) => {
@@ -108,9 +108,9 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   process.once('SIGTERM', onSignal);
   log.info(
     {
-      in: redacted(config.in),
-      out: redacted(config.out),
-      state: redacted(config.state),
+      in: maskSecrets(config.in),
+      out: maskSecrets(config.out),
+      state: maskSecrets(config.state),
       model: loaded.model.id,
     },
     'running',
@@ -148,8 +148,4 @@ async function pollConsumerLag(
   }, 10_000);
   timer.unref();
   return timer;
-}
-
-function redacted(uri: string): string {
-  return uri.replace(/(:\/\/[^:/@]*:)([^@]*)@/, '$1***@');
 }

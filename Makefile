@@ -58,10 +58,10 @@ model: build
 model-compare: build
 	bash scripts/model.sh compare
 
-bench: build
+bench: build services
 	bash bench/run.sh
 
-bench-quick: build
+bench-quick: build services
 	BENCH_QUICK=1 bash bench/run.sh
 
 bench-e2e: build services

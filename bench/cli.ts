@@ -3,7 +3,7 @@
  * [--flag value…]`, the same commands as `rnnstream bench …` with the same flags.
  */
 import { ConfigError } from '../pipeline/errors.js';
-import type { Flags } from './flags.js';
+import { type Flags, runMain } from './flags.js';
 
 /** Parses `--name value` / `--flag` pairs into camelCase flags, as commander would. */
 export function parseArgs(args: readonly string[]): Flags {
@@ -35,15 +35,4 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  benchMain(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      const config = error instanceof ConfigError;
-      process.stderr.write(
-        `${config ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`,
-      );
-      process.exit(config ? 2 : 1);
-    },
-  );
-}
+if (import.meta.url === `file://${process.argv[1]}`) runMain(() => benchMain(process.argv.slice(2)));

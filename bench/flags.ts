@@ -75,3 +75,23 @@ export function printResult(result: object, json: boolean): void {
   process.stdout.write(`${formatTable(result as Record<string, unknown>)}\n`);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }
+
+/**
+ * Runs a bench script's main when the file is executed directly, and exits with its code: a
+ * {@link ConfigError} prints its message and exits 2, anything else its stack and exits 1.
+ * @example if (import.meta.url === `file://${process.argv[1]}`) runMain(() => main(process.argv.slice(2)));
+ */
+export function runMain(main: () => Promise<number>): void {
+  Promise.resolve()
+    .then(main)
+    .then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        const config = error instanceof ConfigError;
+        process.stderr.write(
+          `${config ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`,
+        );
+        process.exit(config ? 2 : 1);
+      },
+    );
+}

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHART_COLORS, type ChartSeries, renderLogLogChart } from './chart.js';
+import { type E2eLine, e2eGoals, renderE2e } from './reportE2e.js';
 
 /** One kernel measurement (either implementation): the fields both bench/kernel.ts and pytorch_kernel.py print. */
 export interface KernelPoint {
@@ -60,6 +61,8 @@ export interface BenchResults {
     messages_per_s: number;
     tokens_per_s: number;
   }[];
+  /** End to end through Kafka and Redis (bench/e2e.ts). */
+  e2e: E2eLine[];
   /** Free-form notes of the run (skipped parts and why). */
   notes: string[];
 }
@@ -112,6 +115,7 @@ export function readResults(dir: string): BenchResults {
     pipeline: readLines(join(dir, 'pipeline.jsonl')),
     memory: readLines(join(dir, 'memory.jsonl')),
     replay: readLines(join(dir, 'replay.jsonl')),
+    e2e: readLines(join(dir, 'e2e.jsonl')),
     notes: existsSync(notesPath)
       ? readFileSync(notesPath, 'utf8')
           .split('\n')
@@ -188,10 +192,7 @@ export function summarize(results: BenchResults): BenchSummary {
     measured: memory.length ? memory.map((m) => `${fmt(m.rss_mb)} MB (${m.via})`).join(', ') : 'not measured',
     met: memory.length ? memory.every((m) => m.rss_mb <= 500) : undefined,
   });
-  goals.push({
-    goal: 'End to end (Kafka + Redis) ≥ 50% of the kernel, ≥ 10× naive, p99 ≤ max-delay + 100 ms',
-    measured: 'not measured by bench/run.sh (see bench/e2e.sh)',
-  });
+  goals.push(...e2eGoals(results.e2e));
   goals.push({
     goal: 'GPU: ≥ 25 M tokens/s at batch 16 384 on an H100',
     measured: 'not measured by bench/run.sh (see bench/gpu/)',
@@ -362,10 +363,7 @@ export function renderMarkdown(
     );
   }
   lines.push(
-    '## (c) End to end through Kafka and Redis',
-    '',
-    'Run separately with `bash bench/e2e.sh` (needs the services and `rnnstream feed`); not part of this run.',
-    '',
+    ...renderE2e(results.e2e),
     '## (d) GPU',
     '',
     'Run separately on an NVIDIA GPU machine with `bash bench/gpu/run.sh`; see bench/gpu/README.md.',

@@ -4,7 +4,8 @@
 #       shapes, rnn/lstm/gru at several batch sizes, with numpy's sgemm peak as the roofline;
 #   (b) pipeline: micro-batched vs one message at a time, 1 000 active keys (embedded, memory state);
 #   memory: RSS with 100 000 active keys in the memory store.
-# (c) end to end through Kafka and Redis is bench/e2e.sh; (d) the GPU run is bench/gpu/run.sh.
+#   (c) end to end through Kafka and Redis (bench/e2e.sh; needs the services, which `make bench` starts);
+# (d) the GPU run is bench/gpu/run.sh.
 #
 # Run it on a quiet machine: the load average is recorded at start and end, and figures taken while
 # other work runs are not comparable. Knobs (environment):
@@ -12,13 +13,16 @@
 #   BENCH_STEPS=32 BENCH_VOCAB=20000 BENCH_EMBED=128 BENCH_HIDDEN=256
 #   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads)  BENCH_BACKEND=wasm (rnnstream's TF.js backend; (a) compares CPUs)
 #   BENCH_PIPELINE_KEYS=1000 BENCH_PIPELINE_MESSAGES=20000 BENCH_SINGLE_MESSAGES=2000
-#   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory,replay (comma list of parts to skip)
+#   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory,replay,e2e (comma list of parts to skip)
+#   BENCH_E2E_* (see bench/e2e.sh)
 #   BENCH_QUICK=1: a smoke run at reduced sizes (a few minutes in all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   : "${BENCH_BATCHES:=1,16,256}" "${BENCH_SECONDS:=1}" "${BENCH_PIPELINE_MESSAGES:=3000}" "${BENCH_SINGLE_MESSAGES:=1000}"
+  : "${BENCH_E2E_MESSAGES:=10000}" "${BENCH_E2E_SECONDS:=5}" "${BENCH_E2E_NAIVE_MESSAGES:=300}" "${BENCH_E2E_MODES:=at-least-once}"
+  export BENCH_E2E_MESSAGES BENCH_E2E_SECONDS BENCH_E2E_NAIVE_MESSAGES BENCH_E2E_MODES
 fi
 CELLS=${BENCH_CELLS:-rnn,lstm,gru}
 BATCHES=${BENCH_BATCHES:-1,16,256,1024,4096}
@@ -61,7 +65,7 @@ install_python() {
 }
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{machine,sgemm,summary}.json "$RESULTS"/{kernel,pipeline,memory,replay}.jsonl "$RESULTS"/notes.txt "$RESULTS"/kernel-*.svg
+rm -f "$RESULTS"/{machine,sgemm,summary}.json "$RESULTS"/{kernel,pipeline,memory,replay,e2e}.jsonl "$RESULTS"/notes.txt "$RESULTS"/kernel-*.svg
 LOAD_START=$(loadavg)
 [[ "${BENCH_QUICK:-0}" == 1 ]] && note "quick run (BENCH_QUICK=1): reduced sizes, 1 s per point; not for the record"
 
@@ -132,6 +136,18 @@ fi
 if ! skipped replay; then
   echo "== replay vs run (${PIPE_MESSAGES} messages)" >&2
   bash bench/replayVsRun.sh "$RESULTS/replay.jsonl" "$PIPE_MESSAGES" 2000 || note "replay vs run failed"
+fi
+
+# (c) End to end through Kafka and Redis, when the services answer.
+if ! skipped e2e; then
+  broker=${KAFKA_BROKERS:-127.0.0.1:9092}
+  broker=${broker%%,*}
+  if (exec 3<>"/dev/tcp/${broker%:*}/${broker##*:}") 2>/dev/null; then
+    echo "== end to end through Kafka and Redis" >&2
+    BENCH_E2E_REPORT=0 bash bench/e2e.sh || note "end to end (bench/e2e.sh) failed"
+  else
+    note "end to end skipped: no Kafka broker at $broker (make bench starts one; or run make bench-e2e)"
+  fi
 fi
 
 LOAD_END=$(loadavg)

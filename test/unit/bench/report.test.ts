@@ -102,6 +102,51 @@ const results: BenchResults = {
       tokens_per_s: 20000,
     },
   ],
+  e2e: [
+    {
+      bench: 'kafka-ceiling',
+      messages: 1000,
+      value_bytes: 160,
+      produce_messages_per_s: 90000,
+      consume_messages_per_s: 150000,
+    },
+    {
+      bench: 'e2e',
+      part: 'max',
+      mode: 'at-least-once',
+      keys: 10000,
+      messages: 60000,
+      tokens: 1200000,
+      messages_per_s: 3000,
+      tokens_per_s: 60000,
+      tokens_per_message: 20,
+      rows_per_batch: 400,
+      tokens_per_batch: 8000,
+    },
+    {
+      bench: 'kernel',
+      impl: 'rnnstream-2w',
+      context: 'e2e at-least-once',
+      tokens_per_s: 150000,
+      batch: 400,
+      steps: 20,
+    },
+    {
+      bench: 'e2e',
+      part: 'latency',
+      mode: 'at-least-once',
+      fraction: 0.5,
+      target_messages_per_s: 1500,
+      achieved_messages_per_s: 1490,
+      messages: 25000,
+      p50_ms: 40,
+      p99_ms: 90,
+      max_ms: 130,
+      rows_per_batch: 60,
+      max_delay_ms: 5,
+    },
+    { bench: 'naive', messages: 3000, messages_per_s: 200, tokens_per_s: 4000 },
+  ],
   notes: ['a note'],
 };
 
@@ -118,10 +163,16 @@ describe('bench report', () => {
     assert.equal(byGoal('Batching')?.met, true);
     assert.equal(byGoal('Memory')?.met, true);
     assert.equal(byGoal('GPU')?.met, undefined);
+    // 60 000 ÷ 150 000 = 40% of the kernel (missed); 15× naive; p99 90 ms ≤ 105 ms.
+    assert.equal(byGoal('End to end (at-least-once) ≥ 50%')?.met, false);
+    assert.match(byGoal('End to end (at-least-once) ≥ 50%')?.measured ?? '', /^40% /);
+    assert.equal(byGoal('End to end (at-least-once) ≥ 10×')?.met, true);
+    assert.equal(byGoal('End to end (at-least-once) ≥ 10×')?.measured, '15.0×');
+    assert.equal(byGoal('End to end (at-least-once) p99')?.met, true);
   });
 
   it('says a goal is not measured when its part is missing', () => {
-    const s = summarize({ kernel: [], pipeline: [], memory: [], replay: [], notes: [] });
+    const s = summarize({ kernel: [], pipeline: [], memory: [], replay: [], e2e: [], notes: [] });
     assert.ok(s.goals.every((g) => g.met === undefined));
   });
 
@@ -132,6 +183,9 @@ describe('bench report', () => {
     assert.match(md, /Batched ÷ single: \*\*30\.00×\*\*/);
     assert.match(md, /!\[gru tokens\/s vs batch\]\(charts\/gru\.svg\)/);
     assert.match(md, /- a note/);
+    assert.match(md, /\| rnnstream run, at-least-once, maximum \| 3,000 \| 60,000 \| 400\.0 \| 8,000 \|/);
+    assert.match(md, /\| at-least-once \| 50% \| 1,500 \| 1,490 \| 40 \| 90 \| 130 \| 60\.0 \| 105 \|/);
+    assert.match(md, /\| Kafka raw produce \(160-byte values, the I\/O ceiling\) \| 90,000 \|/);
     const charts = kernelCharts(results);
     assert.deepEqual(Object.keys(charts), ['gru']);
     assert.match(charts.gru, /<svg/);

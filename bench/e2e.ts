@@ -1,0 +1,368 @@
+/**
+ * (c) End to end through the real Kafka broker and Redis: `rnnstream run` (Kafka in, Redis state, Kafka out)
+ * fed by `rnnstream feed` with ~20-token texts over many keys, measured from outside by a consumer that
+ * reads both topics (bench/e2eProbe.ts). Side by side in one run:
+ * - Kafka's raw produce/consume rate on the same broker (the I/O ceiling, bench/kafkaCeiling.ts);
+ * - the maximum rate: a pre-filled input topic drained as fast as the pipeline goes;
+ * - latency p50/p99 with `feed` at 50% and 90% of that rate (the pipeline kept running, so warm);
+ * - the batched kernel alone at the batch size the pipeline formed (same model shapes, same engine workers);
+ * - the naive baseline (bench/naive.ts: eachMessage, Redis GET/SET per message, a step of one).
+ * Each part is its own process; every result is one JSON line appended to `--out`.
+ *
+ * `node --import tsx bench/e2e.ts --brokers 127.0.0.1:9092 --redis redis://127.0.0.1:6379 --out F.jsonl
+ *  [--keys 10000] [--messages 60000] [--seconds 20] [--naive-messages 3000] [--ceiling-messages 200000]
+ *  [--modes at-least-once,exactly-once] [--fractions 0.5,0.9] [--partitions 8] [--engine-workers N]
+ *  [--skip ceiling,kernel,naive]`
+ */
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createKafkaClient } from '../pipeline/kafka/client.js';
+import { ensureTopic } from '../pipeline/kafka/connect.js';
+import { DEFAULT_RUN_OPTIONS } from '../pipeline/run.js';
+import { parseArgs } from './cli.js';
+import { type EndToEndOptions, endToEndOptions, type Mode } from './e2eOptions.js';
+import { LatencyProbe, latencies, maxRate } from './e2eProbe.js';
+import {
+  freePort,
+  histogramTotals,
+  RNNSTREAM,
+  runJson,
+  start,
+  TSX,
+  terminate,
+  writeTexts,
+} from './e2eProcesses.js';
+import { runMain } from './flags.js';
+
+/** What the shipped model's shapes are, for the kernel comparison. */
+interface ModelShape {
+  cell: string;
+  vocab: number;
+  embed: number;
+  hidden: number;
+  layers: number;
+}
+
+async function shippedModelShape(): Promise<ModelShape> {
+  const dir = 'models/sentiment';
+  const manifest = JSON.parse(await readFile(join(dir, 'rnnstream.json'), 'utf8')) as {
+    network: { cell: string; embed: number; hiddenSize: number; numLayers: number };
+    tokenizer: { vocab: string };
+  };
+  const vocab = JSON.parse(await readFile(join(dir, manifest.tokenizer.vocab), 'utf8')) as string[];
+  const { cell, embed, hiddenSize, numLayers } = manifest.network;
+  return { cell, vocab: vocab.length, embed, hidden: hiddenSize, layers: numLayers };
+}
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+class EndToEnd {
+  private readonly broker: string;
+  private readonly texts: string;
+  private readonly created: string[] = [];
+  private readonly prefixes: string[] = [];
+
+  constructor(
+    private readonly o: EndToEndOptions,
+    workdir: string,
+  ) {
+    this.broker = o.brokers.join(',');
+    this.texts = join(workdir, 'texts.jsonl');
+  }
+
+  private async record(line: Record<string, unknown>): Promise<void> {
+    process.stderr.write(`e2e: ${JSON.stringify(line)}\n`);
+    await appendFile(this.o.out, `${JSON.stringify(line)}\n`);
+  }
+
+  private topic(name: string): string {
+    const topic = `bench-e2e-${name}-${process.pid}-${Date.now().toString(36)}`;
+    this.created.push(topic);
+    return topic;
+  }
+
+  private feed(topic: string, args: string[]): Promise<{ sent: number; seconds: number }> {
+    return runJson([
+      ...RNNSTREAM,
+      'feed',
+      '--to',
+      `kafka://${this.broker}/${topic}?partitions=${this.o.partitions}`,
+      '--keys',
+      String(this.o.keys),
+      '--texts',
+      this.texts,
+      '--json',
+      ...args,
+    ]);
+  }
+
+  async all(): Promise<void> {
+    await writeTexts(this.texts, 5_000, this.o.wordsPerText);
+    if (!this.o.skip.includes('ceiling')) await this.ceiling();
+    for (const mode of this.o.modes) await this.pipeline(mode);
+    if (!this.o.skip.includes('naive')) await this.naive();
+  }
+
+  private async ceiling(): Promise<void> {
+    const ceiling = await runJson<Record<string, unknown>>([
+      ...TSX,
+      'bench/kafkaCeiling.ts',
+      '--brokers',
+      this.broker,
+      '--topic',
+      this.topic('ceiling'),
+      '--messages',
+      String(this.o.ceilingMessages),
+      '--keys',
+      String(this.o.keys),
+      '--partitions',
+      String(this.o.partitions),
+      '--json',
+    ]);
+    await this.record(ceiling);
+  }
+
+  /** The maximum rate, then latency at fractions of it, of one `rnnstream run`. */
+  private async pipeline(mode: Mode): Promise<void> {
+    const input = this.topic(`in-${mode}`);
+    const output = this.topic(`out-${mode}`);
+    const prefix = `bench-e2e-${process.pid}-${mode}:`;
+    this.prefixes.push(prefix);
+    // Pre-fill at a rate the broker takes in requests under its size limit.
+    await this.feed(input, ['--rate', '50000', '--count', String(this.o.messages)]);
+    // The probe subscribes to the output before the run creates it.
+    await ensureTopic(
+      createKafkaClient({ brokers: this.o.brokers, clientId: 'rnnstream-bench' }),
+      output,
+      this.o.partitions,
+    );
+    const probe = new LatencyProbe(this.o.brokers, input, output);
+    await probe.start();
+    const port = await freePort();
+    const redis = new URL(this.o.redis);
+    const run = start(
+      [
+        ...RNNSTREAM,
+        'run',
+        '--in',
+        `kafka://${this.broker}/${input}?group=${input}&fromBeginning=true`,
+        '--out',
+        `kafka://${this.broker}/${output}?partitions=${this.o.partitions}`,
+        '--state',
+        `redis://${redis.host}/0?prefix=${prefix}`,
+        '--metrics-port',
+        String(port),
+        '--log-level',
+        'warn',
+        ...(mode === 'exactly-once' ? ['--exactly-once'] : []),
+        ...(this.o.engineWorkers ? ['--engine-workers', String(this.o.engineWorkers)] : []),
+      ],
+      true,
+    );
+    const alive = () => {
+      if (run.child.exitCode !== null) throw new Error(`rnnstream run exited early (${run.child.exitCode})`);
+      return true;
+    };
+    const scrape = async () => runTotalsOf(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    try {
+      await probe.until(
+        () => alive() && probe.arrivals.length >= this.o.messages,
+        900_000,
+        'the pre-filled messages',
+      );
+      const max = maxRate(probe.arrivals);
+      const maxBatches = await scrape();
+      const messagesPerS = max.messages / max.seconds;
+      await this.record({
+        bench: 'e2e',
+        part: 'max',
+        mode,
+        keys: this.o.keys,
+        messages: max.messages,
+        tokens: max.tokens,
+        seconds: round(max.seconds, 3),
+        messages_per_s: round(messagesPerS),
+        tokens_per_s: round(max.tokens / max.seconds),
+        tokens_per_message: round(max.tokens / max.messages, 2),
+        batches: maxBatches.batches,
+        rows_per_batch: round(maxBatches.rows / Math.max(1, maxBatches.batches)),
+        tokens_per_batch: round(maxBatches.tokens / Math.max(1, maxBatches.batches)),
+        ...stageMs(runTotalsOf(''), maxBatches),
+      });
+      if (!this.o.skip.includes('kernel')) await this.kernelAt(mode, maxBatches);
+      let expected = this.o.messages;
+      for (const fraction of this.o.fractions) {
+        const rate = Math.max(1, Math.round(fraction * messagesPerS));
+        const before = await scrape();
+        const from = Date.now();
+        const fed = await this.feed(input, ['--rate', String(rate), '--seconds', String(this.o.seconds)]);
+        const to = Date.now();
+        expected += fed.sent;
+        await probe.until(
+          () => alive() && probe.arrivals.length >= expected,
+          120_000,
+          `outputs at ${fraction}`,
+        );
+        const after = await scrape();
+        // The first seconds warm the feed and the group's fetch sessions up; they are not counted.
+        const warm = Math.min(3_000, (to - from) / 4);
+        await this.record({
+          bench: 'e2e',
+          part: 'latency',
+          mode,
+          fraction,
+          target_messages_per_s: rate,
+          ...latencies(probe.arrivals, from + warm, to),
+          rows_per_batch: round((after.rows - before.rows) / Math.max(1, after.batches - before.batches)),
+          // Mean time per batch of each stage, from the run's own histograms (where latency goes).
+          ...stageMs(before, after),
+          max_delay_ms: DEFAULT_RUN_OPTIONS.maxDelayMs,
+        });
+      }
+    } finally {
+      const code = await terminate(run.child, run.done);
+      await probe.stop();
+      if (code !== 0) process.stderr.write(`e2e: rnnstream run (${mode}) exited with ${code}\n`);
+    }
+  }
+
+  /** The kernel alone at the batch size and row length the pipeline formed, same shapes and workers. */
+  private async kernelAt(
+    mode: Mode,
+    batches: { batches: number; rows: number; tokens: number },
+  ): Promise<void> {
+    const shape = await shippedModelShape();
+    const batch = Math.max(1, Math.round(batches.rows / batches.batches));
+    const steps = Math.max(1, Math.round(batches.tokens / batches.rows));
+    const kernel = await runJson<Record<string, unknown>>([
+      ...TSX,
+      'bench/cli.ts',
+      'kernel',
+      '--cell',
+      shape.cell,
+      '--vocab',
+      String(shape.vocab),
+      '--embed',
+      String(shape.embed),
+      '--hidden',
+      String(shape.hidden),
+      '--layers',
+      String(shape.layers),
+      '--batch',
+      String(batch),
+      '--steps',
+      String(steps),
+      '--seconds',
+      '3',
+      // The run's engine workers (default: one per core), so both sides use the same cores.
+      '--engine-workers',
+      String(this.o.engineWorkers ?? availableParallelism()),
+      '--json',
+    ]);
+    await this.record({ ...kernel, context: `e2e ${mode}` });
+  }
+
+  private async naive(): Promise<void> {
+    const input = this.topic('naive-in');
+    const output = this.topic('naive-out');
+    const prefix = `bench-e2e-${process.pid}-naive:`;
+    this.prefixes.push(prefix);
+    await this.feed(input, ['--rate', '50000', '--count', String(this.o.naiveMessages)]);
+    const naive = await runJson<Record<string, unknown>>([
+      ...TSX,
+      'bench/naive.ts',
+      '--brokers',
+      this.broker,
+      '--in',
+      input,
+      '--out',
+      output,
+      '--count',
+      String(this.o.naiveMessages),
+      '--redis',
+      this.o.redis,
+      '--prefix',
+      prefix,
+      '--json',
+    ]);
+    await this.record(naive);
+  }
+
+  /** Deletes the topics and state keys this run made. */
+  async cleanUp(): Promise<void> {
+    const admin = createKafkaClient({ brokers: this.o.brokers, clientId: 'rnnstream-bench' }).admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const topics = this.created.filter((t) => existing.has(t));
+      if (topics.length > 0) await admin.deleteTopics({ topics });
+    } finally {
+      await admin.disconnect();
+    }
+    const redis = new Redis(this.o.redis, { lazyConnect: true });
+    await redis.connect();
+    try {
+      for (const prefix of this.prefixes) {
+        for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
+          if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+        }
+      }
+    } finally {
+      redis.disconnect();
+    }
+  }
+}
+
+/** What the run's `/metrics` say so far: batches, rows, tokens and the time spent per stage. */
+interface RunTotals {
+  batches: number;
+  rows: number;
+  tokens: number;
+  /** Seconds summed over batches, per stage. */
+  stageSeconds: { load: number; step: number; write: number; sink: number };
+  stageCalls: { load: number; step: number; write: number; sink: number };
+}
+
+function runTotalsOf(metrics: string): RunTotals {
+  const rows = histogramTotals(metrics, 'rnnstream_batch_rows');
+  const tokens = histogramTotals(metrics, 'rnnstream_batch_tokens');
+  const load = histogramTotals(metrics, 'rnnstream_state_seconds', 'op="load"');
+  const write = histogramTotals(metrics, 'rnnstream_state_seconds', 'op="write"');
+  const step = histogramTotals(metrics, 'rnnstream_step_seconds');
+  const sink = histogramTotals(metrics, 'rnnstream_sink_seconds');
+  return {
+    batches: rows.count,
+    rows: rows.sum,
+    tokens: tokens.sum,
+    stageSeconds: { load: load.sum, step: step.sum, write: write.sum, sink: sink.sum },
+    stageCalls: { load: load.count, step: step.count, write: write.count, sink: sink.count },
+  };
+}
+
+/** Mean milliseconds per call of each stage between two scrapes. */
+function stageMs(before: RunTotals, after: RunTotals): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const stage of ['load', 'step', 'write', 'sink'] as const) {
+    const calls = after.stageCalls[stage] - before.stageCalls[stage];
+    out[`${stage}_ms`] =
+      calls > 0 ? round((1000 * (after.stageSeconds[stage] - before.stageSeconds[stage])) / calls) : 0;
+  }
+  return out;
+}
+
+/** Runs every part; results are appended to `options.out`. */
+export async function benchEndToEnd(options: EndToEndOptions): Promise<void> {
+  const workdir = await mkdtemp(join(tmpdir(), 'rnnstream-e2e-'));
+  const bench = new EndToEnd(options, workdir);
+  try {
+    await bench.all();
+  } finally {
+    await bench.cleanUp().catch((error: unknown) => process.stderr.write(`e2e: clean-up failed: ${error}\n`));
+    await rm(workdir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`)
+  runMain(() => benchEndToEnd(endToEndOptions(parseArgs(process.argv.slice(2)))).then(() => 0));

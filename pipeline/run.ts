@@ -4,7 +4,19 @@
  * Stages are separate `concatMap`s, so batch N+1 loads its state while batch N steps (the key gate of
  * `microBatch` keeps a key out of two in-flight batches, so that load is never stale).
  */
-import { bufferTime, concatMap, filter, map, merge, type Observable, Subject, share, tap } from 'rxjs';
+import {
+  bufferTime,
+  concat,
+  concatMap,
+  defer,
+  filter,
+  map,
+  merge,
+  type Observable,
+  Subject,
+  share,
+  tap,
+} from 'rxjs';
 import type { Prediction, StepEngine } from '../model/types.js';
 import { decodeRecord } from '../operators/decodeRecord.js';
 import { loadState } from '../operators/loadState.js';
@@ -141,6 +153,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     return writable;
   };
 
+  let previousAck: Promise<void> = Promise.resolve();
   const commit = async (positions: readonly SourcePosition[], batchOutputs: readonly SinkRecord[]) => {
     const released = tracker.complete(positions);
     const outputs = releasedOutputs(batchOutputs, released);
@@ -148,8 +161,13 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     if (outputs.length > 0 || (sink.commitsOffsets && released.length > 0)) {
       await timed(metrics?.sinkSeconds, undefined, () => retry('sink', () => sink.write(outputs, released)));
     }
+    // The previous batch's offset commit ran while this batch's outputs were written; commits stay in order.
+    await previousAck;
     // With a transactional sink the offsets are already committed; the ack then only frees source budget.
-    if (released.length > 0) await retry('commit', () => source.ack(released));
+    // Otherwise the commit's round trip overlaps the next batch's sink write instead of adding to the
+    // latency of every batch; the end of the run waits for the last one.
+    previousAck = released.length > 0 ? retry('commit', () => source.ack(released)) : Promise.resolve();
+    previousAck.catch(() => {}); // Observed when awaited: by the next commit or the end of the run.
     metrics?.inFlight.set(tracker.size);
   };
 
@@ -281,6 +299,12 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       metrics?.messagesOut.inc(outputs.length);
       log.debug({ seq: batch.seq, outputs: outputs.length, dead: batch.dead.length }, 'batch committed');
     }),
+    // The last offset commit is part of the run.
+    (batches$) =>
+      concat(
+        batches$,
+        defer(() => previousAck),
+      ),
   );
 
   return run.start(done$, source);

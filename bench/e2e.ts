@@ -6,13 +6,14 @@
  * - the maximum rate: a pre-filled input topic drained as fast as the pipeline goes;
  * - latency p50/p99 with `feed` at 50% and 90% of that rate (the pipeline kept running, so warm);
  * - the batched kernel alone at the batch size the pipeline formed (same model shapes, same engine workers);
- * - the naive baseline (bench/naive.ts: eachMessage, Redis GET/SET per message, a step of one).
+ * - the naive baseline (bench/naive.ts: eachMessage, Redis GET/SET per message, a step of one);
+ * - resident memory of a run holding `--memory-keys` keys (one message each) with Redis state.
  * Each part is its own process; every result is one JSON line appended to `--out`.
  *
  * `node --import tsx bench/e2e.ts --brokers 127.0.0.1:9092 --redis redis://127.0.0.1:6379 --out F.jsonl
  *  [--keys 10000] [--messages 60000] [--seconds 20] [--naive-messages 3000] [--ceiling-messages 200000]
  *  [--modes at-least-once,exactly-once] [--fractions 0.5,0.9] [--partitions 8] [--engine-workers N]
- *  [--skip ceiling,kernel,naive]`
+ *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory]`
  */
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -24,16 +25,8 @@ import { DEFAULT_RUN_OPTIONS } from '../pipeline/run.js';
 import { parseArgs } from './cli.js';
 import { type EndToEndOptions, endToEndOptions, type Mode } from './e2eOptions.js';
 import { LatencyProbe, latencies, maxRate } from './e2eProbe.js';
-import {
-  freePort,
-  histogramTotals,
-  RNNSTREAM,
-  runJson,
-  start,
-  TSX,
-  terminate,
-  writeTexts,
-} from './e2eProcesses.js';
+import { freePort, RNNSTREAM, runJson, TSX, writeTexts } from './e2eProcesses.js';
+import { type RunTotals, RunUnderTest, stageMs } from './e2eRun.js';
 import { runMain } from './flags.js';
 
 /** What the shipped model's shapes are, for the kernel comparison. */
@@ -83,14 +76,18 @@ class EndToEnd {
     return topic;
   }
 
-  private feed(topic: string, args: string[]): Promise<{ sent: number; seconds: number }> {
+  private feed(
+    topic: string,
+    args: string[],
+    keys = this.o.keys,
+  ): Promise<{ sent: number; seconds: number }> {
     return runJson([
       ...RNNSTREAM,
       'feed',
       '--to',
       `kafka://${this.broker}/${topic}?partitions=${this.o.partitions}`,
       '--keys',
-      String(this.o.keys),
+      String(keys),
       '--texts',
       this.texts,
       '--json',
@@ -102,6 +99,7 @@ class EndToEnd {
     await writeTexts(this.texts, 5_000, this.o.wordsPerText);
     if (!this.o.skip.includes('ceiling')) await this.ceiling();
     for (const mode of this.o.modes) await this.pipeline(mode);
+    if (!this.o.skip.includes('memory')) await this.memory();
     if (!this.o.skip.includes('naive')) await this.naive();
   }
 
@@ -124,56 +122,62 @@ class EndToEnd {
     await this.record(ceiling);
   }
 
-  /** The maximum rate, then latency at fractions of it, of one `rnnstream run`. */
-  private async pipeline(mode: Mode): Promise<void> {
-    const input = this.topic(`in-${mode}`);
-    const output = this.topic(`out-${mode}`);
-    const prefix = `bench-e2e-${process.pid}-${mode}:`;
+  /** Topics and a state prefix for one run, the input pre-filled and the output created. */
+  private async prepare(name: string, keys: number, messages: number) {
+    const input = this.topic(`in-${name}`);
+    const output = this.topic(`out-${name}`);
+    const prefix = `bench-e2e-${process.pid}-${name}:`;
     this.prefixes.push(prefix);
     // Pre-fill at a rate the broker takes in requests under its size limit.
-    await this.feed(input, ['--rate', '50000', '--count', String(this.o.messages)]);
+    await this.feed(input, ['--rate', '50000', '--count', String(messages)], keys);
     // The probe subscribes to the output before the run creates it.
     await ensureTopic(
       createKafkaClient({ brokers: this.o.brokers, clientId: 'rnnstream-bench' }),
       output,
       this.o.partitions,
     );
-    const probe = new LatencyProbe(this.o.brokers, input, output);
-    await probe.start();
-    const port = await freePort();
+    return { input, output, prefix };
+  }
+
+  /** `rnnstream run` over those topics, with Redis state under the prefix. */
+  private async startRun(mode: Mode, t: { input: string; output: string; prefix: string }) {
     const redis = new URL(this.o.redis);
-    const run = start(
+    return new RunUnderTest(
       [
-        ...RNNSTREAM,
-        'run',
         '--in',
-        `kafka://${this.broker}/${input}?group=${input}&fromBeginning=true`,
+        `kafka://${this.broker}/${t.input}?group=${t.input}&fromBeginning=true`,
         '--out',
-        `kafka://${this.broker}/${output}?partitions=${this.o.partitions}`,
+        `kafka://${this.broker}/${t.output}?partitions=${this.o.partitions}`,
         '--state',
-        `redis://${redis.host}/0?prefix=${prefix}`,
-        '--metrics-port',
-        String(port),
-        '--log-level',
-        'warn',
+        `redis://${redis.host}/0?prefix=${t.prefix}`,
         ...(mode === 'exactly-once' ? ['--exactly-once'] : []),
         ...(this.o.engineWorkers ? ['--engine-workers', String(this.o.engineWorkers)] : []),
       ],
-      true,
+      await freePort(),
     );
-    const alive = () => {
-      if (run.child.exitCode !== null) throw new Error(`rnnstream run exited early (${run.child.exitCode})`);
-      return true;
-    };
-    const scrape = async () => runTotalsOf(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  }
+
+  /** Stops the run (it must drain and exit 0) and the probe. */
+  private async finish(run: RunUnderTest, probe: LatencyProbe, what: string): Promise<void> {
+    const code = await run.stop();
+    await probe.stop();
+    if (code !== 0) throw new Error(`e2e: rnnstream run (${what}) exited with ${code} on SIGTERM`);
+  }
+
+  /** The maximum rate, then latency at fractions of it, of one `rnnstream run`. */
+  private async pipeline(mode: Mode): Promise<void> {
+    const topics = await this.prepare(mode, this.o.keys, this.o.messages);
+    const probe = new LatencyProbe(this.o.brokers, topics.input, topics.output);
+    await probe.start();
+    const run = await this.startRun(mode, topics);
     try {
       await probe.until(
-        () => alive() && probe.arrivals.length >= this.o.messages,
+        () => run.alive() && probe.arrivals.length >= this.o.messages,
         900_000,
         'the pre-filled messages',
       );
       const max = maxRate(probe.arrivals);
-      const maxBatches = await scrape();
+      const totals = await run.scrape();
       const messagesPerS = max.messages / max.seconds;
       await this.record({
         bench: 'e2e',
@@ -186,26 +190,32 @@ class EndToEnd {
         messages_per_s: round(messagesPerS),
         tokens_per_s: round(max.tokens / max.seconds),
         tokens_per_message: round(max.tokens / max.messages, 2),
-        batches: maxBatches.batches,
-        rows_per_batch: round(maxBatches.rows / Math.max(1, maxBatches.batches)),
-        tokens_per_batch: round(maxBatches.tokens / Math.max(1, maxBatches.batches)),
-        ...stageMs(runTotalsOf(''), maxBatches),
+        batches: totals.batches,
+        rows_per_batch: round(totals.rows / Math.max(1, totals.batches)),
+        tokens_per_batch: round(totals.tokens / Math.max(1, totals.batches)),
+        ...stageMs(undefined, totals),
+        peak_rss_mb: round(run.peakRssBytes / 2 ** 20),
       });
-      if (!this.o.skip.includes('kernel')) await this.kernelAt(mode, maxBatches);
+      if (!this.o.skip.includes('kernel')) await this.kernelAt(mode, totals);
       let expected = this.o.messages;
       for (const fraction of this.o.fractions) {
         const rate = Math.max(1, Math.round(fraction * messagesPerS));
-        const before = await scrape();
+        const before = await run.scrape();
         const from = Date.now();
-        const fed = await this.feed(input, ['--rate', String(rate), '--seconds', String(this.o.seconds)]);
+        const fed = await this.feed(topics.input, [
+          '--rate',
+          String(rate),
+          '--seconds',
+          String(this.o.seconds),
+        ]);
         const to = Date.now();
         expected += fed.sent;
         await probe.until(
-          () => alive() && probe.arrivals.length >= expected,
+          () => run.alive() && probe.arrivals.length >= expected,
           120_000,
           `outputs at ${fraction}`,
         );
-        const after = await scrape();
+        const after = await run.scrape();
         // The first seconds warm the feed and the group's fetch sessions up; they are not counted.
         const warm = Math.min(3_000, (to - from) / 4);
         await this.record({
@@ -222,17 +232,36 @@ class EndToEnd {
         });
       }
     } finally {
-      const code = await terminate(run.child, run.done);
-      await probe.stop();
-      if (code !== 0) process.stderr.write(`e2e: rnnstream run (${mode}) exited with ${code}\n`);
+      await this.finish(run, probe, mode);
+    }
+  }
+
+  /** Resident memory of a run holding many keys (one message each) with Redis state. */
+  private async memory(): Promise<void> {
+    const keys = this.o.memoryKeys;
+    const topics = await this.prepare('memory', keys, keys);
+    const probe = new LatencyProbe(this.o.brokers, topics.input, topics.output);
+    await probe.start();
+    const run = await this.startRun('at-least-once', topics);
+    try {
+      await probe.until(() => run.alive() && probe.outputs >= keys, 900_000, `${keys} keys' outputs`);
+      const totals = await run.scrape();
+      await this.record({
+        bench: 'e2e',
+        part: 'memory',
+        state: 'redis',
+        keys,
+        messages: probe.outputs,
+        rss_mb: round(totals.rssBytes / 2 ** 20),
+        peak_rss_mb: round(run.peakRssBytes / 2 ** 20),
+      });
+    } finally {
+      await this.finish(run, probe, 'memory');
     }
   }
 
   /** The kernel alone at the batch size and row length the pipeline formed, same shapes and workers. */
-  private async kernelAt(
-    mode: Mode,
-    batches: { batches: number; rows: number; tokens: number },
-  ): Promise<void> {
+  private async kernelAt(mode: Mode, batches: RunTotals): Promise<void> {
     const shape = await shippedModelShape();
     const batch = Math.max(1, Math.round(batches.rows / batches.batches));
     const steps = Math.max(1, Math.round(batches.tokens / batches.rows));
@@ -313,43 +342,6 @@ class EndToEnd {
       redis.disconnect();
     }
   }
-}
-
-/** What the run's `/metrics` say so far: batches, rows, tokens and the time spent per stage. */
-interface RunTotals {
-  batches: number;
-  rows: number;
-  tokens: number;
-  /** Seconds summed over batches, per stage. */
-  stageSeconds: { load: number; step: number; write: number; sink: number };
-  stageCalls: { load: number; step: number; write: number; sink: number };
-}
-
-function runTotalsOf(metrics: string): RunTotals {
-  const rows = histogramTotals(metrics, 'rnnstream_batch_rows');
-  const tokens = histogramTotals(metrics, 'rnnstream_batch_tokens');
-  const load = histogramTotals(metrics, 'rnnstream_state_seconds', 'op="load"');
-  const write = histogramTotals(metrics, 'rnnstream_state_seconds', 'op="write"');
-  const step = histogramTotals(metrics, 'rnnstream_step_seconds');
-  const sink = histogramTotals(metrics, 'rnnstream_sink_seconds');
-  return {
-    batches: rows.count,
-    rows: rows.sum,
-    tokens: tokens.sum,
-    stageSeconds: { load: load.sum, step: step.sum, write: write.sum, sink: sink.sum },
-    stageCalls: { load: load.count, step: step.count, write: write.count, sink: sink.count },
-  };
-}
-
-/** Mean milliseconds per call of each stage between two scrapes. */
-function stageMs(before: RunTotals, after: RunTotals): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const stage of ['load', 'step', 'write', 'sink'] as const) {
-    const calls = after.stageCalls[stage] - before.stageCalls[stage];
-    out[`${stage}_ms`] =
-      calls > 0 ? round((1000 * (after.stageSeconds[stage] - before.stageSeconds[stage])) / calls) : 0;
-  }
-  return out;
 }
 
 /** Runs every part; results are appended to `options.out`. */

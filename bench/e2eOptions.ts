@@ -23,7 +23,9 @@ export interface EndToEndOptions {
   fractions: number[];
   partitions: number;
   wordsPerText: number;
-  /** Parts left out: `ceiling`, `kernel`, `naive` (the modes are chosen by `modes`). */
+  /** Keys held by the memory part (one message each). */
+  memoryKeys: number;
+  /** Parts left out: `ceiling`, `kernel`, `naive`, `memory` (the modes are chosen by `modes`). */
   skip: string[];
   /** `--engine-workers` of the run (default: the run's own default, one per core). */
   engineWorkers?: number;
@@ -40,6 +42,7 @@ export const DEFAULT_END_TO_END_OPTIONS = {
   fractions: [0.5, 0.9],
   partitions: 8,
   wordsPerText: 20,
+  memoryKeys: 100_000,
 };
 
 function listFlag<T extends string>(flags: Flags, name: string, fallback: T[], allowed?: readonly T[]): T[] {
@@ -72,7 +75,8 @@ export function endToEndOptions(flags: Flags): EndToEndOptions {
     fractions,
     partitions: numberFlag(flags, 'partitions', d.partitions),
     wordsPerText: numberFlag(flags, 'words', d.wordsPerText),
-    skip: listFlag(flags, 'skip', [], ['ceiling', 'kernel', 'naive']),
+    memoryKeys: numberFlag(flags, 'memoryKeys', d.memoryKeys),
+    skip: listFlag(flags, 'skip', [], ['ceiling', 'kernel', 'naive', 'memory']),
     engineWorkers: flags.engineWorkers === undefined ? undefined : numberFlag(flags, 'engineWorkers', 1),
   };
 }

@@ -54,6 +54,16 @@ export interface KernelAtLine {
   steps: number;
 }
 
+/** Resident memory of a run holding many keys with Redis state. */
+export interface MemoryLine {
+  bench: 'e2e';
+  part: 'memory';
+  state: string;
+  keys: number;
+  rss_mb: number;
+  peak_rss_mb: number;
+}
+
 /** The naive baseline (bench/naive.ts). */
 export interface NaiveLine {
   bench: 'naive';
@@ -62,7 +72,7 @@ export interface NaiveLine {
   tokens_per_s: number;
 }
 
-export type E2eLine = CeilingLine | MaxLine | LatencyLine | KernelAtLine | NaiveLine;
+export type E2eLine = CeilingLine | MaxLine | LatencyLine | KernelAtLine | NaiveLine | MemoryLine;
 
 /** A goal row, as report.ts renders it. */
 export interface E2eGoal {
@@ -82,22 +92,31 @@ function parts(lines: readonly E2eLine[]) {
   const kernel = lines.filter((l): l is KernelAtLine => l.bench === 'kernel');
   const naive = lines.filter((l): l is NaiveLine => l.bench === 'naive').at(-1);
   const ceiling = lines.filter((l): l is CeilingLine => l.bench === 'kafka-ceiling').at(-1);
+  const memory = lines.filter((l): l is MemoryLine => l.bench === 'e2e' && l.part === 'memory').at(-1);
   const kernelOf = (mode: string) => kernel.filter((k) => k.context === `e2e ${mode}`).at(-1);
-  return { max, latency, naive, ceiling, kernelOf };
+  return { max, latency, naive, ceiling, memory, kernelOf };
 }
 
 /**
- * The three end-to-end goals, per mode (at-least-once, exactly-once).
+ * The end-to-end goals per mode (at-least-once, exactly-once), then memory with Redis state.
  * @example const goals = e2eGoals(readLines('bench/results/e2e.jsonl'));
  */
 export function e2eGoals(lines: readonly E2eLine[]): E2eGoal[] {
-  const { max, latency, naive, kernelOf } = parts(lines);
+  const { max, latency, naive, memory, kernelOf } = parts(lines);
+  const memoryGoal: E2eGoal = {
+    goal: 'Memory: RSS ≤ 500 MB with 100 000 active keys (Redis state, through Kafka)',
+    measured: memory
+      ? `${fmt(memory.peak_rss_mb)} MB peak, ${fmt(memory.rss_mb)} MB at the end (${fmt(memory.keys)} keys)`
+      : 'not measured',
+    met: memory && memory.keys >= 100_000 ? memory.peak_rss_mb <= 500 : undefined,
+  };
   if (max.length === 0) {
     return [
       {
         goal: 'End to end (Kafka + Redis) ≥ 50% of the kernel, ≥ 10× naive, p99 ≤ max-delay + 100 ms',
         measured: 'not measured in this run (bench/e2e.ts needs Kafka and Redis)',
       },
+      memoryGoal,
     ];
   }
   const goals: E2eGoal[] = [];
@@ -125,14 +144,15 @@ export function e2eGoals(lines: readonly E2eLine[]): E2eGoal[] {
       met: half ? half.p99_ms <= half.max_delay_ms + 100 : undefined,
     });
   }
+  goals.push(memoryGoal);
   return goals;
 }
 
 /** The "(c) End to end" section of BENCHMARKS.md. */
 export function renderE2e(lines: readonly E2eLine[]): string[] {
-  const { max, latency, naive, ceiling, kernelOf } = parts(lines);
+  const { max, latency, naive, ceiling, memory, kernelOf } = parts(lines);
   const out = ['## (c) End to end through Kafka and Redis', ''];
-  if (max.length === 0 && !naive && !ceiling) {
+  if (max.length === 0 && !naive && !ceiling && !memory) {
     return [...out, 'Not measured in this run: `make bench-e2e` (bench/e2e.ts) needs Kafka and Redis.', ''];
   }
   const first = max[0];
@@ -173,6 +193,12 @@ export function renderE2e(lines: readonly E2eLine[]): string[] {
         (l) =>
           `| ${l.mode} | ${fmt(100 * l.fraction)}% | ${fmt(l.target_messages_per_s)} | ${fmt(l.achieved_messages_per_s)} | ${fmt(l.p50_ms)} | ${fmt(l.p99_ms)} | ${fmt(l.max_ms)} | ${fmt(l.rows_per_batch, 1)} | ${l.max_delay_ms + 100} |`,
       ),
+      '',
+    );
+  }
+  if (memory) {
+    out.push(
+      `Memory: \`rnnstream run\` with ${memory.state} state after ${fmt(memory.keys)} keys (one message each) went through it: ${fmt(memory.rss_mb)} MB resident at the end, ${fmt(memory.peak_rss_mb)} MB at the peak (sampled twice a second from its own metrics).`,
       '',
     );
   }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { endToEndOptions } from '../../../bench/e2eOptions.js';
 import { type Arrival, latencies, maxRate, percentile } from '../../../bench/e2eProbe.js';
 import { histogramTotals } from '../../../bench/e2eProcesses.js';
+import { runTotalsOf, stageMs } from '../../../bench/e2eRun.js';
 
 const arrival = (sentAt: number, receivedAt: number, tokens = 20): Arrival => ({
   sentAt,
@@ -55,6 +56,26 @@ describe('end-to-end bench measurements', () => {
     assert.deepEqual(histogramTotals(text, 'rnnstream_missing'), { sum: 0, count: 0 });
   });
 
+  it("reads the run's totals and per-stage means from its /metrics", () => {
+    const metrics = (steps: number, stepSeconds: number) =>
+      [
+        'rnnstream_batch_rows_sum 600',
+        'rnnstream_batch_rows_count 2',
+        'rnnstream_batch_tokens_sum 12000',
+        'rnnstream_batch_tokens_count 2',
+        `rnnstream_step_seconds_sum ${stepSeconds}`,
+        `rnnstream_step_seconds_count ${steps}`,
+        'rnnstream_process_resident_memory_bytes 314572800',
+      ].join('\n');
+    const before = runTotalsOf(metrics(2, 0.05));
+    const after = runTotalsOf(metrics(4, 0.13));
+    assert.equal(after.rows, 600);
+    assert.equal(after.tokens, 12000);
+    assert.equal(after.rssBytes, 300 * 2 ** 20);
+    assert.deepEqual(stageMs(before, after), { load_ms: 0, step_ms: 40, write_ms: 0, sink_ms: 0 });
+    assert.equal(stageMs(undefined, after).step_ms, 32.5);
+  });
+
   it('parses its flags with clear errors', () => {
     const o = endToEndOptions({ out: 'x.jsonl', keys: '500', modes: 'exactly-once', fractions: '0.25,0.5' });
     assert.equal(o.keys, 500);
@@ -63,5 +84,7 @@ describe('end-to-end bench measurements', () => {
     assert.throws(() => endToEndOptions({}), /--out FILE\.jsonl is required/);
     assert.throws(() => endToEndOptions({ out: 'x', modes: 'twice' }), /"twice" is not one of/);
     assert.throws(() => endToEndOptions({ out: 'x', fractions: '1.5' }), /--fractions/);
+    assert.equal(endToEndOptions({ out: 'x' }).memoryKeys, 100_000);
+    assert.deepEqual(endToEndOptions({ out: 'x', skip: 'memory,naive' }).skip, ['memory', 'naive']);
   });
 });

@@ -146,6 +146,7 @@ const results: BenchResults = {
       max_delay_ms: 5,
     },
     { bench: 'naive', messages: 3000, messages_per_s: 200, tokens_per_s: 4000 },
+    { bench: 'e2e', part: 'memory', state: 'redis', keys: 100000, rss_mb: 380, peak_rss_mb: 520 },
   ],
   notes: ['a note'],
 };
@@ -169,6 +170,8 @@ describe('bench report', () => {
     assert.equal(byGoal('End to end (at-least-once) ≥ 10×')?.met, true);
     assert.equal(byGoal('End to end (at-least-once) ≥ 10×')?.measured, '15.0×');
     assert.equal(byGoal('End to end (at-least-once) p99')?.met, true);
+    // The peak counts: 520 MB is over the 500 MB bound even though the end is under it.
+    assert.equal(byGoal('Memory: RSS ≤ 500 MB with 100 000 active keys (Redis')?.met, false);
   });
 
   it('says a goal is not measured when its part is missing', () => {
@@ -185,6 +188,10 @@ describe('bench report', () => {
     assert.match(md, /- a note/);
     assert.match(md, /\| rnnstream run, at-least-once, maximum \| 3,000 \| 60,000 \| 400\.0 \| 8,000 \|/);
     assert.match(md, /\| at-least-once \| 50% \| 1,500 \| 1,490 \| 40 \| 90 \| 130 \| 60\.0 \| 105 \|/);
+    assert.match(
+      md,
+      /Memory: `rnnstream run` with redis state after 100,000 keys .*: 380 MB resident at the end, 520 MB at the peak/,
+    );
     assert.match(md, /\| Kafka raw produce \(160-byte values, the I\/O ceiling\) \| 90,000 \|/);
     const charts = kernelCharts(results);
     assert.deepEqual(Object.keys(charts), ['gru']);

@@ -2,12 +2,13 @@
 # (c) End to end through real Kafka and Redis (bench/e2e.ts): `rnnstream run` fed by `rnnstream feed` with
 # ~20-token texts over 10 000 keys — maximum rate, p50/p99 latency at 50% and 90% of it, in both delivery
 # modes — beside Kafka's raw produce/consume rate on the same broker, the kernel alone at the batch the
-# pipeline formed, and the naive baseline (bench/naive.ts). Writes bench/results/e2e.jsonl and regenerates
+# pipeline formed, the naive baseline (bench/naive.ts), and the resident memory of a run over 100 000 keys. Writes bench/results/e2e.jsonl and regenerates
 # BENCHMARKS.md with the other parts' results as they are.
 #
 # Needs the services: `make bench-e2e` starts them (deploy/services.sh), or set KAFKA_BROKERS and REDIS_URL.
 # Knobs (environment): BENCH_E2E_KEYS=10000 BENCH_E2E_MESSAGES=60000 BENCH_E2E_SECONDS=20
-#   BENCH_E2E_NAIVE_MESSAGES=3000 BENCH_E2E_MODES=at-least-once,exactly-once; extra flags pass through
+#   BENCH_E2E_NAIVE_MESSAGES=3000 BENCH_E2E_MODES=at-least-once,exactly-once BENCH_E2E_MEMORY_KEYS=100000
+#   (RSS of a run holding that many keys with Redis state); extra flags pass through
 #   to bench/e2e.ts (e.g. --skip naive).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ rm -f "$RESULTS/e2e.jsonl"
 node --import tsx bench/e2e.ts --out "$RESULTS/e2e.jsonl" \
   --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" --redis "${REDIS_URL:-redis://127.0.0.1:6379}" \
   --keys "${BENCH_E2E_KEYS:-10000}" --messages "${BENCH_E2E_MESSAGES:-60000}" --seconds "${BENCH_E2E_SECONDS:-20}" \
-  --naive-messages "${BENCH_E2E_NAIVE_MESSAGES:-3000}" --modes "${BENCH_E2E_MODES:-at-least-once,exactly-once}" "$@"
+  --naive-messages "${BENCH_E2E_NAIVE_MESSAGES:-3000}" --memory-keys "${BENCH_E2E_MEMORY_KEYS:-100000}" --modes "${BENCH_E2E_MODES:-at-least-once,exactly-once}" "$@"
 if [[ "${BENCH_E2E_REPORT:-1}" == 1 ]]; then
   node --import tsx bench/report.ts "$RESULTS" BENCHMARKS.md
 fi

@@ -1,8 +1,8 @@
 /**
  * `rnnstream bench pipeline`: the embedded pipeline end to end — decode, tokenize, micro-batch, memory
  * state load/store, step, head, sink, acks — over generated keyed messages, micro-batched (the default
- * options) or one message at a time (`maxBatchRows` 1, `maxDelayMs` 0). No network I/O: this is the
- * ceiling the Kafka/Redis deployment approaches.
+ * options) or one message at a time (`maxBatchRows` 1, `maxDelayMs` 0, batches in flight unbounded).
+ * No network I/O: this is the ceiling the Kafka/Redis deployment approaches.
  */
 import { pino } from 'pino';
 import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
@@ -49,10 +49,14 @@ export const DEFAULT_PIPELINE_BENCH_OPTIONS: Required<Omit<PipelineBenchOptions,
   engineWorkers: 1,
 };
 
-/** The run options of each mode: `single` is the unbatched baseline the batching goal compares with. */
+/**
+ * The run options of each mode: `single` is the unbatched baseline the batching goal compares with — one
+ * message per step. (With a bound on batches in flight, a one-row batch waiting for room would take its
+ * key's next messages into its row; unbounded, each message is its own batch, as before that bound.)
+ */
 export const PIPELINE_MODES: Readonly<Record<PipelineBenchMode, Partial<RunOptions>>> = {
   batched: {},
-  single: { maxBatchRows: 1, maxDelayMs: 0 },
+  single: { maxBatchRows: 1, maxDelayMs: 0, maxBatchesInFlight: Number.POSITIVE_INFINITY },
 };
 
 /** What {@link runPipelineBench} measured. */

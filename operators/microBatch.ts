@@ -19,6 +19,14 @@ export interface MicroBatchOptions {
   maxTokens?: number;
   /** A batch is emitted this long after its first message, full or not. @default 5 */
   maxDelayMs?: number;
+  /**
+   * Most emitted batches not yet signalled on `completed$`. A batch that is due (full, or its delay over)
+   * while that many are in flight waits, and keeps filling up to `maxRows`/`maxTokens`: under load the
+   * batches grow to what the engine can take instead of queueing small ones behind it (a dynamic batcher,
+   * as Triton's). Messages that arrive while a full batch waits queue behind it, in order.
+   * @default Infinity (emit as soon as due)
+   */
+  maxInFlight?: number;
   /** Scheduler of the `maxDelayMs` timer (virtual time in tests). @default asyncScheduler */
   scheduler?: SchedulerLike;
   /**
@@ -33,6 +41,7 @@ export const DEFAULT_MICRO_BATCH_OPTIONS: Required<Omit<MicroBatchOptions, 'comp
   maxRows: 1024,
   maxTokens: 16384,
   maxDelayMs: 5,
+  maxInFlight: Number.POSITIVE_INFINITY,
 };
 
 /**
@@ -56,7 +65,12 @@ export const DEFAULT_MICRO_BATCH_OPTIONS: Required<Omit<MicroBatchOptions, 'comp
  * tokenized$.pipe(microBatch({ maxRows: 256, completed$ }), ..., tap((b) => completed$.next(b)))
  */
 export function microBatch(options: MicroBatchOptions): OperatorFunction<TokenizedMessage, Batch> {
-  const config = { ...DEFAULT_MICRO_BATCH_OPTIONS, ...options };
+  const config = {
+    ...DEFAULT_MICRO_BATCH_OPTIONS,
+    ...options,
+    // An option given as `undefined` means its default (callers pass optional settings straight through).
+    maxInFlight: options.maxInFlight ?? DEFAULT_MICRO_BATCH_OPTIONS.maxInFlight,
+  };
   const scheduler = options.scheduler ?? asyncScheduler;
   if (!Number.isInteger(config.maxRows) || config.maxRows < 1) {
     throw new ConfigError(`maxRows must be a positive integer (got ${config.maxRows})`);
@@ -67,7 +81,13 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
   if (!Number.isFinite(config.maxDelayMs) || config.maxDelayMs < 0) {
     throw new ConfigError(`maxDelayMs must be a non-negative number (got ${config.maxDelayMs})`);
   }
-  const { maxRows, maxTokens, maxDelayMs, completed$ } = config;
+  if (
+    !(config.maxInFlight >= 1) ||
+    (Number.isFinite(config.maxInFlight) && !Number.isInteger(config.maxInFlight))
+  ) {
+    throw new ConfigError(`maxInFlight must be a positive integer (got ${config.maxInFlight})`);
+  }
+  const { maxRows, maxTokens, maxDelayMs, maxInFlight, completed$ } = config;
 
   return (source) =>
     new Observable<Batch>((subscriber) => {
@@ -80,15 +100,32 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
       const inFlightKey = new Map<string, number>();
       /** Seq → keys of each in-flight batch. */
       const inFlightBatch = new Map<number, string[]>();
-      /** Messages waiting for their key's batch to complete, in arrival order per key. */
-      const heldBack = new Map<string, TokenizedMessage[]>();
+      /**
+       * Messages not in the pending batch yet, per key in arrival order: their key is in flight (the key
+       * gate), or the pending batch is full and waits for room (`maxInFlight`). Map order: first parked.
+       * A key with parked messages parks its later ones too, so per-key order holds.
+       */
+      const parked = new Map<string, TokenizedMessage[]>();
+      /** The pending batch is due (full or its delay over) but `maxInFlight` batches are in flight. */
+      let due = false;
       let sourceDone = false;
       let completionsDone = false;
+      /**
+       * Completions are applied one at a time, never inside another step of this operator: a completion
+       * signalled synchronously from `next` (re-entrantly) waits here until the current step is over.
+       */
+      const releases: number[] = [];
+      let busy = false;
 
       const flush = (): void => {
         timer?.unsubscribe();
         timer = undefined;
         if (pending.size === 0) return;
+        if (inFlightBatch.size >= maxInFlight) {
+          due = true;
+          return;
+        }
+        due = false;
         const rows = [...pending.values()];
         pending = new Map();
         pendingTokens = 0;
@@ -96,40 +133,50 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         const keys = rows.map((row) => row.key);
         inFlightBatch.set(batch.seq, keys);
         for (const key of keys) inFlightKey.set(key, batch.seq);
-        // State is consistent before `next`: downstream may signal completion synchronously (re-entrantly).
         subscriber.next(batch);
       };
 
-      const admit = (message: TokenizedMessage): void => {
-        if (inFlightKey.has(message.key)) {
-          if (completionsDone) {
-            subscriber.error(new Error(`microBatch: completed$ ended while key ${message.key} is in flight`));
-            return;
-          }
-          const queue = heldBack.get(message.key);
-          if (queue) queue.push(message);
-          else heldBack.set(message.key, [message]);
-          return;
-        }
+      /** Puts a message in the pending batch when it may go there now; false when it must stay parked. */
+      const place = (message: TokenizedMessage): boolean => {
+        if (inFlightKey.has(message.key)) return false;
         const tokens = message.tokens.length;
-        if (pending.size > 0 && pendingTokens + tokens > maxTokens) {
+        const fits =
+          pending.size === 0 ||
+          ((pending.size < maxRows || pending.has(message.key)) && pendingTokens + tokens <= maxTokens);
+        if (!fits) {
           flush();
-          // The flush may have put this message's key in flight: then it waits like any other.
-          if (inFlightKey.has(message.key)) {
-            admit(message);
-            return;
-          }
+          // Still full: the batch waits for room. Or the flush put this message's key in flight.
+          if (due || inFlightKey.has(message.key)) return false;
         }
         const row = pending.get(message.key);
         if (row) row.messages.push(message);
         else pending.set(message.key, { key: message.key, messages: [message] });
         pendingTokens += tokens;
         if (pending.size >= maxRows || pendingTokens >= maxTokens) flush();
-        else if (timer === undefined) timer = scheduler.schedule(flush, maxDelayMs);
+        else if (timer === undefined && !due) timer = scheduler.schedule(() => step(flush), maxDelayMs);
+        return true;
+      };
+
+      const admit = (message: TokenizedMessage): void => {
+        if (completionsDone && inFlightKey.has(message.key)) {
+          subscriber.error(new Error(`microBatch: completed$ ended while key ${message.key} is in flight`));
+          return;
+        }
+        const queue = parked.get(message.key);
+        if (queue) queue.push(message);
+        else if (!place(message)) parked.set(message.key, [message]);
+      };
+
+      /** Moves a key's parked messages into the pending batch, in order, as far as they may go. */
+      const unpark = (key: string): void => {
+        const queue = parked.get(key);
+        if (queue === undefined) return;
+        while (queue.length > 0 && place(queue[0])) queue.shift();
+        if (queue.length === 0) parked.delete(key);
       };
 
       const maybeComplete = (): void => {
-        if (sourceDone && heldBack.size === 0 && pending.size === 0) subscriber.complete();
+        if (sourceDone && parked.size === 0 && pending.size === 0) subscriber.complete();
       };
 
       const release = (done: number): void => {
@@ -139,11 +186,14 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         for (const key of keys) {
           if (inFlightKey.get(key) === done) inFlightKey.delete(key);
         }
-        for (const key of keys) {
-          const queue = heldBack.get(key);
-          if (queue === undefined || inFlightKey.has(key)) continue;
-          heldBack.delete(key);
-          for (const message of queue) admit(message);
+        // The finished batch's keys first: their parked messages waited on it.
+        for (const key of keys) unpark(key);
+        // Room again: a batch that waited goes, then what was parked behind a full batch, oldest first
+        // (keys still in flight stay parked).
+        if (due) flush();
+        for (const key of [...parked.keys()]) {
+          if (due) break;
+          unpark(key);
         }
         if (sourceDone) {
           flush();
@@ -151,24 +201,43 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         }
       };
 
+      /** Runs one step of the operator, then the completions signalled meanwhile. */
+      const step = (fn: () => void): void => {
+        if (busy) {
+          fn();
+          return;
+        }
+        busy = true;
+        try {
+          fn();
+          while (releases.length > 0) release(releases.shift() as number);
+        } finally {
+          busy = false;
+        }
+      };
+
       const completions = completed$.subscribe({
-        next: (batch) => release(batch.seq),
+        next: (batch) => {
+          releases.push(batch.seq);
+          step(() => {});
+        },
         error: (error) => subscriber.error(error),
         complete: () => {
           completionsDone = true;
-          if (heldBack.size > 0) {
-            subscriber.error(new Error(`microBatch: completed$ ended with ${heldBack.size} keys held back`));
+          if (parked.size > 0) {
+            subscriber.error(new Error(`microBatch: completed$ ended with ${parked.size} keys held back`));
           }
         },
       });
       const input = source.subscribe({
-        next: (message) => admit(message),
+        next: (message) => step(() => admit(message)),
         error: (error) => subscriber.error(error),
-        complete: () => {
-          sourceDone = true;
-          flush();
-          maybeComplete();
-        },
+        complete: () =>
+          step(() => {
+            sourceDone = true;
+            flush();
+            maybeComplete();
+          }),
       });
 
       return () => {

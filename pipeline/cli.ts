@@ -49,6 +49,10 @@ function addRunOptions(cmd: Command): Command {
     .option('--max-batch-rows <n>', 'rows (keys) per micro-batch')
     .option('--max-batch-tokens <n>', 'tokens per micro-batch')
     .option('--max-delay-ms <n>', 'longest wait for a micro-batch to fill')
+    .option(
+      '--max-batches-in-flight <n>',
+      'batches being loaded, stepped or stored at once; a due batch waits and keeps filling',
+    )
     .addOption(
       new Option('--on-bad-state <policy>', 'a stored state that fails its checks').choices([
         'reset',

@@ -53,6 +53,8 @@ export const runConfigSchema = z
     maxBatchRows: positiveInt.default(1024),
     maxBatchTokens: positiveInt.default(16384),
     maxDelayMs: z.coerce.number().min(0).default(5),
+    /** Batches between the batcher and their stored state; a due batch waits (and keeps filling) beyond it. */
+    maxBatchesInFlight: positiveInt.default(2),
     onBadState: z.enum(['reset', 'dlq', 'fail']).default('reset'),
     /** Largest message value (bytes). */
     maxValueBytes: positiveInt.default(64 * 1024),

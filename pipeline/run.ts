@@ -61,6 +61,12 @@ export interface RunOptions {
   maxBatchTokens: number;
   /** @default 5 */
   maxDelayMs: number;
+  /**
+   * Batches between the micro-batcher and their stored state (loading, stepping, storing). A batch that is
+   * due while that many are in flight waits and keeps filling: under load batches grow to what the engine
+   * takes instead of queueing small ones behind it. @default 2
+   */
+  maxBatchesInFlight: number;
   /** @default { sentiment: true, embedding: false } */
   emit: { sentiment: boolean; embedding: boolean | 'base64' };
   /** @default 'reset' */
@@ -76,6 +82,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   maxBatchRows: 1024,
   maxBatchTokens: 16384,
   maxDelayMs: 5,
+  maxBatchesInFlight: 2,
   emit: { sentiment: true, embedding: false },
   onBadState: 'reset',
   maxValueBytes: 64 * 1024,
@@ -218,6 +225,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       maxRows: opts.maxBatchRows,
       maxTokens: opts.maxBatchTokens,
       maxDelayMs: opts.maxDelayMs,
+      maxInFlight: opts.maxBatchesInFlight,
       completed$,
     }),
     tap((batch) => {

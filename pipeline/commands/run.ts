@@ -74,6 +74,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
       maxBatchRows: config.maxBatchRows,
       maxBatchTokens: config.maxBatchTokens,
       maxDelayMs: config.maxDelayMs,
+      maxBatchesInFlight: config.maxBatchesInFlight,
       emit: config.emit,
       onBadState: config.onBadState,
       maxValueBytes: config.maxValueBytes,

@@ -346,6 +346,7 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
       inputFormat: config.inputFormat,
       maxBatchRows: config.maxBatchRows,
       maxDelayMs: config.maxDelayMs,
+      maxBatchesInFlight: config.maxBatchesInFlight,
       emit: config.emit,
       maxValueBytes: config.maxValueBytes,
       maxKeyBytes: config.maxKeyBytes,

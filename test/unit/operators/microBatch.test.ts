@@ -198,6 +198,46 @@ describe('microBatch', () => {
     });
   });
 
+  it('maxInFlight: a due batch waits for room and keeps filling, so batches grow under load', () => {
+    const [a, b, c] = [msg('k1'), msg('k2'), msg('k3')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Batch 0 at 1; b's batch is due at 3 but batch 0 is in flight; c joins it; room at 5.
+      const completed$ = hot<Batch>('-----s', { s: done(0) });
+      const out$ = cold('a-b-c---|', { a, b, c }).pipe(
+        microBatch({ maxDelayMs: 1, maxInFlight: 1, scheduler, completed$ }),
+      );
+      expectObservable(out$).toBe('-x---y--|', {
+        x: batch(0, ['k1', a]),
+        y: batch(1, ['k2', b], ['k3', c]),
+      });
+    });
+  });
+
+  it("maxInFlight: a full batch waiting for room still takes its keys' messages; new keys park in order", () => {
+    const [a, b, c, d, e, f, g] = [
+      msg('k1'),
+      msg('k2'),
+      msg('k3'),
+      msg('k4'),
+      msg('k5'),
+      msg('k3'),
+      msg('k4'),
+    ];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Batch 0 = [a, b] (full) at 1. [c, d] is full at 5 and waits; e (a new key) parks; f joins k3's row.
+      // Room at 8: [c f, d] goes, e starts the next batch; g's key is now in flight, so g parks until 10.
+      const completed$ = hot<Batch>('--------s-t', { s: done(0), t: done(1) });
+      const out$ = cold('ab-c-def-g---|', { a, b, c, d, e, f, g }).pipe(
+        microBatch({ maxRows: 2, maxDelayMs: 1, maxInFlight: 1, scheduler, completed$ }),
+      );
+      expectObservable(out$).toBe('-x------y-z--|', {
+        x: batch(0, ['k1', a], ['k2', b]),
+        y: batch(1, ['k3', c, f], ['k4', d]),
+        z: batch(2, ['k5', e], ['k4', g]),
+      });
+    });
+  });
+
   it('refuses bad options with a message naming the option', () => {
     const completed$ = new Subject<Batch>();
     assert.throws(
@@ -206,6 +246,8 @@ describe('microBatch', () => {
     );
     assert.throws(() => microBatch({ maxTokens: 1.5, completed$ }), /maxTokens/);
     assert.throws(() => microBatch({ maxDelayMs: -1, completed$ }), /maxDelayMs/);
+    assert.throws(() => microBatch({ maxInFlight: 0, completed$ }), /maxInFlight/);
+    assert.throws(() => microBatch({ maxInFlight: 1.5, completed$ }), /maxInFlight/);
   });
 
   it('property: exactly once, per-key order, no key in two in-flight batches, limits hold', () => {
@@ -230,6 +272,7 @@ describe('microBatch', () => {
           maxRows: fc.integer({ min: 1, max: 4 }),
           maxTokens: fc.integer({ min: 1, max: 12 }),
           maxDelayMs: fc.integer({ min: 0, max: 3 }),
+          maxInFlight: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
           syncCompletion: fc.boolean(),
           events: fc.array(event, { maxLength: 60 }),
           drainPicks: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
@@ -261,6 +304,7 @@ describe('microBatch', () => {
               maxRows: p.maxRows,
               maxTokens: p.maxTokens,
               maxDelayMs: p.maxDelayMs,
+              maxInFlight: p.maxInFlight,
               scheduler,
               completed$: completed,
             }),
@@ -286,6 +330,7 @@ describe('microBatch', () => {
                   check(!keys.includes(row.key), `key ${row.key} in two in-flight batches`);
               }
               check(b.seq === emitted.length, 'seq counts from 0');
+              check(inFlight.size < (p.maxInFlight ?? Number.POSITIVE_INFINITY), 'maxInFlight');
               emitted.push(b);
               inFlight.set(b.seq, b);
               if (p.syncCompletion) complete(b.seq);
@@ -321,7 +366,7 @@ describe('microBatch', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 600 },
     );
   });
 });

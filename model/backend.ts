@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../pipeline/errors.js';
 
 /** Backend names accepted by `--backend`. */
@@ -54,6 +54,7 @@ async function useWasm(): Promise<void> {
 }
 
 async function useCpu(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
   await activate('cpu');
   // The cpu backend prints a "install tfjs-node" banner on first use in Node; the choice is already
   // logged with its reason, so the banner is noise.

@@ -6,7 +6,7 @@
  * part of the step: the engine computes it for all steps of a layer at once (or looks it up in a
  * per-token table), so a step only multiplies the previous `h` by `W_hhᵀ`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ModelFormatError } from '../pipeline/errors.js';
 import { elementCount, type HostTensor, type TensorMap } from './safetensors.js';
 import type { CellKind, RnnConfig } from './types.js';

@@ -8,7 +8,7 @@
  * (layer 0 of a token model: a precomputed `[vocab, gates*H]` table `Embedding·W_ihᵀ + b`) or one matmul
  * (deeper layers), so only `h·W_hhᵀ` is left inside the time loop.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   CELL_STEPS,
   type CellState,
@@ -20,6 +20,7 @@ import {
   sigmoidTanh,
   stepLayout,
 } from './cells.js';
+import { filledTensor2d } from './hostTensor.js';
 import type { HostTensor } from './safetensors.js';
 import type { RnnConfig, RnnState, StepEngine, StepOptions, StepResult, StepRow } from './types.js';
 
@@ -339,12 +340,15 @@ class BatchedEngine implements StepEngine {
       }
     }
 
-    const parts: tf.Tensor[] = [tf.stack(finalH).reshape([-1])];
-    if (isLstm) parts.push(tf.stack(finalC).reshape([-1]));
+    // Functional ops only: this module imports tfjs-core alone (no chained-op methods), so that engine
+    // workers do not load all of TF.js.
+    const flat = (t: tf.Tensor) => tf.reshape(t, [-1]);
+    const parts: tf.Tensor[] = [flat(tf.stack(finalH))];
+    if (isLstm) parts.push(flat(tf.stack(finalC)));
     if (markIndices.length > 0 && lastOutputs) {
-      parts.push(tf.gather(lastOutputs, tf.tensor1d(markIndices, 'int32')).reshape([-1]));
+      parts.push(flat(tf.gather(lastOutputs, tf.tensor1d(markIndices, 'int32'))));
     }
-    if (wantOutputs && lastOutputs) parts.push(lastOutputs.reshape([-1]));
+    if (wantOutputs && lastOutputs) parts.push(flat(lastOutputs));
     return (parts.length === 1 ? parts[0] : tf.concat(parts)) as tf.Tensor1D;
   }
 
@@ -360,10 +364,9 @@ class BatchedEngine implements StepEngine {
     return (t) =>
       host.map((data, g) => {
         const w = this.widths[g];
-        return tf.tensor2d(data.subarray(offsets[t] * w, (offsets[t] + batchSizes[t]) * w), [
-          batchSizes[t],
-          w,
-        ]);
+        return filledTensor2d(batchSizes[t], w, (out) =>
+          out.set(data.subarray(offsets[t] * w, (offsets[t] + batchSizes[t]) * w)),
+        );
       });
   }
 
@@ -378,12 +381,12 @@ class BatchedEngine implements StepEngine {
       tables.map((table, g) => {
         const w = this.widths[g];
         const rows = batchSizes[t];
-        const out = new Float32Array(rows * w);
-        for (let p = 0; p < rows; p++) {
-          const id = ids[offsets[t] + p];
-          out.set(table.subarray(id * w, (id + 1) * w), p * w);
-        }
-        return tf.tensor2d(out, [rows, w]);
+        return filledTensor2d(rows, w, (out) => {
+          for (let p = 0; p < rows; p++) {
+            const id = ids[offsets[t] + p];
+            out.set(table.subarray(id * w, (id + 1) * w), p * w);
+          }
+        });
       });
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { benchKernelCommand, runKernelBench } from '../../../bench/kernel.js';
@@ -44,30 +45,22 @@ describe('benchKernelCommand', () => {
     );
   });
 
-  it('prints the JSON line last with --json', async () => {
-    const written: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => {
-      written.push(chunk);
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      const code = await benchKernelCommand({
-        cell: 'rnn',
-        vocab: '40',
-        embed: '4',
-        hidden: '4',
-        batch: '2',
-        steps: '2',
-        seconds: '0',
-        backend: 'cpu',
-        json: true,
-      });
-      assert.equal(code, 0);
-    } finally {
-      process.stdout.write = write;
-    }
-    const last = JSON.parse(written.join('').trim().split('\n').at(-1) as string);
+  it('prints the JSON line last with --json', () => {
+    // In a child process: swapping this process's stdout would also swallow the test runner's own output.
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/cli.ts',
+        'kernel',
+        ...['--cell', 'rnn', '--vocab', '40', '--embed', '4', '--hidden', '4'],
+        ...['--batch', '2', '--steps', '2', '--seconds', '0', '--backend', 'cpu', '--json'],
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
     assert.equal(last.cell, 'rnn');
     assert.equal(last.batch, 2);
     assert.ok(last.tokens_per_s > 0);

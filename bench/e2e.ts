@@ -254,6 +254,9 @@ class EndToEnd {
         messages: probe.outputs,
         rss_mb: round(totals.rssBytes / 2 ** 20),
         peak_rss_mb: round(run.peakRssBytes / 2 ** 20),
+        // Of the RSS: the main thread's V8 heap and buffers (engine workers and code are the rest).
+        main_heap_mb: round(totals.heapBytes / 2 ** 20),
+        main_external_mb: round(totals.externalBytes / 2 ** 20),
       });
     } finally {
       await this.finish(run, probe, 'memory');

@@ -13,8 +13,11 @@ export interface RunTotals {
   /** Seconds summed over batches, per stage. */
   stageSeconds: { load: number; step: number; write: number; sink: number };
   stageCalls: { load: number; step: number; write: number; sink: number };
-  /** Resident set size now, bytes. */
+  /** Resident set size now, bytes (all threads). */
   rssBytes: number;
+  /** The main thread's V8 heap in use and memory held outside it (buffers), bytes. */
+  heapBytes: number;
+  externalBytes: number;
 }
 
 const STAGES = ['load', 'step', 'write', 'sink'] as const;
@@ -55,6 +58,8 @@ export function runTotalsOf(metrics: string): RunTotals {
       sink: stage.sink.count,
     },
     rssBytes: gauge(metrics, 'rnnstream_process_resident_memory_bytes'),
+    heapBytes: gauge(metrics, 'rnnstream_nodejs_heap_size_used_bytes'),
+    externalBytes: gauge(metrics, 'rnnstream_nodejs_external_memory_bytes'),
   };
 }
 

@@ -66,12 +66,16 @@ describe('end-to-end bench measurements', () => {
         `rnnstream_step_seconds_sum ${stepSeconds}`,
         `rnnstream_step_seconds_count ${steps}`,
         'rnnstream_process_resident_memory_bytes 314572800',
+        'rnnstream_nodejs_heap_size_used_bytes 104857600',
+        'rnnstream_nodejs_external_memory_bytes 1048576',
       ].join('\n');
     const before = runTotalsOf(metrics(2, 0.05));
     const after = runTotalsOf(metrics(4, 0.13));
     assert.equal(after.rows, 600);
     assert.equal(after.tokens, 12000);
     assert.equal(after.rssBytes, 300 * 2 ** 20);
+    assert.equal(after.heapBytes, 100 * 2 ** 20);
+    assert.equal(after.externalBytes, 2 ** 20);
     assert.deepEqual(stageMs(before, after), { load_ms: 0, step_ms: 40, write_ms: 0, sink_ms: 0 });
     assert.equal(stageMs(undefined, after).step_ms, 32.5);
   });

@@ -162,24 +162,33 @@ export function summarize(results: BenchResults): BenchSummary {
   const batchingRatio = batched && single ? batched.tokens_per_s / single.tokens_per_s : undefined;
 
   const goals: GoalStatus[] = [];
-  const gru = Object.entries(kernelRatio.gru ?? {}).filter(([b]) => Number(b) >= 256);
-  goals.push({
-    goal: 'Kernel on CPU ≥ 1.0× PyTorch CPU at batch ≥ 256 (GRU)',
-    measured: gru.length ? gru.map(([b, r]) => `batch ${b}: ${ratio(r)}`).join(', ') : 'not measured',
-    met: gru.length ? gru.every(([, r]) => r >= 1) : undefined,
-  });
-  // The same goal for rnnstream with one engine worker per core (`run`'s default): `rnnstream-Nw` points.
-  for (const impl of unique(results.kernel.map((p) => p.impl)).filter((i) => i.startsWith(`${RNNSTREAM}-`))) {
+  // The kernel goal is judged against PyTorch's best CPU configuration measured at each batch (all
+  // threads, or one thread: on some machines OpenBLAS is faster on one), not only the all-threads run.
+  const bestTorch = (batch: number) =>
+    results.kernel
+      .filter((p) => p.impl.startsWith(PYTORCH) && p.cell === 'gru' && p.batch === batch)
+      .reduce<KernelPoint | undefined>(
+        (best, p) => (best && best.tokens_per_s >= p.tokens_per_s ? best : p),
+        undefined,
+      );
+  const kernelGoal = (impl: string, label: string) => {
     const points = results.kernel.filter((p) => p.impl === impl && p.cell === 'gru' && p.batch >= 256);
     const ratios = points.flatMap((p) => {
-      const base = pointOf(results, PYTORCH, 'gru', p.batch);
-      return base ? [[p.batch, p.tokens_per_s / base.tokens_per_s] as const] : [];
+      const base = bestTorch(p.batch);
+      return base ? [[p.batch, p.tokens_per_s / base.tokens_per_s, base.impl] as const] : [];
     });
     goals.push({
-      goal: `Kernel on CPU ≥ 1.0× PyTorch CPU at batch ≥ 256 (GRU), ${impl} (one engine worker per core, run's default)`,
-      measured: ratios.length ? ratios.map(([b, r]) => `batch ${b}: ${ratio(r)}`).join(', ') : 'not measured',
+      goal: `Kernel on CPU ≥ 1.0× the best PyTorch CPU run at batch ≥ 256 (GRU)${label}`,
+      measured: ratios.length
+        ? ratios.map(([b, r, base]) => `batch ${b}: ${ratio(r)} (vs ${base})`).join(', ')
+        : 'not measured',
       met: ratios.length ? ratios.every(([, r]) => r >= 1) : undefined,
     });
+  };
+  kernelGoal(RNNSTREAM, '');
+  // rnnstream with one engine worker per core (`run`'s default): the `rnnstream-Nw` points.
+  for (const impl of unique(results.kernel.map((p) => p.impl)).filter((i) => i.startsWith(`${RNNSTREAM}-`))) {
+    kernelGoal(impl, `, ${impl} (one engine worker per core, run's default)`);
   }
   goals.push({
     goal: 'Batching ≥ 20× the one-at-a-time pipeline at 1 000 active keys',

@@ -52,6 +52,10 @@ export const DEFAULT_MICRO_BATCH_OPTIONS: Required<Omit<MicroBatchOptions, 'comp
  * signalled on `completed$` is held back (in order) and joins the first batch collected after that
  * signal, so a state is never loaded before the previous write of the same key.
  *
+ * Room (`maxInFlight`): with that many batches emitted and not signalled, a due batch waits and keeps
+ * taking messages up to its limits; a message it cannot take is held back like a gated one. Held-back
+ * messages live in one queue per key, so a key's messages always enter batches in arrival order.
+ *
  * On source completion the pending batch is flushed at once; the output completes when nothing is
  * pending or held back (held-back messages are flushed as soon as their key is released). Errors of the
  * source or of `completed$` propagate; `completed$` completing while messages are held back is an error,

@@ -12,7 +12,7 @@ import { Head } from '../model/head.js';
 import { loadModelPackage, MANIFEST_FILE } from '../model/modelPackage.js';
 import { createParallelEngine } from '../model/parallelEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
-import type { CellKind, RnnConfig } from '../model/types.js';
+import type { CellKind, RnnConfig, StepEngine } from '../model/types.js';
 import { defaultModelDir } from '../pipeline/paths.js';
 import type { PipelineModel } from '../pipeline/run.js';
 import type { StateSchema } from '../pipeline/state/record.js';
@@ -101,20 +101,7 @@ export async function loadBenchModel(
       description: `${pkg.id} (${describe(config, pkg.tokenizer.size)})`,
     };
   }
-  const random = randomBenchModel(size);
-  if (engineWorkers > 1) {
-    random.model.engine.dispose();
-    const s = { ...DEFAULT_RANDOM_MODEL_SIZE, ...size };
-    const config: RnnConfig = {
-      cell: s.cell,
-      inputSize: s.embed,
-      hiddenSize: s.hidden,
-      numLayers: s.layers,
-      bias: true,
-    };
-    random.model.engine = await engineFor(randomWeights(config, s.vocab, s.seed), config);
-  }
-  return random;
+  return randomBenchModel(size, engineFor);
 }
 
 /** `gru 1×128, embed 64, vocab 20000`. */
@@ -124,10 +111,13 @@ function describe(config: RnnConfig, vocab: number): string {
 
 /**
  * A random-weight model with a real tokenizer (the benchmark's words plus filler up to `vocab`) and a
- * sigmoid head.
- * @example const { model } = randomBenchModel({ hidden: 32, vocab: 500 });
+ * sigmoid head; `engineFor` builds its engine (in this thread by default).
+ * @example const { model } = await randomBenchModel({ hidden: 32, vocab: 500 });
  */
-export function randomBenchModel(size: RandomModelSize = {}): BenchModel {
+export async function randomBenchModel(
+  size: RandomModelSize = {},
+  engineFor: (weights: RnnWeights, config: RnnConfig) => StepEngine | Promise<StepEngine> = createEngine,
+): Promise<BenchModel> {
   const s = { ...DEFAULT_RANDOM_MODEL_SIZE, ...size };
   const config: RnnConfig = {
     cell: s.cell,
@@ -152,7 +142,7 @@ export function randomBenchModel(size: RandomModelSize = {}): BenchModel {
     model: {
       id: `bench-random@${fingerprint}`,
       tokenize: (text) => tokenizer.encode(text),
-      engine: createEngine(randomWeights(config, s.vocab, s.seed), config),
+      engine: await engineFor(randomWeights(config, s.vocab, s.seed), config),
       predict: (hs) => head.predict(hs),
     },
     schema: { fingerprint, cell: s.cell, layers: s.layers, hidden: s.hidden, dtype: 'float32' },

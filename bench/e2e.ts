@@ -15,12 +15,14 @@
  *  [--modes at-least-once,exactly-once] [--fractions 0.5,0.9] [--partitions 8] [--engine-workers N]
  *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory]`
  */
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { loadModelPackage } from '../model/modelPackage.js';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
+import { defaultModelDir } from '../pipeline/paths.js';
 import { DEFAULT_RUN_OPTIONS } from '../pipeline/run.js';
 import { parseArgs } from './cli.js';
 import { type EndToEndOptions, endToEndOptions, type Mode } from './e2eOptions.js';
@@ -28,6 +30,7 @@ import { LatencyProbe, latencies, maxRate } from './e2eProbe.js';
 import { freePort, RNNSTREAM, runJson, TSX, writeTexts } from './e2eProcesses.js';
 import { type RunTotals, RunUnderTest, stageMs } from './e2eRun.js';
 import { runMain } from './flags.js';
+import { round } from './format.js';
 
 /** What the shipped model's shapes are, for the kernel comparison. */
 interface ModelShape {
@@ -39,23 +42,23 @@ interface ModelShape {
 }
 
 async function shippedModelShape(): Promise<ModelShape> {
-  const dir = 'models/sentiment';
-  const manifest = JSON.parse(await readFile(join(dir, 'rnnstream.json'), 'utf8')) as {
-    network: { cell: string; embed: number; hiddenSize: number; numLayers: number };
-    tokenizer: { vocab: string };
+  const { config, tokenizer } = await loadModelPackage(defaultModelDir());
+  return {
+    cell: config.cell,
+    vocab: tokenizer.size,
+    embed: config.inputSize,
+    hidden: config.hiddenSize,
+    layers: config.numLayers,
   };
-  const vocab = JSON.parse(await readFile(join(dir, manifest.tokenizer.vocab), 'utf8')) as string[];
-  const { cell, embed, hiddenSize, numLayers } = manifest.network;
-  return { cell, vocab: vocab.length, embed, hidden: hiddenSize, layers: numLayers };
 }
-
-const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 class EndToEnd {
   private readonly broker: string;
   private readonly texts: string;
   private readonly created: string[] = [];
   private readonly prefixes: string[] = [];
+  /** The shipped model's shapes, read once for both modes' kernel runs. */
+  private shape?: Promise<ModelShape>;
 
   constructor(
     private readonly o: EndToEndOptions,
@@ -265,7 +268,8 @@ class EndToEnd {
 
   /** The kernel alone at the batch size and row length the pipeline formed, same shapes and workers. */
   private async kernelAt(mode: Mode, batches: RunTotals): Promise<void> {
-    const shape = await shippedModelShape();
+    this.shape ??= shippedModelShape();
+    const shape = await this.shape;
     const batch = Math.max(1, Math.round(batches.rows / batches.batches));
     const steps = Math.max(1, Math.round(batches.tokens / batches.rows));
     const kernel = await runJson<Record<string, unknown>>([

@@ -6,6 +6,7 @@
  */
 import type { Consumer, Kafka } from 'kafkajs';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
+import { round } from './format.js';
 
 /** One output joined with its input. */
 export interface Arrival {
@@ -26,8 +27,6 @@ export function percentile(sorted: readonly number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
-
-const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 /**
  * Maximum rate from output arrivals: the first arrival's batch starts the clock and is not counted.

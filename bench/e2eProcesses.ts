@@ -81,8 +81,23 @@ export async function writeTexts(path: string, count: number, words: number, see
 }
 
 /**
- * Sum and count of a Prometheus histogram in `/metrics` text; with `label` (e.g. `op="load"`), of the series
- * carrying it.
+ * The value of one series in Prometheus `/metrics` text (0 when absent); with `label` (e.g. `op="load"`),
+ * of the series carrying it. Written here because prom-client formats this text but does not parse it.
+ * @example metricValue(text, 'rnnstream_process_resident_memory_bytes') // 314572800
+ */
+export function metricValue(metrics: string, series: string, label?: string): number {
+  const line = metrics
+    .split('\n')
+    .find(
+      (l) =>
+        (l.startsWith(`${series} `) || l.startsWith(`${series}{`)) &&
+        (label === undefined || l.includes(label)),
+    );
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/**
+ * Sum and count of a Prometheus histogram in `/metrics` text; with `label`, of the series carrying it.
  * @example histogramTotals(text, 'rnnstream_state_seconds', 'op="load"') // { sum: 1.2, count: 40 }
  */
 export function histogramTotals(
@@ -90,17 +105,10 @@ export function histogramTotals(
   name: string,
   label?: string,
 ): { sum: number; count: number } {
-  const value = (suffix: string) => {
-    const line = metrics
-      .split('\n')
-      .find(
-        (l) =>
-          (l.startsWith(`${name}_${suffix} `) || l.startsWith(`${name}_${suffix}{`)) &&
-          (label === undefined || l.includes(label)),
-      );
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  return {
+    sum: metricValue(metrics, `${name}_sum`, label),
+    count: metricValue(metrics, `${name}_count`, label),
   };
-  return { sum: value('sum'), count: value('count') };
 }
 
 /** Stops a child with SIGTERM (graceful drain) and returns its exit code. */

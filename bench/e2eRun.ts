@@ -3,7 +3,8 @@
  * state, Kafka out, metrics on), watched through its own `/metrics` (batches, per-stage times, resident
  * memory sampled for its peak) and stopped with SIGTERM (a graceful drain that must exit 0).
  */
-import { histogramTotals, RNNSTREAM, start, terminate } from './e2eProcesses.js';
+import { histogramTotals, metricValue, RNNSTREAM, start, terminate } from './e2eProcesses.js';
+import { round } from './format.js';
 
 /** What the run's `/metrics` say so far: batches, rows, tokens, time per stage and resident memory. */
 export interface RunTotals {
@@ -21,12 +22,6 @@ export interface RunTotals {
 }
 
 const STAGES = ['load', 'step', 'write', 'sink'] as const;
-
-/** A gauge's value in `/metrics` text (0 when absent). */
-function gauge(metrics: string, name: string): number {
-  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
 
 /**
  * Reads the run's counters out of its `/metrics` text.
@@ -57,9 +52,9 @@ export function runTotalsOf(metrics: string): RunTotals {
       write: stage.write.count,
       sink: stage.sink.count,
     },
-    rssBytes: gauge(metrics, 'rnnstream_process_resident_memory_bytes'),
-    heapBytes: gauge(metrics, 'rnnstream_nodejs_heap_size_used_bytes'),
-    externalBytes: gauge(metrics, 'rnnstream_nodejs_external_memory_bytes'),
+    rssBytes: metricValue(metrics, 'rnnstream_process_resident_memory_bytes'),
+    heapBytes: metricValue(metrics, 'rnnstream_nodejs_heap_size_used_bytes'),
+    externalBytes: metricValue(metrics, 'rnnstream_nodejs_external_memory_bytes'),
   };
 }
 
@@ -72,7 +67,7 @@ export function stageMs(before: RunTotals | undefined, after: RunTotals): Record
   for (const s of STAGES) {
     const calls = after.stageCalls[s] - (before?.stageCalls[s] ?? 0);
     const seconds = after.stageSeconds[s] - (before?.stageSeconds[s] ?? 0);
-    out[`${s}_ms`] = calls > 0 ? Number(((1000 * seconds) / calls).toFixed(1)) : 0;
+    out[`${s}_ms`] = calls > 0 ? round((1000 * seconds) / calls) : 0;
   }
   return out;
 }

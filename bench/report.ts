@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHART_COLORS, type ChartSeries, renderLogLogChart } from './chart.js';
+import { fmt } from './format.js';
 import { type E2eLine, e2eGoals, renderE2e } from './reportE2e.js';
 
 /** One kernel measurement (either implementation): the fields both bench/kernel.ts and pytorch_kernel.py print. */
@@ -130,10 +131,6 @@ function pointOf(results: BenchResults, impl: string, cell: string, batch: numbe
 }
 
 const unique = <T>(values: T[]) => [...new Set(values)];
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n)
-    ? '–'
-    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (n: number | undefined) => (n === undefined ? '–' : `${(100 * n).toFixed(n < 0.01 ? 2 : 1)}%`);
 const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
 

@@ -4,6 +4,8 @@
  * maximum rate.
  */
 
+import { fmt } from './format.js';
+
 /** Kafka's raw rate on the same broker (bench/kafkaCeiling.ts). */
 export interface CeilingLine {
   bench: 'kafka-ceiling';
@@ -80,11 +82,6 @@ export interface E2eGoal {
   measured: string;
   met?: boolean;
 }
-
-const fmt = (x: number | undefined, digits = 0) =>
-  x === undefined || !Number.isFinite(x)
-    ? '–'
-    : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function parts(lines: readonly E2eLine[]) {
   const max = lines.filter((l): l is MaxLine => l.bench === 'e2e' && l.part === 'max');

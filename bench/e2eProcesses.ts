@@ -56,10 +56,13 @@ export async function runJson<T>(argv: readonly string[]): Promise<T> {
   return JSON.parse(line) as T;
 }
 
-/** A TCP port free right now (for the run's metrics endpoint). */
+/** A TCP port free right now on 127.0.0.1 (for a `--metrics-port`; the fault tests use it too). */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
   const address = server.address();
   await new Promise((resolve) => server.close(resolve));
   if (address === null || typeof address === 'string') throw new Error('no free port');

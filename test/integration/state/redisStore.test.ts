@@ -49,7 +49,7 @@ class CommandLog {
   private lines: string[][] = [];
   private waiters = new Map<string, () => void>();
   private constructor(
-    private readonly monitor: Awaited<ReturnType<Redis['monitor']>>,
+    private readonly monitor: Redis,
     private readonly marker: Redis,
   ) {
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -62,7 +62,28 @@ class CommandLog {
 
   static async open(): Promise<CommandLog> {
     const base = new Redis(REDIS_URL);
-    const monitor = await base.monitor();
+    const monitor = base.duplicate({ monitor: true, lazyConnect: false });
+    // ioredis switches a connection to monitoring one microtask after MONITOR's +OK, so lines of other
+    // clients' commands that arrive in the same read are taken for replies and each raises a "Command
+    // queue state error" (other test files share this Redis). Those lines predate every command this log
+    // waits for, so they are dropped; any other error fails the open.
+    let fail: (error: Error) => void = () => {};
+    const onError = (error: Error) => {
+      if (!error.message.startsWith('Command queue state error')) fail(error);
+    };
+    monitor.on('error', onError);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        fail = reject;
+        monitor.once('monitoring', () => resolve());
+      });
+    } catch (error) {
+      monitor.disconnect();
+      base.disconnect();
+      throw error;
+    } finally {
+      monitor.off('error', onError);
+    }
     return new CommandLog(monitor, base);
   }
 

@@ -1,16 +1,53 @@
 /**
- * Chooses the TensorFlow.js backend at start: `tensorflow` (tfjs-node-gpu / tfjs-node, optional),
- * `webgpu` (Dawn through the optional `webgpu` package), `wasm` (the default on CPU) or `cpu`.
- * The choice and the reason are logged.
+ * Chooses the inference backend at start: `onnxruntime` (ONNX Runtime's native CPU kernels through
+ * `onnxruntime-node`: the default), or a TensorFlow.js backend — `tensorflow` (tfjs-node-gpu / tfjs-node,
+ * optional), `webgpu` (Dawn through the optional `webgpu` package), `wasm` (the CPU fallback) or `cpu`.
+ * The choice and the reason are logged; {@link activeRuntime} tells engine factories which one is active.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as Ort from 'onnxruntime-node';
 import { ConfigError } from '../pipeline/errors.js';
 
-/** Backend names accepted by `--backend`. */
-export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import { BACKEND_NAMES, type BackendName } from './backendNames.js';
+
+export { BACKEND_NAMES, type BackendName };
+
+/** The `onnxruntime-node` module. */
+export type OnnxRuntime = typeof Ort;
+
+/** Which engine family the selected backend runs: ONNX Runtime, or TF.js on its active backend. */
+export type ActiveRuntime = { kind: 'onnxruntime'; ort: OnnxRuntime } | { kind: 'tfjs' };
+
+let active: ActiveRuntime = { kind: 'tfjs' };
+
+/**
+ * The runtime chosen by the last {@link selectBackend} in this thread (TF.js until one chose ONNX Runtime).
+ * @example if (activeRuntime().kind === 'onnxruntime') …
+ */
+export function activeRuntime(): ActiveRuntime {
+  return active;
+}
+
+/** The active backend's name: `onnxruntime`, or TF.js's active backend (`wasm`, `webgpu`, …). */
+export function activeBackendName(): string {
+  return active.kind === 'onnxruntime' ? 'onnxruntime' : tf.getBackend();
+}
+
+/**
+ * Loads ONNX Runtime's Node binding (native CPU kernels shipped inside the npm package) and checks that
+ * it can create a session. Imported lazily so that a machine where the binary cannot load still runs
+ * on TF.js.
+ */
+async function useOnnxRuntime(): Promise<void> {
+  const ort = (await import('onnxruntime-node')) as OnnxRuntime;
+  // Touch the native binding: the import alone does not load it.
+  if (!ort.listSupportedBackends().some((b) => b.name === 'cpu')) {
+    throw new Error('onnxruntime-node has no CPU execution provider on this machine');
+  }
+  active = { kind: 'onnxruntime', ort };
+}
 
 /** The part of a pino logger used here. */
 export interface BackendLog {
@@ -43,6 +80,7 @@ async function activate(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tf.setBackend('${name}') failed to initialise`);
   await tf.ready();
+  active = { kind: 'tfjs' };
 }
 
 /** Name of a failure for messages. */
@@ -115,9 +153,10 @@ async function useTensorflow(): Promise<string> {
 }
 
 /**
- * Activates the requested backend, or for `auto` the best available one (webgpu when a GPU adapter is
- * found, else wasm, else cpu). An explicitly requested backend that is missing or fails is a
- * {@link ConfigError}.
+ * Activates the requested backend, or for `auto` the best available one: onnxruntime when its binding
+ * loads (several times faster than TF.js on a CPU, and ahead of TF.js webgpu at the batch sizes a
+ * stream forms), else webgpu when a GPU adapter is found, else wasm, else cpu. An explicitly requested
+ * backend that is missing or fails is a {@link ConfigError}.
  * @example const { backend, reason } = await selectBackend('auto', logger('model'));
  */
 export async function selectBackend(name: BackendName, log?: BackendLog): Promise<BackendChoice> {
@@ -130,7 +169,7 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
   const explicit = async (run: () => Promise<string>, hint: string): Promise<BackendChoice> => {
     try {
       const reason = await run();
-      return { backend: tf.getBackend(), reason };
+      return { backend: activeBackendName(), reason };
     } catch (error) {
       throw new ConfigError(`backend '${name}' is not available: ${describe(error)}. ${hint}`, {
         cause: error,
@@ -138,6 +177,11 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
     }
   };
   switch (name) {
+    case 'onnxruntime':
+      return explicit(async () => {
+        await useOnnxRuntime();
+        return 'requested';
+      }, 'Reinstall onnxruntime-node (npm ci), or use --backend wasm.');
     case 'cpu':
       return explicit(async () => {
         await useCpu();
@@ -161,6 +205,14 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
         return 'requested';
       }, 'Install the webgpu package on a machine with a GPU (Vulkan), or use --backend auto.');
     case 'auto': {
+      let ortWhy: string;
+      try {
+        await useOnnxRuntime();
+        return { backend: 'onnxruntime', reason: 'auto: ONNX Runtime loaded; it is the CPU default' };
+      } catch (error) {
+        ortWhy = `onnxruntime-node did not load (${describe(error)})`;
+        log?.warn({ error: describe(error) }, 'onnxruntime backend failed; trying TF.js backends');
+      }
       // Dawn prints a warning on stderr when it cannot load Vulkan; without the loader there is no GPU to find.
       const gpu = hasVulkanLoader()
         ? await installWebGpu()
@@ -168,7 +220,7 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
       if (gpu.ok) {
         try {
           await useWebGpu();
-          return { backend: 'webgpu', reason: 'auto: a WebGPU adapter was found' };
+          return { backend: 'webgpu', reason: `auto: ${ortWhy}; a WebGPU adapter was found` };
         } catch (error) {
           log?.warn({ error: describe(error) }, 'webgpu backend failed; falling back to wasm');
         }
@@ -176,10 +228,10 @@ async function choose(name: BackendName, log?: BackendLog): Promise<BackendChoic
       const why = gpu.ok ? 'webgpu failed to initialise' : gpu.why;
       try {
         await useWasm();
-        return { backend: 'wasm', reason: `auto: ${why}; wasm is the CPU default` };
+        return { backend: 'wasm', reason: `auto: ${ortWhy}; ${why}; wasm is the TF.js CPU default` };
       } catch (error) {
         await useCpu();
-        return { backend: 'cpu', reason: `auto: ${why}; wasm failed (${describe(error)})` };
+        return { backend: 'cpu', reason: `auto: ${ortWhy}; ${why}; wasm failed (${describe(error)})` };
       }
     }
     default:

@@ -22,7 +22,8 @@ import {
 } from './cells.js';
 import { filledTensor2d } from './hostTensor.js';
 import type { HostTensor } from './safetensors.js';
-import type { RnnConfig, RnnState, StepEngine, StepOptions, StepResult, StepRow } from './types.js';
+import { checkStepRow, incomingLast, unchangedResult } from './stepRows.js';
+import type { RnnConfig, StepEngine, StepOptions, StepResult, StepRow } from './types.js';
 
 /** Options of {@link createEngine}. */
 export interface EngineOptions {
@@ -160,9 +161,9 @@ class BatchedEngine implements StepEngine {
     const results: StepResult[] = new Array(rows.length);
     const running: PreparedRow[] = [];
     rows.forEach((row, index) => {
-      const steps = this.checkRow(row, index);
+      const steps = checkStepRow(this.config, this.vocabSize, row, index);
       if (steps > 0) running.push({ index, steps, row });
-      else results[index] = this.unchanged(row, options);
+      else results[index] = unchangedResult(this.config, row, options);
     });
     if (running.length === 0) return results;
     // Longest first (stable), so the rows still running at any step are a prefix of the batch.
@@ -207,7 +208,7 @@ class BatchedEngine implements StepEngine {
         c?.set(data.subarray(cBase + from, cBase + from + H), l * H);
       }
       const last = h.slice((L - 1) * H);
-      const incoming = this.incomingLast(row);
+      const incoming = incomingLast(this.config, row);
       const marked = (row.marks ?? []).map((m) => {
         if (m === 0) return incoming.slice();
         if (m >= steps) return last.slice();
@@ -400,65 +401,6 @@ class BatchedEngine implements StepEngine {
   private release(state: CellState, keepH: boolean): void {
     if (!keepH) state.h.dispose();
     state.c?.dispose();
-  }
-
-  /** Validates a row against the engine and returns its number of steps. */
-  private checkRow(row: StepRow, index: number): number {
-    const { hiddenSize: H, numLayers: L, inputSize, cell } = this.config;
-    let steps: number;
-    if (this.vocabSize > 0) {
-      if (!row.tokens) throw new TypeError(`row ${index}: this engine takes token ids (tokens)`);
-      steps = row.tokens.length;
-      for (const id of row.tokens) {
-        if (!(id >= 0 && id < this.vocabSize)) {
-          throw new RangeError(`row ${index}: token id ${id} outside the vocabulary [0, ${this.vocabSize})`);
-        }
-      }
-    } else {
-      if (!row.inputs) throw new TypeError(`row ${index}: this engine takes input vectors (inputs)`);
-      if (row.inputs.length % inputSize !== 0) {
-        throw new RangeError(
-          `row ${index}: ${row.inputs.length} input values is not a multiple of ${inputSize}`,
-        );
-      }
-      steps = row.inputs.length / inputSize;
-    }
-    if (row.state) {
-      if (row.state.h.length !== L * H) {
-        throw new RangeError(`row ${index}: state h has ${row.state.h.length} values, expected ${L * H}`);
-      }
-      if (cell === 'lstm' && row.state.c?.length !== L * H) {
-        throw new RangeError(`row ${index}: LSTM state c must have ${L * H} values`);
-      }
-    }
-    let previous = 0;
-    for (const m of row.marks ?? []) {
-      if (!Number.isInteger(m) || m < previous || m > steps) {
-        throw new RangeError(`row ${index}: marks must be non-decreasing integers in [0, ${steps}]`);
-      }
-      previous = m;
-    }
-    return steps;
-  }
-
-  /** Last-layer h of a row's incoming state (zeros when it has none). */
-  private incomingLast(row: StepRow): Float32Array {
-    const { hiddenSize: H, numLayers: L } = this.config;
-    return row.state ? row.state.h.slice((L - 1) * H, L * H) : new Float32Array(H);
-  }
-
-  /** The result of a row without steps: its state, unchanged. */
-  private unchanged(row: StepRow, options: StepOptions): StepResult {
-    const { hiddenSize: H, numLayers: L, cell } = this.config;
-    const state: RnnState = row.state
-      ? row.state
-      : cell === 'lstm'
-        ? { h: new Float32Array(L * H), c: new Float32Array(L * H) }
-        : { h: new Float32Array(L * H) };
-    const last = this.incomingLast(row);
-    const result: StepResult = { state, last, marked: (row.marks ?? []).map(() => last.slice()) };
-    if (options.returnOutputs) result.outputs = new Float32Array(0);
-    return result;
   }
 
   dispose(): void {

@@ -6,11 +6,11 @@
 import { parentPort } from 'node:worker_threads';
 import { type BackendName, selectBackend } from './backend.js';
 import type { RnnWeights } from './cells.js';
-import { createEngine, type EngineOptions } from './engine.js';
+import { createStepEngine, type StepEngineOptions } from './stepEngine.js';
 import type { RnnConfig, StepEngine, StepOptions, StepRow } from './types.js';
 
 interface InitMessage {
-  init: { weights: RnnWeights; config: RnnConfig; backend: BackendName; options: EngineOptions };
+  init: { weights: RnnWeights; config: RnnConfig; backend: BackendName; options: StepEngineOptions };
 }
 interface StepMessage {
   id: number;
@@ -27,7 +27,7 @@ port.on('message', (message: InitMessage | StepMessage) => {
     const { weights, config, backend, options } = message.init;
     selectBackend(backend).then(
       () => {
-        engine = createEngine(weights, config, options);
+        engine = createStepEngine(weights, config, options);
         port.postMessage({ ready: true });
       },
       (error: unknown) =>

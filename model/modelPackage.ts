@@ -8,11 +8,11 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ModelFormatError } from '../pipeline/errors.js';
 import { type RnnWeights, rnnWeightsFromStateDict } from './cells.js';
-import { createEngine, type EngineOptions } from './engine.js';
 import { modelFingerprint } from './fingerprint.js';
 import { Head } from './head.js';
 import { readLayersModel } from './keras.js';
 import { parseSafetensors, serializeSafetensors, type TensorMap } from './safetensors.js';
+import { createStepEngine, type StepEngineOptions } from './stepEngine.js';
 import { Tokenizer } from './tokenizer.js';
 import type { HeadSpec, RnnConfig, StepEngine } from './types.js';
 
@@ -210,14 +210,14 @@ export async function loadModelPackage(dir: string): Promise<ModelPackage> {
  * refused with a {@link ConfigError}.
  * @example const engine = createStreamingEngine(await loadModelPackage('models/sentiment'));
  */
-export function createStreamingEngine(model: ModelPackage, options: EngineOptions = {}): StepEngine {
+export function createStreamingEngine(model: ModelPackage, options: StepEngineOptions = {}): StepEngine {
   if (model.bidirectional) {
     throw new ConfigError(
       `model ${model.id} is bidirectional: it needs whole texts and cannot run incrementally; ` +
         'use replay/score on complete texts, or a unidirectional model for streaming',
     );
   }
-  return createEngine(model.weights, model.config, options);
+  return createStepEngine(model.weights, model.config, options);
 }
 
 /** Encodes complete texts (both directions for bidirectional models). */
@@ -250,12 +250,12 @@ function singleLayers(
  * `cat(h_n[-2], h_n[-1])`, Keras' `Bidirectional(merge_mode='concat')`).
  * @example const encoder = createWholeEncoder(model); const [embedding] = await encoder.encodeWhole(['great!']);
  */
-export function createWholeEncoder(model: ModelPackage, options: EngineOptions = {}): WholeEncoder {
+export function createWholeEncoder(model: ModelPackage, options: StepEngineOptions = {}): WholeEncoder {
   const H = model.config.hiddenSize;
   const encodeWhole = (self: WholeEncoder) => (texts: string[]) =>
     self.encodeTokens(texts.map((text) => model.tokenizer.encode(text)));
   if (!model.bidirectional || !model.backwardWeights) {
-    const engine = createEngine(model.weights, model.config, options);
+    const engine = createStepEngine(model.weights, model.config, options);
     const encoder: WholeEncoder = {
       width: H,
       async encodeTokens(rows) {
@@ -267,10 +267,10 @@ export function createWholeEncoder(model: ModelPackage, options: EngineOptions =
     return encoder;
   }
   const forward = singleLayers(model.weights, model.config, 2 * H).map((l) =>
-    createEngine(l.weights, l.config, options),
+    createStepEngine(l.weights, l.config, options),
   );
   const backward = singleLayers(model.backwardWeights, model.config, 2 * H).map((l) =>
-    createEngine(l.weights, l.config, options),
+    createStepEngine(l.weights, l.config, options),
   );
   const L = model.config.numLayers;
   /** Reverses the step order of `[steps * width]` rows. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from './backend.js';
 import type { RnnWeights } from './cells.js';
-import type { EngineOptions } from './engine.js';
+import type { StepEngineOptions } from './stepEngine.js';
 import type { RnnConfig, StepEngine, StepOptions, StepResult, StepRow } from './types.js';
 
 /** Options of {@link createParallelEngine}. */
@@ -21,7 +21,7 @@ export interface ParallelEngineOptions {
   backend?: BackendName;
   /** Below this many rows a batch goes to one worker (splitting tiny batches costs more than it saves). @default 16 */
   minRowsToSplit?: number;
-  engine?: EngineOptions;
+  engine?: StepEngineOptions;
 }
 
 interface Pending {
@@ -52,7 +52,7 @@ class EngineThread {
     weights: RnnWeights,
     config: RnnConfig,
     backend: BackendName,
-    options: EngineOptions,
+    options: StepEngineOptions,
   ) {
     this.worker = new Worker(workerEntry(url));
     this.ready = new Promise((resolve, reject) => {

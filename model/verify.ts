@@ -5,13 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ModelFormatError } from '../pipeline/errors.js';
-import { type BackendName, selectBackend } from './backend.js';
+import { activeBackendName, type BackendName, selectBackend } from './backend.js';
 import { rnnWeightsFromStateDict } from './cells.js';
-import { createEngine } from './engine.js';
 import { readSafetensors } from './safetensors.js';
+import { createStepEngine } from './stepEngine.js';
 import type { RnnConfig, RnnState, StepRow } from './types.js';
 
 const matrix = z.array(z.array(z.number()));
@@ -119,7 +118,7 @@ export async function verifyCase(dir: string, random: () => number): Promise<Ver
     bias: spec.bias,
   };
   const weights = rnnWeightsFromStateDict(await readSafetensors(join(dir, 'weights.safetensors')), config);
-  const engine = createEngine(weights, config);
+  const engine = createStepEngine(weights, config);
   const lstm = spec.cell === 'lstm';
   const I = spec.input_size;
   const H = spec.hidden_size;
@@ -198,7 +197,7 @@ export async function verifyCase(dir: string, random: () => number): Promise<Ver
  * @example const result = await verifyReferences(['../shared/golden/gru-1x16'], { backend: 'wasm' });
  */
 export async function verifyReferences(dirs: string[], options: VerifyOptions = {}): Promise<VerifyResult> {
-  const backend = options.backend ? (await selectBackend(options.backend)).backend : tf.getBackend();
+  const backend = options.backend ? (await selectBackend(options.backend)).backend : activeBackendName();
   const random = seededRandom(options.seed ?? 1);
   const cases: VerifyCase[] = [];
   for (const dir of dirs) cases.push(await verifyCase(dir, random));

@@ -4,6 +4,7 @@
  * on stderr naming the option, exit code 2.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { BACKEND_NAMES } from '../model/backendNames.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { ConfigError, RnnstreamError } from './errors.js';
 
@@ -15,6 +16,9 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
+
+const BACKEND_HELP =
+  'inference backend: onnxruntime (native CPU), wasm/cpu/webgpu/tensorflow (TF.js); auto picks onnxruntime, else webgpu with a GPU, else wasm';
 
 /** Options shared by `run` and `replay`, mapped 1:1 to the config schema (pipeline/config.ts). */
 function addRunOptions(cmd: Command): Command {
@@ -30,15 +34,7 @@ function addRunOptions(cmd: Command): Command {
       'state store: memory:, redis://[user:pass@]HOST:PORT/DB?prefix=P, rediss://…, redis+cluster://…',
     )
     .option('--model <dir>', 'model package folder (default: the shipped model in models/)')
-    .addOption(
-      new Option('--backend <name>', 'TF.js backend').choices([
-        'auto',
-        'wasm',
-        'cpu',
-        'webgpu',
-        'tensorflow',
-      ]),
-    )
+    .addOption(new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES))
     .option('--emit <list>', 'what outputs carry: sentiment,embedding[,embedding-base64]')
     .addOption(
       new Option('--input-format <fmt>', 'message values: json ({"text","end"?,"id"?}) or text').choices([
@@ -99,11 +95,7 @@ program
   .description('score one or more whole texts with the model and print the results')
   .argument('<text...>', 'texts to score')
   .option('--model <dir>', 'model package folder (default: the shipped model)')
-  .addOption(
-    new Option('--backend <name>', 'TF.js backend')
-      .choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'])
-      .default('auto'),
-  )
+  .addOption(new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES).default('auto'))
   .option('--embedding', 'also print the embedding')
   .action(async (texts: string[], flags: { model?: string; backend: string; embedding?: boolean }) => {
     const { scoreCommand } = await import('./commands/score.js');
@@ -149,9 +141,7 @@ program
   )
   .option('--text-column <name>', 'text column (default text)')
   .option('--label-column <name>', 'label column (default label)')
-  .addOption(
-    new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']),
-  )
+  .addOption(new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES))
   .action(async (flags: import('./commands/trainEval.js').EvalFlags) => {
     const { evalCommand } = await import('./commands/trainEval.js');
     process.exitCode = await evalCommand(flags);
@@ -161,11 +151,7 @@ program
   .command('verify')
   .description('check the cell math against reference vectors (PyTorch) fed whole and in random chunks')
   .requiredOption('--reference <dirs...>', 'reference case folders (weights.safetensors + case.json)')
-  .addOption(
-    new Option('--backend <name>', 'TF.js backend')
-      .choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'])
-      .default('auto'),
-  )
+  .addOption(new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES).default('auto'))
   .option('--seed <n>', 'seed of the random chunking', '1')
   .action(async (flags: { reference: string[]; backend: string; seed: string }) => {
     const { verifyCommand } = await import('./commands/verify.js');
@@ -203,8 +189,7 @@ state
 const bench = program
   .command('bench')
   .description('benchmarks: kernel, pipeline, memory (see BENCHMARKS.md)');
-const backendOption = () =>
-  new Option('--backend <name>', 'TF.js backend').choices(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']);
+const backendOption = () => new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES);
 bench
   .command('kernel')
   .description('the batched incremental step alone')

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { BACKEND_NAMES } from '../model/backendNames.js';
 import { ConfigError } from './errors.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -26,7 +27,7 @@ export const runConfigSchema = z
     state: z.string().min(1).default('memory:'),
     /** Model package folder; default: the shipped model. */
     model: z.string().min(1).optional(),
-    backend: z.enum(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']).default('auto'),
+    backend: z.enum(BACKEND_NAMES).default('auto'),
     /** What each output carries: `sentiment`, `embedding`, or both. */
     emit: z
       .string()

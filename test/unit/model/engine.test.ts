@@ -6,16 +6,25 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../model/backend.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
-import { createEngine, type EngineOptions } from '../../../model/engine.js';
+import { createEngine } from '../../../model/engine.js';
 import { writeSafetensors } from '../../../model/safetensors.js';
+import { createStepEngine, type StepEngineOptions } from '../../../model/stepEngine.js';
 import type { RnnConfig, RnnState, StepRow } from '../../../model/types.js';
 import { formatVerifyReport, verifyReferences } from '../../../model/verify.js';
 import { GOLDEN_CASES, maxDiff, randomStateDict, referenceRun, rng, uniform } from './helpers.js';
 
-const BACKENDS = ['wasm', 'cpu'] as const;
+const BACKENDS = ['onnxruntime', 'wasm', 'cpu'] as const;
 
-/** Both ways of feeding the input projection (host slicing for wasm/cpu, device gather/split for GPUs). */
-const FEEDS: EngineOptions[] = [{ inputFeed: 'host' }, { inputFeed: 'device', tanh: 'exact' }];
+/**
+ * Engine variants per backend. TF.js: both ways of feeding the input projection (host slicing for
+ * wasm/cpu, device gather/split for GPUs). ONNX Runtime: rows of different lengths in one padded run,
+ * and every length in a run of its own.
+ */
+const VARIANTS: Record<(typeof BACKENDS)[number], StepEngineOptions[]> = {
+  onnxruntime: [{ runCost: 1e9 }, { runCost: 0 }],
+  wasm: [{ inputFeed: 'host' }, { inputFeed: 'device', tanh: 'exact' }],
+  cpu: [{ inputFeed: 'host' }, { inputFeed: 'device', tanh: 'exact' }],
+};
 
 /** Deeper synthetic networks: depth, no bias, GRU's b_hn, non-zero initial states. */
 const SYNTHETIC: RnnConfig[] = [
@@ -39,12 +48,12 @@ for (const backend of BACKENDS) {
       assert.ok(result.ok);
     });
 
-    for (const [config, options] of SYNTHETIC.flatMap((c) => FEEDS.map((o) => [c, o] as const))) {
+    for (const [config, options] of SYNTHETIC.flatMap((c) => VARIANTS[backend].map((o) => [c, o] as const))) {
       const label = `${config.cell} ${config.numLayers}x${config.hiddenSize} bias=${config.bias} ${JSON.stringify(options)}`;
       it(`matches a float64 reference: ${label}, non-zero initial state, batched and chunked`, async () => {
         const random = rng(config.numLayers * 31 + config.hiddenSize);
         const weights = rnnWeightsFromStateDict(randomStateDict(config, 11), config);
-        const engine = createEngine(weights, config, options);
+        const engine = createStepEngine(weights, config, options);
         const { hiddenSize: H, numLayers: L, inputSize: I } = config;
         const lengths = [0, 1, 9, 4, 23, 9];
         const sequences = lengths.map((T) => {
@@ -66,7 +75,7 @@ for (const backend of BACKENDS) {
             sequences.map((s) => ({
               inputs: Float32Array.from(s.inputs.flat()),
               state: stateOf(s),
-              marks: s.inputs.length ? [0, 1] : [0],
+              marks: s.inputs.length ? [0, 1, s.inputs.length] : [0],
             })),
             { returnOutputs: true },
           );
@@ -79,6 +88,7 @@ for (const backend of BACKENDS) {
             assert.ok(maxDiff(r.last, lastH) < 1e-5, `last of row ${i}`);
             assert.ok(maxDiff(r.marked[0], s.initial.h[L - 1]) < 1e-6, 'mark 0 is the incoming h');
             if (s.inputs.length) assert.ok(maxDiff(r.marked[1], s.expected.outputs[0]) < 1e-5, 'mark 1');
+            if (s.inputs.length) assert.ok(maxDiff(r.marked[2], lastH) < 1e-5, 'mark at the end');
           });
           // Chunked: chunks of 3 steps, the state carried between calls.
           const states: RnnState[] = sequences.map(stateOf);
@@ -108,40 +118,49 @@ for (const backend of BACKENDS) {
       const weights = rnnWeightsFromStateDict(randomStateDict(config, 5, { vocab }), config, {
         embedding: 'embedding.weight',
       });
-      const table = createEngine(weights, config, { inputTable: 'always' });
-      const plain = createEngine(weights, config, { inputTable: 'never' });
-      const onDevice = createEngine(weights, config, { inputTable: 'always', inputFeed: 'device' });
+      // TF.js: with the precomputed table (host and device feed) and without; ONNX Runtime: its Gather.
+      const variants: StepEngineOptions[] =
+        backend === 'onnxruntime'
+          ? [{}]
+          : [
+              { inputTable: 'always' },
+              { inputTable: 'never' },
+              { inputTable: 'always', inputFeed: 'device' },
+            ];
+      const engines = variants.map((options) => createStepEngine(weights, config, options));
       const random = rng(3);
       const rows: StepRow[] = [5, 0, 12, 3].map((T) => ({
         tokens: Int32Array.from({ length: T }, () => Math.floor(random() * vocab)),
       }));
       try {
-        const [a, b, d] = await Promise.all([table.step(rows), plain.step(rows), onDevice.step(rows)]);
+        const outcomes = await Promise.all(engines.map((engine) => engine.step(rows)));
         rows.forEach((row, i) => {
           const embed = weights.embedding as { data: Float32Array };
           const inputs = Array.from(row.tokens ?? [], (id) =>
             Array.from(embed.data.subarray(id * 6, id * 6 + 6)),
           );
           const expected = referenceRun(config, weights, inputs);
-          assert.ok(maxDiff(a[i].state.h, expected.state.h.flat()) < 1e-5, `table row ${i}`);
-          assert.ok(maxDiff(b[i].state.h, expected.state.h.flat()) < 1e-5, `plain row ${i}`);
-          assert.ok(maxDiff(d[i].state.h, expected.state.h.flat()) < 1e-5, `device row ${i}`);
+          outcomes.forEach((results, v) => {
+            const label = `${JSON.stringify(variants[v])} row ${i}`;
+            assert.ok(maxDiff(results[i].state.h, expected.state.h.flat()) < 1e-5, label);
+          });
         });
-        await assert.rejects(table.step([{ tokens: Int32Array.of(3, vocab) }]), /outside the vocabulary/);
-        await assert.rejects(table.step([{ inputs: new Float32Array(6) }]), /token ids/);
-        await assert.rejects(table.step([{ tokens: Int32Array.of(1, 2), marks: [2, 1] }]), /marks/);
+        const engine = engines[0];
+        await assert.rejects(engine.step([{ tokens: Int32Array.of(3, vocab) }]), /outside the vocabulary/);
+        await assert.rejects(engine.step([{ inputs: new Float32Array(6) }]), /token ids/);
+        await assert.rejects(engine.step([{ tokens: Int32Array.of(1, 2), marks: [2, 1] }]), /marks/);
         await assert.rejects(
-          table.step([{ tokens: Int32Array.of(1), state: { h: new Float32Array(3) } }]),
+          engine.step([{ tokens: Int32Array.of(1), state: { h: new Float32Array(3) } }]),
           /state h/,
         );
       } finally {
-        table.dispose();
-        plain.dispose();
-        onDevice.dispose();
+        for (const engine of engines) engine.dispose();
       }
     });
 
-    it('leaks no tensor over 1000 step calls with random rows', async () => {
+    it('leaks no tensor over 1000 step calls with random rows', {
+      skip: backend === 'onnxruntime' && 'no TF.js tensors',
+    }, async () => {
       const config: RnnConfig = { cell: 'lstm', inputSize: 4, hiddenSize: 5, numLayers: 2, bias: true };
       const weights = rnnWeightsFromStateDict(randomStateDict(config, 9, { vocab: 30 }), config, {
         embedding: 'embedding.weight',

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { selectBackend } from '../../../model/backend.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
-import { createEngine } from '../../../model/engine.js';
+import { createStepEngine } from '../../../model/stepEngine.js';
 import type { RnnConfig, RnnState, StepRow } from '../../../model/types.js';
 import { maxDiff, randomStateDict, rng } from './helpers.js';
 
@@ -24,7 +24,7 @@ const keyArbitrary = fc.record({
   cuts: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 6 }),
 });
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of ['onnxruntime', 'wasm', 'cpu'] as const) {
   describe(`incremental equals whole on ${backend}`, () => {
     for (const config of CONFIGS) {
       it(`${config.cell} ${config.numLayers}x${config.hiddenSize}`, async () => {
@@ -32,7 +32,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const weights = rnnWeightsFromStateDict(randomStateDict(config, 17, { vocab: VOCAB }), config, {
           embedding: 'embedding.weight',
         });
-        const engine = createEngine(weights, config);
+        const engine = createStepEngine(weights, config);
         try {
           await fc.assert(
             fc.asyncProperty(

@@ -1,0 +1,6 @@
+/**
+ * Backend names accepted by `--backend`, in a module of their own so that the CLI and config can list
+ * them without loading any inference runtime.
+ */
+export const BACKEND_NAMES = ['auto', 'onnxruntime', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];

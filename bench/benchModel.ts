@@ -4,13 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import type { BackendName } from '../model/backend.js';
+import { activeBackendName, type BackendName } from '../model/backend.js';
 import type { RnnWeights } from '../model/cells.js';
-import { createEngine } from '../model/engine.js';
 import { Head } from '../model/head.js';
 import { loadModelPackage, MANIFEST_FILE } from '../model/modelPackage.js';
 import { createParallelEngine } from '../model/parallelEngine.js';
+import { createStepEngine } from '../model/stepEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { CellKind, RnnConfig, StepEngine } from '../model/types.js';
 import { defaultModelDir } from '../pipeline/paths.js';
@@ -45,12 +44,30 @@ export const DEFAULT_RANDOM_MODEL_SIZE: Required<RandomModelSize> = {
   seed: 1,
 };
 
-/** A model ready for `runPipeline`, its state schema, and one line saying what it is. */
+/** The network's shape, as `bench kernel` takes it (to time the kernel alone at the pipeline's batch). */
+export interface BenchModelShape {
+  cell: CellKind;
+  vocab: number;
+  embed: number;
+  hidden: number;
+  layers: number;
+}
+
+/** A model ready for `runPipeline`, its state schema, its shape, and one line saying what it is. */
 export interface BenchModel {
   model: PipelineModel;
   schema: StateSchema;
+  shape: BenchModelShape;
   description: string;
 }
+
+const shapeOf = (config: RnnConfig, vocab: number): BenchModelShape => ({
+  cell: config.cell,
+  vocab,
+  embed: config.inputSize,
+  hidden: config.hiddenSize,
+  layers: config.numLayers,
+});
 
 /**
  * Loads the model of a pipeline benchmark: `auto` = the shipped package if present, else random weights;
@@ -67,9 +84,9 @@ export async function loadBenchModel(
     engineWorkers > 1
       ? createParallelEngine(weights, config, {
           workers: engineWorkers,
-          backend: tf.getBackend() as BackendName,
+          backend: activeBackendName() as BackendName,
         })
-      : createEngine(weights, config);
+      : createStepEngine(weights, config);
   let dir: string | undefined;
   if (which === 'auto') {
     try {
@@ -98,6 +115,7 @@ export async function loadBenchModel(
         hidden: config.hiddenSize,
         dtype: 'float32',
       },
+      shape: shapeOf(config, pkg.tokenizer.size),
       description: `${pkg.id} (${describe(config, pkg.tokenizer.size)})`,
     };
   }
@@ -116,7 +134,7 @@ function describe(config: RnnConfig, vocab: number): string {
  */
 export async function randomBenchModel(
   size: RandomModelSize = {},
-  engineFor: (weights: RnnWeights, config: RnnConfig) => StepEngine | Promise<StepEngine> = createEngine,
+  engineFor: (weights: RnnWeights, config: RnnConfig) => StepEngine | Promise<StepEngine> = createStepEngine,
 ): Promise<BenchModel> {
   const s = { ...DEFAULT_RANDOM_MODEL_SIZE, ...size };
   const config: RnnConfig = {
@@ -146,6 +164,7 @@ export async function randomBenchModel(
       predict: (hs) => head.predict(hs),
     },
     schema: { fingerprint, cell: s.cell, layers: s.layers, hidden: s.hidden, dtype: 'float32' },
+    shape: shapeOf(config, s.vocab),
     description: `random weights (${describe(config, s.vocab)})`,
   };
 }

@@ -5,8 +5,9 @@
  */
 import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import { CELL_GATES } from '../model/cells.js';
-import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../model/engine.js';
+import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../model/engine.js';
 import { createParallelEngine } from '../model/parallelEngine.js';
+import { createStepEngine } from '../model/stepEngine.js';
 import type { CellKind, RnnConfig, RnnState } from '../model/types.js';
 import { choiceFlag, type Flags, numberFlag, printResult } from './flags.js';
 import { flopsPerToken, randomTokenRows, randomWeights } from './random.js';
@@ -29,14 +30,18 @@ export interface KernelBenchOptions {
   steps?: number;
   /** How long to keep calling after the warm-up; at least one timed call is always made. @default 3 */
   seconds?: number;
-  /** TF.js backend, as `--backend`. @default 'auto' */
+  /** Inference backend, as `--backend`. @default 'auto' */
   backend?: BackendName;
-  /** Layer 0 input projection table, as the engine's option. @default 'auto' */
+  /** ONNX Runtime intra-op threads per session (per engine worker). @default 1 */
+  threads?: number;
+  /** Layer 0 input projection table (TF.js engine), as the engine's option. @default 'auto' */
   inputTable?: EngineOptions['inputTable'];
   /** Seed of the weights and tokens. @default 1 */
   seed?: number;
   /** Engine worker threads over disjoint rows (model/parallelEngine.ts); 1 = the engine in this thread. @default 1 */
   workers?: number;
+  /** What this point is measured for (e.g. `pipeline`: the kernel at the pipeline's batch); '' = the sweep. @default '' */
+  context?: string;
 }
 
 /** Defaults of {@link KernelBenchOptions}. */
@@ -50,15 +55,20 @@ export const DEFAULT_KERNEL_BENCH_OPTIONS: Required<KernelBenchOptions> = {
   steps: 32,
   seconds: 3,
   backend: 'auto',
+  threads: 1,
   inputTable: 'auto',
   seed: 1,
   workers: 1,
+  context: '',
 };
 
 /** What {@link runKernelBench} measured. */
 export interface KernelBenchResult {
   bench: 'kernel';
-  /** `rnnstream`, or `rnnstream-Nw` with N engine worker threads. */
+  /**
+   * `rnnstream` on ONNX Runtime (the default backend), `rnnstream-<backend>` on another; `-Nw` with N
+   * engine worker threads, `-Nt` with N ONNX Runtime threads per session.
+   */
   impl: string;
   /** `batch * steps * calls / seconds`. */
   tokens_per_s: number;
@@ -80,6 +90,18 @@ export interface KernelBenchResult {
   /** FLOPs per token of the math actually done (see `flopsPerToken`). */
   flops_per_token: number;
   gflops: number;
+  /** Present when the point was measured for a context (see {@link KernelBenchOptions.context}). */
+  context?: string;
+}
+
+/** The name a configuration is reported under (see {@link KernelBenchResult.impl}). */
+export function implName(backend: string, workers: number, threads: number): string {
+  return [
+    'rnnstream',
+    ...(backend === 'onnxruntime' ? [] : [backend]),
+    ...(workers > 1 ? [`${workers}w`] : []),
+    ...(threads > 1 && backend === 'onnxruntime' ? [`${threads}t`] : []),
+  ].join('-');
 }
 
 /**
@@ -97,14 +119,15 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
     bias: true,
   };
   const weights = randomWeights(config, o.vocab, o.seed);
+  const engineOptions = { inputTable: o.inputTable, threads: o.threads };
   const engine =
     o.workers > 1
       ? await createParallelEngine(weights, config, {
           workers: o.workers,
           backend: backend as BackendName,
-          engine: { inputTable: o.inputTable },
+          engine: engineOptions,
         })
-      : createEngine(weights, config, { inputTable: o.inputTable });
+      : createStepEngine(weights, config, engineOptions);
   try {
     // Two sets of token rows, alternated, so no call sees exactly the previous call's input.
     const tokenSets = [0, 1].map((k) => randomTokenRows(o.batch, o.steps, o.vocab, o.seed + 1 + k));
@@ -123,15 +146,17 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
       await call(++calls);
       elapsed = (performance.now() - started) / 1000;
     } while (elapsed < o.seconds);
+    // ONNX Runtime gathers the embedding and projects it inside its kernel; TF.js looks layer 0 up in a table.
     const inputTable =
-      o.inputTable === 'always' ||
-      (o.inputTable === 'auto' &&
-        o.vocab * CELL_GATES[o.cell] * o.hidden * 4 <= DEFAULT_ENGINE_OPTIONS.tableMaxBytes);
+      backend !== 'onnxruntime' &&
+      (o.inputTable === 'always' ||
+        (o.inputTable === 'auto' &&
+          o.vocab * CELL_GATES[o.cell] * o.hidden * 4 <= DEFAULT_ENGINE_OPTIONS.tableMaxBytes));
     const flops = flopsPerToken(config, inputTable);
     const tokensPerS = (o.batch * o.steps * calls) / elapsed;
     return {
       bench: 'kernel',
-      impl: o.workers > 1 ? `rnnstream-${o.workers}w` : 'rnnstream',
+      impl: implName(backend, o.workers, o.threads),
       tokens_per_s: tokensPerS,
       backend,
       cell: o.cell,
@@ -147,6 +172,7 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
       input_table: inputTable,
       flops_per_token: flops,
       gflops: (tokensPerS * flops) / 1e9,
+      ...(o.context ? { context: o.context } : {}),
     };
   } finally {
     engine.dispose();
@@ -172,6 +198,8 @@ export async function benchKernelCommand(flags: Flags): Promise<number> {
     backend: choiceFlag(flags, 'backend', BACKEND_NAMES, d.backend),
     inputTable: choiceFlag(flags, 'inputTable', ['auto', 'always', 'never'] as const, d.inputTable),
     seed: numberFlag(flags, 'seed', d.seed, { min: 0 }),
+    threads: numberFlag(flags, 'threads', d.threads),
+    context: typeof flags.context === 'string' ? flags.context : d.context,
     workers: numberFlag(flags, 'engineWorkers', d.workers),
   });
   printResult(result, flags.json === true);

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import { type RunOptions, runPipeline } from '../pipeline/run.js';
 import { MemoryStateStore } from '../pipeline/state/memoryStore.js';
-import { loadBenchModel, type RandomModelSize } from './benchModel.js';
+import { type BenchModelShape, loadBenchModel, type RandomModelSize } from './benchModel.js';
 import { choiceFlag, type Flags, numberFlag, printResult } from './flags.js';
 import { CountingDeadLetters, CountingSink, GeneratedSource } from './memorySource.js';
 
@@ -76,6 +76,8 @@ export interface PipelineBenchResult {
   dead_letters: number;
   backend: string;
   model: string;
+  /** The model's shape, for timing the kernel alone at this run's batch. */
+  shape: BenchModelShape;
 }
 
 /**
@@ -85,7 +87,7 @@ export interface PipelineBenchResult {
 export async function runPipelineBench(options: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
   const o = { ...DEFAULT_PIPELINE_BENCH_OPTIONS, ...options };
   const { backend } = await selectBackend(o.backend);
-  const { model, schema, description } = await loadBenchModel(o.model, o.randomModel, o.engineWorkers);
+  const { model, schema, shape, description } = await loadBenchModel(o.model, o.randomModel, o.engineWorkers);
   const store = new MemoryStateStore(schema, { maxKeys: Math.max(o.keys, 100_000) });
   try {
     // Warm-up outside the timed run: the first step allocates backend buffers.
@@ -123,6 +125,7 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
       dead_letters: deadLetters.count,
       backend,
       model: description,
+      shape,
     };
   } finally {
     model.engine.dispose();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark of the performance issue side by side in one run, then BENCHMARKS.md.
-#   (a) kernel: rnnstream's batched step vs PyTorch CPU (nn.Embedding + nn.RNN/LSTM/GRU) on the same
-#       shapes, rnn/lstm/gru at several batch sizes, with numpy's sgemm peak as the roofline;
+#   (a) kernel: rnnstream's batched step (onnxruntime, the default, and TF.js wasm) vs PyTorch CPU
+#       (nn.Embedding + nn.RNN/LSTM/GRU) on the same shapes, rnn/lstm/gru at several batch sizes, with numpy's
+#       sgemm peak as the roofline;
 #   (b) pipeline: micro-batched vs one message at a time, 1 000 active keys (embedded, memory state);
 #   memory: RSS with 100 000 active keys in the memory store.
 #   (c) end to end through Kafka and Redis (bench/e2e.sh; needs the services, which `make bench` starts);
@@ -11,7 +12,7 @@
 # other work runs are not comparable. Knobs (environment):
 #   BENCH_CELLS=rnn,lstm,gru  BENCH_BATCHES=1,16,256,1024,4096  BENCH_SECONDS=2 (per point)
 #   BENCH_STEPS=32 BENCH_VOCAB=20000 BENCH_EMBED=128 BENCH_HIDDEN=256
-#   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads)  BENCH_BACKEND=wasm (rnnstream's TF.js backend; (a) compares CPUs)
+#   BENCH_THREADS=<cores> (PyTorch/OpenBLAS threads, engine workers)  BENCH_BACKEND=auto (backend of (b) and memory; (a) measures onnxruntime and wasm)
 #   BENCH_PIPELINE_KEYS=1000 BENCH_PIPELINE_MESSAGES=60000 BENCH_SINGLE_MESSAGES=3000 (long enough for steady state)
 #   BENCH_MEMORY_KEYS=100000  BENCH_SKIP=torch,kernel,pipeline,memory,replay,e2e (comma list of parts to skip)
 #   BENCH_E2E_* (see bench/e2e.sh)
@@ -33,7 +34,7 @@ VOCAB=${BENCH_VOCAB:-20000}
 EMBED=${BENCH_EMBED:-128}
 HIDDEN=${BENCH_HIDDEN:-256}
 THREADS=${BENCH_THREADS:-$(nproc)}
-BACKEND=${BENCH_BACKEND:-wasm}
+BACKEND=${BENCH_BACKEND:-auto}
 PIPE_KEYS=${BENCH_PIPELINE_KEYS:-1000}
 PIPE_MESSAGES=${BENCH_PIPELINE_MESSAGES:-60000}
 SINGLE_MESSAGES=${BENCH_SINGLE_MESSAGES:-3000}
@@ -85,31 +86,35 @@ torch_kernel() { # threads cells
   python_blas bench/pytorch_kernel.py --cells "$2" --batches "$BATCHES" --vocab "$VOCAB" --embed "$EMBED" \
     --hidden "$HIDDEN" --steps "$STEPS" --seconds "$SECS" --threads "$1" | tee -a /dev/stderr | grep '^{' >>"$RESULTS/kernel.jsonl"
 }
+kernel_point() { # label cell batch extra-args…
+  local label=$1 cell=$2 batch=$3
+  shift 3
+  echo "== kernel rnnstream $cell batch $batch, $label" >&2
+  "${BENCH[@]}" kernel --cell "$cell" --vocab "$VOCAB" --embed "$EMBED" --hidden "$HIDDEN" --batch "$batch" \
+    --steps "$STEPS" --seconds "$SECS" "$@" --json | last_json >>"$RESULTS/kernel.jsonl" ||
+    note "kernel $cell batch $batch ($label) failed"
+}
 if ! skipped kernel; then
   for cell in ${CELLS//,/ }; do
     for batch in ${BATCHES//,/ }; do
-      echo "== kernel rnnstream $cell batch $batch" >&2
-      "${BENCH[@]}" kernel --cell "$cell" --vocab "$VOCAB" --embed "$EMBED" --hidden "$HIDDEN" --batch "$batch" \
-        --steps "$STEPS" --seconds "$SECS" --backend "$BACKEND" --json | last_json >>"$RESULTS/kernel.jsonl" ||
-        note "kernel $cell batch $batch failed"
+      # The default backend (ONNX Runtime, one session of one thread) beside TF.js wasm (one engine).
+      kernel_point onnxruntime "$cell" "$batch" --backend onnxruntime
+      kernel_point wasm "$cell" "$batch" --backend wasm
+      # Using every core: N engine workers of one thread each (run's default), or one session of N threads.
+      if ((THREADS > 1 && batch >= 256)); then
+        kernel_point "onnxruntime, $THREADS engine workers" "$cell" "$batch" --backend onnxruntime --engine-workers "$THREADS"
+        if [[ $cell == gru ]]; then
+          kernel_point "onnxruntime, one session of $THREADS threads" "$cell" "$batch" --backend onnxruntime --threads "$THREADS"
+          kernel_point "wasm, $THREADS engine workers" "$cell" "$batch" --backend wasm --engine-workers "$THREADS"
+        fi
+      fi
     done
-    # TF.js wasm uses one core per engine: the same GRU with one engine worker per core (model/parallelEngine.ts).
-    if [[ $cell == gru && $THREADS -gt 1 ]]; then
-      for batch in ${BATCHES//,/ }; do
-        ((batch >= 256)) || continue
-        echo "== kernel rnnstream $cell batch $batch, $THREADS engine workers" >&2
-        "${BENCH[@]}" kernel --cell "$cell" --vocab "$VOCAB" --embed "$EMBED" --hidden "$HIDDEN" --batch "$batch" \
-          --steps "$STEPS" --seconds "$SECS" --backend "$BACKEND" --engine-workers "$THREADS" --json | last_json >>"$RESULTS/kernel.jsonl" ||
-          note "kernel $cell batch $batch with $THREADS workers failed"
-      done
-    fi
     if [[ $have_torch == 1 ]]; then
       echo "== kernel PyTorch CPU $cell ($THREADS threads)" >&2
       torch_kernel "$THREADS" "$cell" || note "PyTorch $cell baseline failed"
-      # rnnstream's wasm backend runs on one thread: PyTorch on one thread too, for GRU, as context.
-      if [[ $cell == gru && $THREADS -gt 1 ]]; then
-        torch_kernel 1 gru || note "PyTorch 1-thread GRU baseline failed"
-      fi
+      # One torch thread is PyTorch's best setting on small machines (OpenBLAS still uses the cores): both
+      # are measured and the goals compare with the better one.
+      if ((THREADS > 1)); then torch_kernel 1 "$cell" || note "PyTorch 1-thread $cell baseline failed"; fi
     fi
   done
 fi
@@ -124,6 +129,17 @@ if ! skipped pipeline; then
       --engine-workers "$THREADS" --json |
       last_json >>"$RESULTS/pipeline.jsonl" || note "pipeline $mode failed"
   done
+  # The kernel alone at the batch the micro-batched pipeline formed (same model shape, same engine workers).
+  shape=$(grep '"mode":"batched"' "$RESULTS/pipeline.jsonl" | tail -n 1 | node -e '
+    const p = JSON.parse(require("fs").readFileSync(0, "utf8")); const s = p.shape;
+    const rows = Math.max(1, Math.round(p.rows_per_batch)), steps = Math.max(1, Math.round(p.tokens_per_batch / p.rows_per_batch));
+    console.log(`--cell ${s.cell} --vocab ${s.vocab} --embed ${s.embed} --hidden ${s.hidden} --layers ${s.layers} --batch ${rows} --steps ${steps}`);' 2>/dev/null) || shape=
+  if [[ -n $shape ]]; then
+    echo "== kernel at the pipeline's batch ($shape)" >&2
+    # shellcheck disable=SC2086 # $shape is a list of flags
+    "${BENCH[@]}" kernel $shape --seconds "$SECS" --backend "$BACKEND" --engine-workers "$THREADS" --context pipeline --json |
+      last_json >>"$RESULTS/kernel.jsonl" || note "kernel at the pipeline's batch failed"
+  fi
 fi
 
 # Memory with 100 000 active keys in the memory store (GC exposed so RSS shows live memory).

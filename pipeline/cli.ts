@@ -203,6 +203,8 @@ bench
   .option('--seconds <s>', 'measuring time')
   .option('--seed <n>', 'weights and tokens seed')
   .option('--engine-workers <n>', 'engine worker threads over disjoint rows (default 1)')
+  .option('--threads <n>', 'ONNX Runtime threads per session (default 1)')
+  .option('--context <name>', 'label the point (e.g. pipeline: the kernel at the pipeline batch)')
   .addOption(backendOption())
   .addOption(
     new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { type BackendName, selectBackend } from '../../../model/backend.js';
+import { activeBackendName, activeRuntime, type BackendName, selectBackend } from '../../../model/backend.js';
 import { ConfigError } from '../../../pipeline/errors.js';
 
 /** Collects what selectBackend logs. */
@@ -25,15 +25,23 @@ describe('selectBackend', () => {
     }
   });
 
-  it('auto picks webgpu only when an adapter exists, else wasm, and says why', async () => {
+  it('activates onnxruntime on request: engines are then built on ONNX Runtime', async () => {
+    const { log, lines } = recorder();
+    const choice = await selectBackend('onnxruntime', log);
+    assert.deepEqual(choice, { backend: 'onnxruntime', reason: 'requested' });
+    assert.equal(activeRuntime().kind, 'onnxruntime');
+    assert.equal(activeBackendName(), 'onnxruntime');
+    assert.equal(lines.at(-1)?.fields.backend, 'onnxruntime');
+    await selectBackend('wasm');
+    assert.equal(activeRuntime().kind, 'tfjs', 'a TF.js backend switches engines back to TF.js');
+  });
+
+  it('auto picks onnxruntime when its binding loads, and says why', async () => {
     const { log, lines } = recorder();
     const choice = await selectBackend('auto', log);
-    assert.equal(tf.getBackend(), choice.backend);
-    if (choice.backend === 'webgpu') assert.match(choice.reason, /adapter was found/);
-    else {
-      assert.equal(choice.backend, 'wasm');
-      assert.match(choice.reason, /webgpu|WebGPU|Vulkan/);
-    }
+    assert.equal(choice.backend, 'onnxruntime');
+    assert.match(choice.reason, /ONNX Runtime loaded/);
+    assert.equal(activeBackendName(), 'onnxruntime');
     assert.equal(lines.at(-1)?.fields.reason, choice.reason);
   });
 

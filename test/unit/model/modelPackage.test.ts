@@ -139,56 +139,59 @@ describe('model packages', () => {
     assert.equal((await loadModelPackage(pkgDir)).name, 'escape');
   });
 
-  it('refuses a bidirectional model for streaming and encodes whole texts in both directions', async () => {
-    const config: RnnConfig = { cell: 'lstm', inputSize: 4, hiddenSize: 3, numLayers: 2, bias: true };
-    const tensors = packageTensors(config, 3, true);
-    const model = await writeModelPackage(join(dir, 'bi'), {
-      name: 'bi-lstm',
-      config,
-      bidirectional: true,
-      tensors,
-      vocab: VOCAB,
-      head: { kind: 'softmax', labels: ['neg', 'neu', 'pos'] },
-    });
-    assert.equal(model.bidirectional, true);
-    assert.throws(
-      () => createStreamingEngine(model),
-      (e: Error) => e instanceof ConfigError && /bidirectional/.test(e.message),
-    );
-
-    const encoder = createWholeEncoder(model);
-    try {
-      const texts = ['good movie !', 'not good', 'bad'];
-      const embeddings = await encoder.encodeWhole(texts);
-      assert.equal(encoder.width, 6);
-      texts.forEach((text, i) => {
-        // Reference: per layer, forward over the sequence and backward over its reverse, concatenated.
-        const embed = tensors.get('embedding.weight') as { data: Float32Array };
-        let inputs = Array.from(model.tokenizer.encode(text), (id) =>
-          Array.from(embed.data.subarray(id * 4, id * 4 + 4)),
-        );
-        let final: number[] = [];
-        for (let l = 0; l < 2; l++) {
-          const layer = (w: typeof model.weights) => ({ layers: [w.layers[l]] });
-          const cfg = { ...config, numLayers: 1, inputSize: l === 0 ? 4 : 6 };
-          const fwd = referenceRun(cfg, layer(model.weights), inputs);
-          const bwd = referenceRun(
-            cfg,
-            layer(model.backwardWeights as typeof model.weights),
-            [...inputs].reverse(),
-          );
-          const bwdOutputs = [...bwd.outputs].reverse();
-          inputs = fwd.outputs.map((o, t) => [...o, ...bwdOutputs[t]]);
-          final = [...fwd.state.h[0], ...bwd.state.h[0]];
-        }
-        assert.ok(maxDiff(embeddings[i], final) < 1e-5, `text ${i}`);
+  for (const backend of ['wasm', 'onnxruntime'] as const)
+    it(`refuses a bidirectional model for streaming and encodes whole texts in both directions (${backend})`, async () => {
+      await selectBackend(backend);
+      const config: RnnConfig = { cell: 'lstm', inputSize: 4, hiddenSize: 3, numLayers: 2, bias: true };
+      const tensors = packageTensors(config, 3, true);
+      const model = await writeModelPackage(join(dir, `bi-${backend}`), {
+        name: 'bi-lstm',
+        config,
+        bidirectional: true,
+        tensors,
+        vocab: VOCAB,
+        head: { kind: 'softmax', labels: ['neg', 'neu', 'pos'] },
       });
-      const predictions = model.head.predict(embeddings);
-      assert.equal(predictions.length, 3);
-    } finally {
-      encoder.dispose();
-    }
-  });
+      assert.equal(model.bidirectional, true);
+      assert.throws(
+        () => createStreamingEngine(model),
+        (e: Error) => e instanceof ConfigError && /bidirectional/.test(e.message),
+      );
+
+      const encoder = createWholeEncoder(model);
+      try {
+        const texts = ['good movie !', 'not good', 'bad'];
+        const embeddings = await encoder.encodeWhole(texts);
+        assert.equal(encoder.width, 6);
+        texts.forEach((text, i) => {
+          // Reference: per layer, forward over the sequence and backward over its reverse, concatenated.
+          const embed = tensors.get('embedding.weight') as { data: Float32Array };
+          let inputs = Array.from(model.tokenizer.encode(text), (id) =>
+            Array.from(embed.data.subarray(id * 4, id * 4 + 4)),
+          );
+          let final: number[] = [];
+          for (let l = 0; l < 2; l++) {
+            const layer = (w: typeof model.weights) => ({ layers: [w.layers[l]] });
+            const cfg = { ...config, numLayers: 1, inputSize: l === 0 ? 4 : 6 };
+            const fwd = referenceRun(cfg, layer(model.weights), inputs);
+            const bwd = referenceRun(
+              cfg,
+              layer(model.backwardWeights as typeof model.weights),
+              [...inputs].reverse(),
+            );
+            const bwdOutputs = [...bwd.outputs].reverse();
+            inputs = fwd.outputs.map((o, t) => [...o, ...bwdOutputs[t]]);
+            final = [...fwd.state.h[0], ...bwd.state.h[0]];
+          }
+          assert.ok(maxDiff(embeddings[i], final) < 1e-5, `text ${i}`);
+        });
+        const predictions = model.head.predict(embeddings);
+        assert.equal(predictions.length, 3);
+      } finally {
+        encoder.dispose();
+        await selectBackend('wasm');
+      }
+    });
 
   it('loads a TF.js LayersModel package (Bidirectional LSTM) that predicts as TF.js does', async () => {
     const pkgDir = join(dir, 'layers');

@@ -12,7 +12,7 @@
  *
  * `node --import tsx bench/e2e.ts --brokers 127.0.0.1:9092 --redis redis://127.0.0.1:6379 --out F.jsonl
  *  [--keys 10000] [--messages 60000] [--seconds 20] [--naive-messages 3000] [--ceiling-messages 200000]
- *  [--modes at-least-once,exactly-once] [--fractions 0.5,0.9] [--partitions 8] [--engine-workers N]
+ *  [--modes at-least-once,exactly-once] [--fractions 0.1,0.5,0.9] [--partitions 8] [--engine-workers N]
  *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory]`
  */
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';

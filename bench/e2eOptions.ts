@@ -39,7 +39,7 @@ export const DEFAULT_END_TO_END_OPTIONS = {
   naiveMessages: 3_000,
   ceilingMessages: 200_000,
   modes: ['at-least-once', 'exactly-once'] as Mode[],
-  fractions: [0.5, 0.9],
+  fractions: [0.1, 0.5, 0.9],
   partitions: 8,
   wordsPerText: 20,
   memoryKeys: 100_000,

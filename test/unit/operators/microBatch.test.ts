@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import type { BatchCostEstimate } from '../../../operators/batchCost.js';
+import type { LatencyGoalMiss } from '../../../operators/latencyGoal.js';
 import { microBatch } from '../../../operators/microBatch.js';
 import { ConfigError } from '../../../pipeline/errors.js';
 import type { Batch, BatchRow, TokenizedMessage } from '../../../pipeline/types.js';
@@ -25,6 +27,11 @@ function batch(seq: number, ...rows: [string, ...TokenizedMessage[]][]): Batch {
 }
 
 const done = (seq: number): Batch => ({ seq, rows: [] });
+
+/** A learned cost stand-in: the step costs `a + b·rows + c·tokens` ms, load, store and sink `l` ms each. */
+function linearCost(a: number, b: number, c: number, l = 0): BatchCostEstimate {
+  return { estimate: (rows, tokens) => ({ load: l, step: a + b * rows + c * tokens, store: l, sink: l }) };
+}
 
 function run(
   callback: (helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0], scheduler: TestScheduler) => void,
@@ -238,6 +245,82 @@ describe('microBatch', () => {
     });
   });
 
+  it('latency goal: emits as soon as waiting longer would miss the goal (virtual time)', () => {
+    const [a, b, c] = [msg('k1'), msg('k2'), msg('k3')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Step = 1 + rows ms, goal 6 ms from a's arrival at 0: a alone could wait until 4, with b until 3;
+      // with c (at 2) the batch takes 4 ms, so it must go at 2. Without the goal it would wait until 9.
+      const out$ = cold('abc------|', { a, b, c }).pipe(
+        microBatch({
+          maxDelayMs: 100,
+          latencyGoal: { targetMs: 6, cost: linearCost(1, 1, 0) },
+          scheduler,
+          completed$: hot<Batch>('-'),
+        }),
+      );
+      expectObservable(out$).toBe('--x------|', { x: batch(0, ['k1', a], ['k2', b], ['k3', c]) });
+    });
+  });
+
+  it('latency goal: a message that would make the batch miss goes to the next batch; overload is reported', () => {
+    const [a, b, c, d] = [msg('k1', 3), msg('k2', 4), msg('k3', 5), msg('k4', 1)];
+    const misses: LatencyGoalMiss[] = [];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Step = tokens ms, goal 10 ms. a + b (7 ms) meet it, c would make 12: [a, b] goes at once. c's batch
+      // waits behind it on the engine (done at 12 whatever it holds): overloaded, so it grows (d joins) and
+      // goes at max-delay (10), reported as predicted done at 10 + 6 = 16 ms after c arrived.
+      const out$ = cold('(abc)d------|', { a, b, c, d }).pipe(
+        microBatch({
+          maxDelayMs: 10,
+          latencyGoal: { targetMs: 10, cost: linearCost(0, 0, 1), onOverload: (m) => misses.push(m) },
+          scheduler,
+          completed$: hot<Batch>('-'),
+        }),
+      );
+      expectObservable(out$).toBe('x---------y-|', {
+        x: batch(0, ['k1', a], ['k2', b]),
+        y: batch(1, ['k3', c], ['k4', d]),
+      });
+    });
+    assert.deepEqual(misses, [{ seq: 1, rows: 2, tokens: 6, predictedMs: 16, targetMs: 10 }]);
+  });
+
+  it('latency goal: a batch waiting for room stops taking messages that would make it miss', () => {
+    const [a, b, c] = [msg('k1', 4), msg('k2', 2), msg('k3', 2)];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Step = tokens ms, maxInFlight 1: [a] is predicted in flight until 4. b's batch (at 2) waits for
+      // room; with c (at 3) it would be done at 4 + 4 = 8 > 2 + 5, alone at 6: c parks for the next batch.
+      const completed$ = hot<Batch>('----s-t', { s: done(0), t: done(1) });
+      const out$ = cold('a-bc----|', { a, b, c }).pipe(
+        microBatch({
+          maxDelayMs: 0,
+          maxInFlight: 1,
+          latencyGoal: { targetMs: 5, cost: linearCost(0, 0, 1) },
+          scheduler,
+          completed$,
+        }),
+      );
+      expectObservable(out$).toBe('x---y-z-|', {
+        x: batch(0, ['k1', a]),
+        y: batch(1, ['k2', b]),
+        z: batch(2, ['k3', c]),
+      });
+    });
+  });
+
+  it('latency goal: reports how long a held-back message waited', () => {
+    const [a, b] = [msg('k1'), msg('k1')];
+    const held: [string, number][] = [];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const completed$ = hot<Batch>('-----s', { s: done(0) });
+      const out$ = cold('a-b-----|', { a, b }).pipe(
+        microBatch({ maxDelayMs: 0, scheduler, completed$, onUnparked: (m, ms) => held.push([m.text, ms]) }),
+      );
+      expectObservable(out$).toBe('x----y--|', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b]) });
+    });
+    assert.deepEqual(held, [[b.text, 3]]);
+  });
+
   it('refuses bad options with a message naming the option', () => {
     const completed$ = new Subject<Batch>();
     assert.throws(
@@ -248,9 +331,14 @@ describe('microBatch', () => {
     assert.throws(() => microBatch({ maxDelayMs: -1, completed$ }), /maxDelayMs/);
     assert.throws(() => microBatch({ maxInFlight: 0, completed$ }), /maxInFlight/);
     assert.throws(() => microBatch({ maxInFlight: 1.5, completed$ }), /maxInFlight/);
+    const cost = linearCost(0, 0, 0);
+    assert.throws(
+      () => microBatch({ latencyGoal: { targetMs: 0, cost }, completed$ }),
+      /latencyGoal.targetMs/,
+    );
   });
 
-  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold', () => {
+  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold (goal or not)', () => {
     const event = fc.oneof(
       {
         weight: 5,
@@ -273,6 +361,16 @@ describe('microBatch', () => {
           maxTokens: fc.integer({ min: 1, max: 12 }),
           maxDelayMs: fc.integer({ min: 0, max: 3 }),
           maxInFlight: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+          goal: fc.option(
+            fc.record({
+              targetMs: fc.integer({ min: 1, max: 12 }),
+              a: fc.integer({ min: 0, max: 3 }),
+              b: fc.integer({ min: 0, max: 3 }),
+              c: fc.integer({ min: 0, max: 2 }),
+              l: fc.integer({ min: 0, max: 2 }),
+            }),
+            { nil: undefined },
+          ),
           syncCompletion: fc.boolean(),
           events: fc.array(event, { maxLength: 60 }),
           drainPicks: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
@@ -305,6 +403,14 @@ describe('microBatch', () => {
               maxTokens: p.maxTokens,
               maxDelayMs: p.maxDelayMs,
               maxInFlight: p.maxInFlight,
+              latencyGoal: p.goal && {
+                targetMs: p.goal.targetMs,
+                cost: linearCost(p.goal.a, p.goal.b, p.goal.c, p.goal.l),
+                onOverload: (miss) => {
+                  if (!(miss.predictedMs > miss.targetMs))
+                    violations.push(`overload ${miss.seq} meets the goal`);
+                },
+              },
               scheduler,
               completed$: completed,
             }),

@@ -50,6 +50,10 @@ function addRunOptions(cmd: Command): Command {
     .option('--max-batch-tokens <n>', 'tokens per micro-batch')
     .option('--max-delay-ms <n>', 'longest wait for a micro-batch to fill')
     .option(
+      '--target-latency-ms <n>',
+      'latency goal (p99, arrival → output durable): batches are cut from learned costs to meet it; 0 = none',
+    )
+    .option(
       '--max-batches-in-flight <n>',
       'batches being loaded, stepped or stored at once; a due batch waits and keeps filling',
     )

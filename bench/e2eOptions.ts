@@ -29,6 +29,8 @@ export interface EndToEndOptions {
   skip: string[];
   /** `--engine-workers` of the run (default: the run's own default, one per core). */
   engineWorkers?: number;
+  /** `--target-latency-ms` of the run (default: the run's own default; 0 = no goal). */
+  targetLatencyMs?: number;
 }
 
 /** Defaults of {@link EndToEndOptions}. */
@@ -78,5 +80,7 @@ export function endToEndOptions(flags: Flags): EndToEndOptions {
     memoryKeys: numberFlag(flags, 'memoryKeys', d.memoryKeys),
     skip: listFlag(flags, 'skip', [], ['ceiling', 'kernel', 'naive', 'memory']),
     engineWorkers: flags.engineWorkers === undefined ? undefined : numberFlag(flags, 'engineWorkers', 1),
+    targetLatencyMs:
+      flags.targetLatencyMs === undefined ? undefined : numberFlag(flags, 'targetLatencyMs', 0),
   };
 }

@@ -36,7 +36,9 @@ async function series(metrics: PipelineMetrics, name: string, stage?: string) {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
   const pick = (suffix: string) =>
     metric?.values.find(
-      (v) => v.metricName === `${name}_${suffix}` && (stage === undefined || v.labels.stage === stage),
+      (v) =>
+        (v as { metricName?: string }).metricName === `${name}_${suffix}` &&
+        (stage === undefined || v.labels.stage === stage),
     )?.value;
   return { sum: pick('sum'), count: pick('count') };
 }

@@ -13,7 +13,8 @@
  * `node --import tsx bench/e2e.ts --brokers 127.0.0.1:9092 --redis redis://127.0.0.1:6379 --out F.jsonl
  *  [--keys 10000] [--messages 60000] [--seconds 20] [--naive-messages 3000] [--ceiling-messages 200000]
  *  [--modes at-least-once,exactly-once] [--fractions 0.1,0.5,0.9] [--partitions 8] [--engine-workers N]
- *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory] [--target-latency-ms N (0 = none)]`
+ *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory] [--target-latency-ms N (0 = none)]
+ *  [--feed-tick-ms 10 (the feed's send interval in the latency phases: short = a smooth live feed)]`
  */
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -213,6 +214,8 @@ class EndToEnd {
           String(rate),
           '--seconds',
           String(this.o.seconds),
+          '--tick-ms',
+          String(this.o.feedTickMs),
         ]);
         const to = Date.now();
         expected += fed.sent;
@@ -238,6 +241,7 @@ class EndToEnd {
           ...messageStageMs(before, after),
           max_delay_ms: DEFAULT_RUN_OPTIONS.maxDelayMs,
           target_latency_ms: this.o.targetLatencyMs ?? DEFAULT_RUN_OPTIONS.targetLatencyMs,
+          feed_tick_ms: this.o.feedTickMs,
         });
       }
     } finally {

@@ -274,6 +274,7 @@ program
   .option('--rate <n>', 'messages per second (default 1000)')
   .option('--count <n>', 'stop after this many messages')
   .option('--seconds <s>', 'stop after this long')
+  .option('--tick-ms <n>', 'milliseconds between sends: short is a smooth feed, long bursts (default 100)')
   .option(
     '--texts <file>',
     'JSON lines with "text" (or plain lines) to draw from (default: examples/demo-feed.jsonl)',

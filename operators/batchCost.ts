@@ -8,12 +8,14 @@
 /** Stages a batch goes through after the micro-batcher. */
 export type CostStage = 'load' | 'step' | 'store' | 'sink';
 
-/** Predicted milliseconds of each stage of one batch. */
+/** Predicted milliseconds of each stage of one batch (means), and the margin to plan for a high quantile. */
 export interface StageCosts {
   load: number;
   step: number;
   store: number;
   sink: number;
+  /** Added once to the sum of the stages: how far above the means a slow batch goes. */
+  margin: number;
 }
 
 /** What `microBatch` needs of a cost model: a prediction per stage for a batch size. */
@@ -30,8 +32,9 @@ export interface BatchCostModelOptions {
    */
   decay?: number;
   /**
-   * Each prediction adds this many root-mean-square residuals of its stage to the fitted mean, so the
-   * prediction is a high quantile rather than the mean (the goal is a p99). @default 2
+   * The margin of a prediction is this many root-mean-square residuals of the stages together (the root of
+   * their summed squares: the stages' errors are taken as independent), so that the fitted means plus the
+   * margin are a high quantile rather than the mean (the goal is a p99). @default 2
    */
   margin?: number;
 }
@@ -129,7 +132,7 @@ function solve(a: Float64Array, b: Float64Array, n: number): Float64Array | unde
 
 /**
  * Stage costs learned from measured calls: the step as `a + b·rows + c·tokens`, load, store and sink as
- * `a + b·rows`, each plus `margin` root-mean-square residuals, never negative. Before a stage has been
+ * `a + b·rows` (never negative), with a margin of `margin` root-mean-square residuals. Before a stage has been
  * measured it is predicted to cost nothing (so the batcher behaves as without a goal until it has learned).
  *
  * @example
@@ -167,10 +170,12 @@ export class BatchCostModel implements BatchCostEstimate {
   estimate(rows: number, tokens: number): StageCosts {
     const at = (stage: CostStage) => {
       const fit = this.#fits[stage];
-      if (fit.observations === 0) return 0;
-      return Math.max(0, fit.predict(features(stage, rows, tokens))) + this.#margin * fit.rmse;
+      return fit.observations === 0 ? 0 : Math.max(0, fit.predict(features(stage, rows, tokens)));
     };
-    return { load: at('load'), step: at('step'), store: at('store'), sink: at('sink') };
+    let squares = 0;
+    for (const fit of Object.values(this.#fits)) squares += fit.rmse ** 2;
+    const margin = this.#margin * Math.sqrt(squares);
+    return { load: at('load'), step: at('step'), store: at('store'), sink: at('sink'), margin };
   }
 }
 

@@ -83,6 +83,7 @@ export class LatencyPlan {
     const c = this.cost.estimate(rows, tokens);
     const steppedAt = Math.max(emitAt + c.load, this.#engineFreeAt) + c.step;
     const storedAt = steppedAt + c.store;
-    return { steppedAt, storedAt, doneAt: storedAt + c.sink };
+    // The queue ahead is planned on the means; the margin covers this batch's own slowness once.
+    return { steppedAt, storedAt, doneAt: storedAt + c.sink + c.margin };
   }
 }

@@ -30,7 +30,9 @@ const done = (seq: number): Batch => ({ seq, rows: [] });
 
 /** A learned cost stand-in: the step costs `a + b·rows + c·tokens` ms, load, store and sink `l` ms each. */
 function linearCost(a: number, b: number, c: number, l = 0): BatchCostEstimate {
-  return { estimate: (rows, tokens) => ({ load: l, step: a + b * rows + c * tokens, store: l, sink: l }) };
+  return {
+    estimate: (rows, tokens) => ({ load: l, step: a + b * rows + c * tokens, store: l, sink: l, margin: 0 }),
+  };
 }
 
 function run(

@@ -43,12 +43,19 @@ export interface LatencyGoalMiss {
 export class LatencyPlan {
   /** When the engine is predicted to have stepped every in-flight batch. */
   #engineFreeAt = Number.NEGATIVE_INFINITY;
-  /** Seq → when each in-flight batch is predicted to have stored its state (it then leaves the batcher). */
-  readonly #storedAt = new Map<number, number>();
+  /** Emitted batches whose state is not stored yet. */
+  readonly #unstored = new Set<number>();
+  /** Seq → when each batch holding room is predicted to give it back (stored, or written). */
+  readonly #leavesAt = new Map<number, number>();
 
+  /**
+   * @param roomUntil when a batch gives its room back: once its state is `stored`, or its outputs
+   *   `written` (microBatch's `written$`).
+   */
   constructor(
     private readonly cost: BatchCostEstimate,
     private readonly maxInFlight: number,
+    private readonly roomUntil: 'stored' | 'written' = 'stored',
   ) {}
 
   /** When a batch of this size would be durable if emitted as soon as there is room, from `now`. */
@@ -60,22 +67,28 @@ export class LatencyPlan {
   emitted(seq: number, now: number, rows: number, tokens: number): number {
     const plan = this.#plan(now, rows, tokens);
     this.#engineFreeAt = plan.steppedAt;
-    this.#storedAt.set(seq, plan.storedAt);
+    this.#unstored.add(seq);
+    this.#leavesAt.set(seq, this.roomUntil === 'stored' ? plan.storedAt : plan.writtenAt);
     return plan.doneAt;
   }
 
-  /** A batch left the batcher (its state is stored) at `now`. */
-  released(seq: number, now: number): void {
-    this.#storedAt.delete(seq);
-    // Nothing in flight: the engine is idle now, whatever was predicted. Otherwise it is busy at least until now.
-    this.#engineFreeAt = this.#storedAt.size === 0 ? now : Math.max(this.#engineFreeAt, now);
+  /** A batch's state was stored at `now`. */
+  stored(seq: number, now: number): void {
+    this.#unstored.delete(seq);
+    // Nothing left to step: the engine is idle now, whatever was predicted. Otherwise busy at least until now.
+    this.#engineFreeAt = this.#unstored.size === 0 ? now : Math.max(this.#engineFreeAt, now);
   }
 
-  /** Now, or when the first in-flight batch is predicted to leave when `maxInFlight` are in flight. */
+  /** A batch gave its room back. */
+  roomFreed(seq: number): void {
+    this.#leavesAt.delete(seq);
+  }
+
+  /** Now, or when the first batch holding room is predicted to give it back when `maxInFlight` hold it. */
   #emitAt(now: number): number {
-    if (this.#storedAt.size < this.maxInFlight) return now;
+    if (this.#leavesAt.size < this.maxInFlight) return now;
     let first = Number.POSITIVE_INFINITY;
-    for (const at of this.#storedAt.values()) first = Math.min(first, at);
+    for (const at of this.#leavesAt.values()) first = Math.min(first, at);
     return Math.max(now, first);
   }
 
@@ -83,7 +96,8 @@ export class LatencyPlan {
     const c = this.cost.estimate(rows, tokens);
     const steppedAt = Math.max(emitAt + c.load, this.#engineFreeAt) + c.step;
     const storedAt = steppedAt + c.store;
+    const writtenAt = storedAt + c.sink;
     // The queue ahead is planned on the means; the margin covers this batch's own slowness once.
-    return { steppedAt, storedAt, doneAt: storedAt + c.sink + c.margin };
+    return { steppedAt, storedAt, writtenAt, doneAt: writtenAt + c.margin };
   }
 }

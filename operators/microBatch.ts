@@ -46,11 +46,19 @@ export interface MicroBatchOptions {
    * Only `seq` is read. Subscribed before the source.
    */
   completed$: Observable<Pick<Batch, 'seq'>>;
+  /**
+   * Signals that an emitted batch's outputs are written (after `completed$`). When given, `maxInFlight`
+   * counts batches until this signal rather than `completed$`: the room then covers the output write too,
+   * so while outputs are being written (a Kafka transaction each) the next batch grows instead of queueing
+   * small batches, and so small transactions, in front of the sink. Only `seq` is read.
+   * @default undefined (room is given back on `completed$`)
+   */
+  written$?: Observable<Pick<Batch, 'seq'>>;
 }
 
 /** Defaults of {@link MicroBatchOptions}. */
 export const DEFAULT_MICRO_BATCH_OPTIONS: Required<
-  Omit<MicroBatchOptions, 'completed$' | 'scheduler' | 'latencyGoal' | 'onUnparked'>
+  Omit<MicroBatchOptions, 'completed$' | 'written$' | 'scheduler' | 'latencyGoal' | 'onUnparked'>
 > = {
   maxRows: 1024,
   maxTokens: 16384,
@@ -66,7 +74,8 @@ export const DEFAULT_MICRO_BATCH_OPTIONS: Required<
  * signalled on `completed$` is held back (in order) and joins the first batch collected after that
  * signal, so a state is never loaded before the previous write of the same key.
  *
- * Room (`maxInFlight`): with that many batches emitted and not signalled, a due batch waits and keeps
+ * Room (`maxInFlight`): with that many batches emitted and not signalled (on `written$` when given), a due
+ * batch waits and keeps
  * taking messages up to its limits; a message it cannot take is held back like a gated one. Held-back
  * messages live in one queue per key, so a key's messages always enter batches in arrival order.
  *
@@ -109,7 +118,8 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
   ) {
     throw new ConfigError(`maxInFlight must be a positive integer (got ${config.maxInFlight})`);
   }
-  const { maxRows, maxTokens, maxDelayMs, maxInFlight, completed$, latencyGoal: goal, onUnparked } = config;
+  const { maxRows, maxTokens, maxDelayMs, maxInFlight, completed$, written$, latencyGoal: goal, onUnparked } =
+    config;
   if (goal && !(Number.isFinite(goal.targetMs) && goal.targetMs > 0)) {
     throw new ConfigError(`latencyGoal.targetMs must be a positive number of ms (got ${goal.targetMs})`);
   }
@@ -126,7 +136,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
       let timer: Subscription | undefined;
       /** When `timer` fires (scheduler time). */
       let timerAt = Number.POSITIVE_INFINITY;
-      const plan = goal ? new LatencyPlan(goal.cost, maxInFlight) : undefined;
+      const plan = goal ? new LatencyPlan(goal.cost, maxInFlight, written$ ? 'written' : 'stored') : undefined;
       /** Arrival time of each message not yet emitted (only kept when a goal or `onUnparked` reads it). */
       const arrivals = new WeakMap<TokenizedMessage, number>();
       const arrivalOf = (message: TokenizedMessage) => arrivals.get(message) ?? scheduler.now();
@@ -134,6 +144,8 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
       const inFlightKey = new Map<string, number>();
       /** Seq → keys of each in-flight batch. */
       const inFlightBatch = new Map<number, string[]>();
+      /** Seqs of the emitted batches that hold room (`maxInFlight`): until `written$`, or `completed$` without it. */
+      const holdingRoom = new Set<number>();
       /**
        * Messages not in the pending batch yet, per key in arrival order: their key is in flight (the key
        * gate), or the pending batch is full and waits for room (`maxInFlight`). Map order: first parked.
@@ -148,7 +160,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
        * Completions are applied one at a time, never inside another step of this operator: a completion
        * signalled synchronously from `next` (re-entrantly) waits here until the current step is over.
        */
-      const releases: number[] = [];
+      const releases: { seq: number; written: boolean }[] = [];
       let busy = false;
 
       const flush = (): void => {
@@ -156,7 +168,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         timer = undefined;
         timerAt = Number.POSITIVE_INFINITY;
         if (pending.size === 0) return;
-        if (inFlightBatch.size >= maxInFlight) {
+        if (holdingRoom.size >= maxInFlight) {
           due = true;
           return;
         }
@@ -181,6 +193,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         pendingOldest = Number.POSITIVE_INFINITY;
         const keys = rows.map((row) => row.key);
         inFlightBatch.set(batch.seq, keys);
+        holdingRoom.add(batch.seq);
         for (const key of keys) inFlightKey.set(key, batch.seq);
         subscriber.next(batch);
       };
@@ -267,18 +280,31 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         if (sourceDone && parked.size === 0 && pending.size === 0) subscriber.complete();
       };
 
+      /** A batch's keys are released (`completed$`): their held-back messages may go, and maybe room. */
       const release = (done: number): void => {
         const keys = inFlightBatch.get(done);
         if (keys === undefined) return; // Unknown or already signalled: signals are idempotent.
         inFlightBatch.delete(done);
-        plan?.released(done, scheduler.now());
+        plan?.stored(done, scheduler.now());
+        if (!written$) freeRoom(done);
         for (const key of keys) {
           if (inFlightKey.get(key) === done) inFlightKey.delete(key);
         }
         // The finished batch's keys first: their parked messages waited on it.
         for (const key of keys) unpark(key);
-        // Room again: a batch that waited goes, then what was parked behind a full batch, oldest first
-        // (keys still in flight stay parked).
+        roomAgain();
+      };
+
+      const freeRoom = (done: number): void => {
+        holdingRoom.delete(done);
+        plan?.roomFreed(done);
+      };
+
+      /**
+       * After a release or room given back: a batch that waited goes, then what was parked behind a full
+       * batch, oldest first (keys still in flight stay parked).
+       */
+      const roomAgain = (): void => {
         if (due) flush();
         for (const key of [...parked.keys()]) {
           if (due) break;
@@ -299,7 +325,14 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         busy = true;
         try {
           fn();
-          while (releases.length > 0) release(releases.shift() as number);
+          while (releases.length > 0) {
+            const signal = releases.shift() as { seq: number; written: boolean };
+            if (!signal.written) release(signal.seq);
+            else if (holdingRoom.has(signal.seq)) {
+              freeRoom(signal.seq);
+              roomAgain();
+            }
+          }
         } finally {
           busy = false;
         }
@@ -307,7 +340,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
 
       const completions = completed$.subscribe({
         next: (batch) => {
-          releases.push(batch.seq);
+          releases.push({ seq: batch.seq, written: false });
           step(() => {});
         },
         error: (error) => subscriber.error(error),
@@ -316,6 +349,17 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
           if (parked.size > 0) {
             subscriber.error(new Error(`microBatch: completed$ ended with ${parked.size} keys held back`));
           }
+        },
+      });
+      const writes = written$?.subscribe({
+        next: (batch) => {
+          releases.push({ seq: batch.seq, written: true });
+          step(() => {});
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => {
+          if (due || parked.size > 0)
+            subscriber.error(new Error('microBatch: written$ ended while batches wait for room'));
         },
       });
       const input = source.subscribe({
@@ -333,6 +377,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         timer?.unsubscribe();
         input.unsubscribe();
         completions.unsubscribe();
+        writes?.unsubscribe();
       };
     });
 }

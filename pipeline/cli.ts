@@ -55,7 +55,7 @@ function addRunOptions(cmd: Command): Command {
     )
     .option(
       '--max-batches-in-flight <n>',
-      'batches being loaded, stepped or stored at once; a due batch waits and keeps filling',
+      'batches being loaded, stepped, stored or written out at once; a due batch waits and keeps filling',
     )
     .addOption(
       new Option('--on-bad-state <policy>', 'a stored state that fails its checks').choices([

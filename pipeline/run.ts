@@ -64,9 +64,10 @@ export interface RunOptions {
   /** @default 5 */
   maxDelayMs: number;
   /**
-   * Batches between the micro-batcher and their stored state (loading, stepping, storing). A batch that is
-   * due while that many are in flight waits and keeps filling: under load batches grow to what the engine
-   * takes instead of queueing small ones behind it. @default 2
+   * Batches between the micro-batcher and their outputs written (loading, stepping, storing, writing). A
+   * batch that is due while that many are in flight waits and keeps filling: under load batches grow to
+   * what the engine and the sink take instead of queueing small ones (and small transactions) behind
+   * them. @default 3
    */
   maxBatchesInFlight: number;
   /**
@@ -89,7 +90,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   maxBatchRows: 1024,
   maxBatchTokens: 16384,
   maxDelayMs: 5,
-  maxBatchesInFlight: 2,
+  maxBatchesInFlight: 3,
   targetLatencyMs: 250,
   emit: { sentiment: true, embedding: false },
   onBadState: 'reset',
@@ -129,6 +130,8 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
   const retry = <T>(op: string, fn: () => Promise<T>) => run.retry(op, fn);
   const tracker = new AckTracker();
   const completed$ = new Subject<Pick<Batch, 'seq'>>();
+  /** A batch's outputs are written: it gives its room (`maxBatchesInFlight`) back. */
+  const written$ = new Subject<Pick<Batch, 'seq'>>();
   const dead$ = new Subject<DeadLetter>();
 
   const timed = async <T>(
@@ -255,6 +258,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       },
       onUnparked: timings && ((message, ms) => timings.held(message, ms)),
       completed$,
+      written$,
     }),
     tap((batch) => {
       timings?.emitted(batch);
@@ -351,6 +355,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       const positions = batchPositions.get(batch.seq) ?? [];
       batchPositions.delete(batch.seq);
       await commit(positions, outputs);
+      written$.next({ seq: batch.seq });
       stats.outputs += outputs.length;
       metrics?.messagesOut.inc(outputs.length);
       log.debug({ seq: batch.seq, outputs: outputs.length, dead: batch.dead.length }, 'batch committed');

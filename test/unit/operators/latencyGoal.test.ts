@@ -22,8 +22,13 @@ describe('LatencyPlan', () => {
     // Two in flight: room at 13 (the first stored), then its load; the engine is free at 15.
     assert.equal(plan.doneAt(0, 1, 0), 16 + 2 + 3 + 5);
     // Both done early: the engine is idle from then on.
-    plan.released(0, 5);
-    plan.released(1, 6);
+    for (const [seq, at] of [
+      [0, 5],
+      [1, 6],
+    ]) {
+      plan.stored(seq, at);
+      plan.roomFreed(seq);
+    }
     assert.equal(plan.doneAt(6, 1, 0), 6 + 1 + 1 + 2 + 3 + 5);
   });
 });

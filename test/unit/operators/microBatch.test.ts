@@ -310,6 +310,19 @@ describe('microBatch', () => {
     });
   });
 
+  it('written$: room is given back when the outputs are written, keys when the state is stored', () => {
+    const [a, b, c] = [msg('k1'), msg('k2'), msg('k1')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // maxInFlight 1: [a] stored at 2 (k1 free again), written at 5. b (at 1) and c (at 3) wait for the room.
+      const completed$ = hot<Batch>('--s', { s: done(0) });
+      const written$ = hot<Batch>('-----w', { w: done(0) });
+      const out$ = cold('ab-c----|', { a, b, c }).pipe(
+        microBatch({ maxDelayMs: 0, maxInFlight: 1, scheduler, completed$, written$ }),
+      );
+      expectObservable(out$).toBe('x----y--|', { x: batch(0, ['k1', a]), y: batch(1, ['k2', b], ['k1', c]) });
+    });
+  });
+
   it('latency goal: reports how long a held-back message waited', () => {
     const [a, b] = [msg('k1'), msg('k1')];
     const held: [string, number][] = [];
@@ -340,7 +353,7 @@ describe('microBatch', () => {
     );
   });
 
-  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold (goal or not)', () => {
+  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold (goal, written$ or not)', () => {
     const event = fc.oneof(
       {
         weight: 5,
@@ -351,6 +364,7 @@ describe('microBatch', () => {
         }),
       },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('complete' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('write' as const), pick: fc.nat() }) },
       {
         weight: 2,
         arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4 }) }),
@@ -374,6 +388,8 @@ describe('microBatch', () => {
             { nil: undefined },
           ),
           syncCompletion: fc.boolean(),
+          /** Room is given back on `written$` (after completion), not on `completed$`. */
+          written: fc.boolean(),
           events: fc.array(event, { maxLength: 60 }),
           drainPicks: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
         }),
@@ -381,7 +397,10 @@ describe('microBatch', () => {
           const scheduler = new VirtualTimeScheduler();
           const source = new Subject<TokenizedMessage>();
           const completed = new Subject<Batch>();
+          const written = new Subject<Batch>();
           const inFlight = new Map<number, Batch>();
+          /** Completed batches whose outputs are not written yet (they still hold room with `written`). */
+          const unwritten = new Map<number, Batch>();
           const emitted: Batch[] = [];
           const sent: TokenizedMessage[] = [];
           let finished = false;
@@ -392,7 +411,15 @@ describe('microBatch', () => {
             const seq = seqs[pick % seqs.length];
             const b = inFlight.get(seq)!;
             inFlight.delete(seq);
+            if (p.written) unwritten.set(seq, b);
             completed.next(b);
+          };
+          const write = (pick: number) => {
+            const seqs = [...unwritten.keys()];
+            if (seqs.length === 0) return;
+            const b = unwritten.get(seqs[pick % seqs.length])!;
+            unwritten.delete(b.seq);
+            written.next(b);
           };
           const advance = (ms: number) => {
             scheduler.maxFrames = scheduler.frame + ms;
@@ -415,6 +442,7 @@ describe('microBatch', () => {
               },
               scheduler,
               completed$: completed,
+              written$: p.written ? written : undefined,
             }),
           );
           batches$.subscribe({
@@ -438,10 +466,16 @@ describe('microBatch', () => {
                   check(!keys.includes(row.key), `key ${row.key} in two in-flight batches`);
               }
               check(b.seq === emitted.length, 'seq counts from 0');
-              check(inFlight.size < (p.maxInFlight ?? Number.POSITIVE_INFINITY), 'maxInFlight');
+              check(
+                inFlight.size + unwritten.size < (p.maxInFlight ?? Number.POSITIVE_INFINITY),
+                'maxInFlight',
+              );
               emitted.push(b);
               inFlight.set(b.seq, b);
-              if (p.syncCompletion) complete(b.seq);
+              if (p.syncCompletion) {
+                complete(b.seq);
+                write(b.seq);
+              }
             },
             error: (e) => violations.push(`error: ${e}`),
             complete: () => {
@@ -454,12 +488,15 @@ describe('microBatch', () => {
               sent.push(m);
               source.next(m);
             } else if (e.kind === 'complete') complete(e.pick);
+            else if (e.kind === 'write') write(e.pick);
             else advance(e.ms);
           }
           source.complete();
           for (let i = 0; !finished && violations.length === 0; i++) {
-            assert.ok(inFlight.size > 0, 'stuck: not complete and nothing in flight');
-            complete(p.drainPicks[i % p.drainPicks.length]);
+            assert.ok(inFlight.size + unwritten.size > 0, 'stuck: not complete and nothing in flight');
+            const pick = p.drainPicks[i % p.drainPicks.length];
+            if (unwritten.size > 0 && (inFlight.size === 0 || pick % 2 === 0)) write(pick);
+            else complete(pick);
           }
           assert.deepEqual(violations, []);
           const out = emitted.flatMap((b) => b.rows.flatMap((r) => r.messages));

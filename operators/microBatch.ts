@@ -118,8 +118,16 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
   ) {
     throw new ConfigError(`maxInFlight must be a positive integer (got ${config.maxInFlight})`);
   }
-  const { maxRows, maxTokens, maxDelayMs, maxInFlight, completed$, written$, latencyGoal: goal, onUnparked } =
-    config;
+  const {
+    maxRows,
+    maxTokens,
+    maxDelayMs,
+    maxInFlight,
+    completed$,
+    written$,
+    latencyGoal: goal,
+    onUnparked,
+  } = config;
   if (goal && !(Number.isFinite(goal.targetMs) && goal.targetMs > 0)) {
     throw new ConfigError(`latencyGoal.targetMs must be a positive number of ms (got ${goal.targetMs})`);
   }
@@ -136,7 +144,9 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
       let timer: Subscription | undefined;
       /** When `timer` fires (scheduler time). */
       let timerAt = Number.POSITIVE_INFINITY;
-      const plan = goal ? new LatencyPlan(goal.cost, maxInFlight, written$ ? 'written' : 'stored') : undefined;
+      const plan = goal
+        ? new LatencyPlan(goal.cost, maxInFlight, written$ ? 'written' : 'stored')
+        : undefined;
       /** Arrival time of each message not yet emitted (only kept when a goal or `onUnparked` reads it). */
       const arrivals = new WeakMap<TokenizedMessage, number>();
       const arrivalOf = (message: TokenizedMessage) => arrivals.get(message) ?? scheduler.now();

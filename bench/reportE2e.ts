@@ -251,7 +251,7 @@ function stageBreakdown(latency: readonly LatencyLine[]): string[] {
     "Where the time goes (mean ms per message, from the run's own `rnnstream_message_stage_seconds`; the feed sends every " +
       `${measured[0].feed_tick_ms ?? 100} ms). Stages up to \`sink\`/\`transaction\` add up to the mean latency from the Kafka timestamp to the output durable; the commit follows it, off the latency path.`,
     '',
-    `| mode | load | ${STAGE_COLUMNS.map(([, name]) => name).join(' | ')} | arrival → durable | overloaded batches |`,
+    `| mode | of max | ${STAGE_COLUMNS.map(([, name]) => name).join(' | ')} | arrival → durable | overloaded batches |`,
     `| --- | ---: | ${STAGE_COLUMNS.map(() => '---:').join(' | ')} | ---: | ---: |`,
     ...measured.map(
       (l) =>

@@ -12,8 +12,9 @@
  *
  * `node --import tsx bench/e2e.ts --brokers 127.0.0.1:9092 --redis redis://127.0.0.1:6379 --out F.jsonl
  *  [--keys 10000] [--messages 60000] [--seconds 20] [--naive-messages 3000] [--ceiling-messages 200000]
- *  [--modes at-least-once,exactly-once] [--fractions 0.5,0.9] [--partitions 8] [--engine-workers N]
- *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory]`
+ *  [--modes at-least-once,exactly-once] [--fractions 0.1,0.5,0.9] [--partitions 8] [--engine-workers N]
+ *  [--memory-keys 100000] [--skip ceiling,kernel,naive,memory] [--target-latency-ms N (0 = none)]
+ *  [--feed-tick-ms 10 (the feed's send interval in the latency phases: short = a smooth live feed)]`
  */
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ import { parseArgs } from './cli.js';
 import { type EndToEndOptions, endToEndOptions, type Mode } from './e2eOptions.js';
 import { LatencyProbe, latencies, maxRate } from './e2eProbe.js';
 import { freePort, RNNSTREAM, runJson, TSX, writeTexts } from './e2eProcesses.js';
-import { type RunTotals, RunUnderTest, stageMs } from './e2eRun.js';
+import { messageStageMs, type RunTotals, RunUnderTest, stageMs } from './e2eRun.js';
 import { runMain } from './flags.js';
 import { round } from './format.js';
 
@@ -155,6 +156,9 @@ class EndToEnd {
         `redis://${redis.host}/0?prefix=${t.prefix}`,
         ...(mode === 'exactly-once' ? ['--exactly-once'] : []),
         ...(this.o.engineWorkers ? ['--engine-workers', String(this.o.engineWorkers)] : []),
+        ...(this.o.targetLatencyMs === undefined
+          ? []
+          : ['--target-latency-ms', String(this.o.targetLatencyMs)]),
       ],
       await freePort(),
     );
@@ -210,6 +214,8 @@ class EndToEnd {
           String(rate),
           '--seconds',
           String(this.o.seconds),
+          '--tick-ms',
+          String(this.o.feedTickMs),
         ]);
         const to = Date.now();
         expected += fed.sent;
@@ -231,7 +237,11 @@ class EndToEnd {
           rows_per_batch: round((after.rows - before.rows) / Math.max(1, after.batches - before.batches)),
           // Mean time per batch of each stage, from the run's own histograms (where latency goes).
           ...stageMs(before, after),
+          // Mean time per message of each stage, from the Kafka timestamp on (pipeline/latency.ts).
+          ...messageStageMs(before, after),
           max_delay_ms: DEFAULT_RUN_OPTIONS.maxDelayMs,
+          target_latency_ms: this.o.targetLatencyMs ?? DEFAULT_RUN_OPTIONS.targetLatencyMs,
+          feed_tick_ms: this.o.feedTickMs,
         });
       }
     } finally {

@@ -29,6 +29,10 @@ export interface EndToEndOptions {
   skip: string[];
   /** `--engine-workers` of the run (default: the run's own default, one per core). */
   engineWorkers?: number;
+  /** Milliseconds between the feed's sends in the latency phases (`rnnstream feed --tick-ms`). */
+  feedTickMs: number;
+  /** `--target-latency-ms` of the run (default: the run's own default; 0 = no goal). */
+  targetLatencyMs?: number;
 }
 
 /** Defaults of {@link EndToEndOptions}. */
@@ -39,10 +43,11 @@ export const DEFAULT_END_TO_END_OPTIONS = {
   naiveMessages: 3_000,
   ceilingMessages: 200_000,
   modes: ['at-least-once', 'exactly-once'] as Mode[],
-  fractions: [0.5, 0.9],
+  fractions: [0.1, 0.5, 0.9],
   partitions: 8,
   wordsPerText: 20,
   memoryKeys: 100_000,
+  feedTickMs: 10,
 };
 
 function listFlag<T extends string>(flags: Flags, name: string, fallback: T[], allowed?: readonly T[]): T[] {
@@ -76,7 +81,10 @@ export function endToEndOptions(flags: Flags): EndToEndOptions {
     partitions: numberFlag(flags, 'partitions', d.partitions),
     wordsPerText: numberFlag(flags, 'words', d.wordsPerText),
     memoryKeys: numberFlag(flags, 'memoryKeys', d.memoryKeys),
+    feedTickMs: numberFlag(flags, 'feedTickMs', d.feedTickMs),
     skip: listFlag(flags, 'skip', [], ['ceiling', 'kernel', 'naive', 'memory']),
     engineWorkers: flags.engineWorkers === undefined ? undefined : numberFlag(flags, 'engineWorkers', 1),
+    targetLatencyMs:
+      flags.targetLatencyMs === undefined ? undefined : numberFlag(flags, 'targetLatencyMs', 0),
   };
 }

@@ -51,6 +51,7 @@ export function latencies(arrivals: readonly Arrival[], from: number, to: number
     messages: inWindow.length,
     p50_ms: percentile(ms, 50),
     p99_ms: percentile(ms, 99),
+    p99_9_ms: percentile(ms, 99.9),
     max_ms: ms[ms.length - 1] ?? Number.NaN,
     mean_ms: round(ms.reduce((s, x) => s + x, 0) / Math.max(1, ms.length)),
     achieved_messages_per_s: round(inWindow.length / ((to - from) / 1000)),

@@ -14,6 +14,12 @@ export interface RunTotals {
   /** Seconds summed over batches, per stage. */
   stageSeconds: { load: number; step: number; write: number; sink: number };
   stageCalls: { load: number; step: number; write: number; sink: number };
+  /** Per-message stage times (`rnnstream_message_stage_seconds`): seconds summed and messages, per stage. */
+  messageStages: Record<MessageStage, { sum: number; count: number }>;
+  /** Arrival at the worker → output durable (`rnnstream_worker_latency_seconds`). */
+  worker: { sum: number; count: number };
+  /** Batches predicted to miss the latency goal (`rnnstream_latency_overload_batches_total`). */
+  overloadBatches: number;
   /** Resident set size now, bytes (all threads). */
   rssBytes: number;
   /** The main thread's V8 heap in use and memory held outside it (buffers), bytes. */
@@ -22,6 +28,20 @@ export interface RunTotals {
 }
 
 const STAGES = ['load', 'step', 'write', 'sink'] as const;
+
+/** The per-message stages of `rnnstream_message_stage_seconds`, in pipeline order. */
+export const MESSAGE_STAGES = [
+  'fetch',
+  'key_gate',
+  'batch',
+  'load',
+  'step',
+  'store',
+  'sink',
+  'transaction',
+  'commit',
+] as const;
+export type MessageStage = (typeof MESSAGE_STAGES)[number];
 
 /**
  * Reads the run's counters out of its `/metrics` text.
@@ -52,6 +72,14 @@ export function runTotalsOf(metrics: string): RunTotals {
       write: stage.write.count,
       sink: stage.sink.count,
     },
+    messageStages: Object.fromEntries(
+      MESSAGE_STAGES.map((s) => [
+        s,
+        histogramTotals(metrics, 'rnnstream_message_stage_seconds', `stage="${s}"`),
+      ]),
+    ) as RunTotals['messageStages'],
+    worker: histogramTotals(metrics, 'rnnstream_worker_latency_seconds'),
+    overloadBatches: metricValue(metrics, 'rnnstream_latency_overload_batches_total'),
     rssBytes: metricValue(metrics, 'rnnstream_process_resident_memory_bytes'),
     heapBytes: metricValue(metrics, 'rnnstream_nodejs_heap_size_used_bytes'),
     externalBytes: metricValue(metrics, 'rnnstream_nodejs_external_memory_bytes'),
@@ -69,6 +97,26 @@ export function stageMs(before: RunTotals | undefined, after: RunTotals): Record
     const seconds = after.stageSeconds[s] - (before?.stageSeconds[s] ?? 0);
     out[`${s}_ms`] = calls > 0 ? round((1000 * seconds) / calls) : 0;
   }
+  return out;
+}
+
+/**
+ * Where the messages between two readings spent their time: mean milliseconds per message of each stage
+ * (`stage_fetch_ms`, …; stages no message went through are left out), the mean arrival → durable time and
+ * the batches predicted to miss the latency goal.
+ * @example messageStageMs(before, after) // { stage_fetch_ms: 3.1, stage_batch_ms: 4.2, …, worker_mean_ms: 61 }
+ */
+export function messageStageMs(before: RunTotals, after: RunTotals): Record<string, number> {
+  const out: Record<string, number> = {};
+  const mean = (a: { sum: number; count: number }, b: { sum: number; count: number }) =>
+    b.count > a.count ? round((1000 * (b.sum - a.sum)) / (b.count - a.count)) : undefined;
+  for (const s of MESSAGE_STAGES) {
+    const ms = mean(before.messageStages[s], after.messageStages[s]);
+    if (ms !== undefined) out[`stage_${s}_ms`] = ms;
+  }
+  const worker = mean(before.worker, after.worker);
+  if (worker !== undefined) out.worker_mean_ms = worker;
+  out.overload_batches = after.overloadBatches - before.overloadBatches;
   return out;
 }
 

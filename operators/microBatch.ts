@@ -7,6 +7,7 @@ import {
 } from 'rxjs';
 import { ConfigError } from '../pipeline/errors.js';
 import type { Batch, BatchRow, TokenizedMessage } from '../pipeline/types.js';
+import { type LatencyGoal, LatencyPlan } from './latencyGoal.js';
 
 /** Options of {@link microBatch}. */
 export interface MicroBatchOptions {
@@ -27,17 +28,38 @@ export interface MicroBatchOptions {
    * @default Infinity (emit as soon as due)
    */
   maxInFlight?: number;
-  /** Scheduler of the `maxDelayMs` timer (virtual time in tests). @default asyncScheduler */
+  /**
+   * A latency goal: each batch is cut (emitted, or closed while it waits for room) as soon as taking one
+   * more message, or waiting longer, would make the learned costs predict its oldest message's output
+   * durable later than `targetMs` after that message arrived here. `maxRows`, `maxTokens` and
+   * `maxDelayMs` stay caps. A batch that misses the goal however it is cut is reported to `onOverload`
+   * and grows to its limits (the most throughput) instead.
+   * @default undefined (batches are cut by the limits only)
+   */
+  latencyGoal?: LatencyGoal;
+  /** Called when a held-back message (key gate, or no room) enters a batch, with how long it was held, ms. */
+  onUnparked?: (message: TokenizedMessage, heldMs: number) => void;
+  /** Scheduler of the `maxDelayMs` timer and of arrival times (virtual time in tests). @default asyncScheduler */
   scheduler?: SchedulerLike;
   /**
    * Signals that an emitted batch is done (its state is stored): its keys may enter a batch again.
    * Only `seq` is read. Subscribed before the source.
    */
   completed$: Observable<Pick<Batch, 'seq'>>;
+  /**
+   * Signals that an emitted batch's outputs are written (after `completed$`). When given, `maxInFlight`
+   * counts batches until this signal rather than `completed$`: the room then covers the output write too,
+   * so while outputs are being written (a Kafka transaction each) the next batch grows instead of queueing
+   * small batches, and so small transactions, in front of the sink. Only `seq` is read.
+   * @default undefined (room is given back on `completed$`)
+   */
+  written$?: Observable<Pick<Batch, 'seq'>>;
 }
 
 /** Defaults of {@link MicroBatchOptions}. */
-export const DEFAULT_MICRO_BATCH_OPTIONS: Required<Omit<MicroBatchOptions, 'completed$' | 'scheduler'>> = {
+export const DEFAULT_MICRO_BATCH_OPTIONS: Required<
+  Omit<MicroBatchOptions, 'completed$' | 'written$' | 'scheduler' | 'latencyGoal' | 'onUnparked'>
+> = {
   maxRows: 1024,
   maxTokens: 16384,
   maxDelayMs: 5,
@@ -52,9 +74,14 @@ export const DEFAULT_MICRO_BATCH_OPTIONS: Required<Omit<MicroBatchOptions, 'comp
  * signalled on `completed$` is held back (in order) and joins the first batch collected after that
  * signal, so a state is never loaded before the previous write of the same key.
  *
- * Room (`maxInFlight`): with that many batches emitted and not signalled, a due batch waits and keeps
+ * Room (`maxInFlight`): with that many batches emitted and not signalled (on `written$` when given), a due
+ * batch waits and keeps
  * taking messages up to its limits; a message it cannot take is held back like a gated one. Held-back
  * messages live in one queue per key, so a key's messages always enter batches in arrival order.
+ *
+ * Latency goal (`latencyGoal`): a batch is cut when one more message or a longer wait would make the
+ * learned costs (load, step, store, sink, and the batches in flight ahead of it) predict its oldest
+ * message's output later than the goal; a message that would break it goes to the next batch.
  *
  * On source completion the pending batch is flushed at once; the output completes when nothing is
  * pending or held back (held-back messages are flushed as soon as their key is released). Errors of the
@@ -91,7 +118,19 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
   ) {
     throw new ConfigError(`maxInFlight must be a positive integer (got ${config.maxInFlight})`);
   }
-  const { maxRows, maxTokens, maxDelayMs, maxInFlight, completed$ } = config;
+  const {
+    maxRows,
+    maxTokens,
+    maxDelayMs,
+    maxInFlight,
+    completed$,
+    written$,
+    latencyGoal: goal,
+    onUnparked,
+  } = config;
+  if (goal && !(Number.isFinite(goal.targetMs) && goal.targetMs > 0)) {
+    throw new ConfigError(`latencyGoal.targetMs must be a positive number of ms (got ${goal.targetMs})`);
+  }
 
   return (source) =>
     new Observable<Batch>((subscriber) => {
@@ -99,11 +138,24 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
       /** The batch being collected: rows by key, in first-arrival order. */
       let pending = new Map<string, BatchRow>();
       let pendingTokens = 0;
+      /** Arrival (scheduler time) of the pending batch's oldest message, and when its first one was placed. */
+      let pendingOldest = Number.POSITIVE_INFINITY;
+      let pendingSince = 0;
       let timer: Subscription | undefined;
+      /** When `timer` fires (scheduler time). */
+      let timerAt = Number.POSITIVE_INFINITY;
+      const plan = goal
+        ? new LatencyPlan(goal.cost, maxInFlight, written$ ? 'written' : 'stored')
+        : undefined;
+      /** Arrival time of each message not yet emitted (only kept when a goal or `onUnparked` reads it). */
+      const arrivals = new WeakMap<TokenizedMessage, number>();
+      const arrivalOf = (message: TokenizedMessage) => arrivals.get(message) ?? scheduler.now();
       /** Key → seq of the in-flight batch holding it. */
       const inFlightKey = new Map<string, number>();
       /** Seq → keys of each in-flight batch. */
       const inFlightBatch = new Map<number, string[]>();
+      /** Seqs of the emitted batches that hold room (`maxInFlight`): until `written$`, or `completed$` without it. */
+      const holdingRoom = new Set<number>();
       /**
        * Messages not in the pending batch yet, per key in arrival order: their key is in flight (the key
        * gate), or the pending batch is full and waits for room (`maxInFlight`). Map order: first parked.
@@ -118,26 +170,73 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
        * Completions are applied one at a time, never inside another step of this operator: a completion
        * signalled synchronously from `next` (re-entrantly) waits here until the current step is over.
        */
-      const releases: number[] = [];
+      const releases: { seq: number; written: boolean }[] = [];
       let busy = false;
 
       const flush = (): void => {
         timer?.unsubscribe();
         timer = undefined;
+        timerAt = Number.POSITIVE_INFINITY;
         if (pending.size === 0) return;
-        if (inFlightBatch.size >= maxInFlight) {
+        if (holdingRoom.size >= maxInFlight) {
           due = true;
           return;
         }
         due = false;
         const rows = [...pending.values()];
+        const batch: Batch = { seq: seq++, rows };
+        if (goal && plan) {
+          const now = scheduler.now();
+          const doneAt = plan.emitted(batch.seq, now, rows.length, pendingTokens);
+          if (doneAt > pendingOldest + goal.targetMs) {
+            goal.onOverload?.({
+              seq: batch.seq,
+              rows: rows.length,
+              tokens: pendingTokens,
+              predictedMs: doneAt - pendingOldest,
+              targetMs: goal.targetMs,
+            });
+          }
+        }
         pending = new Map();
         pendingTokens = 0;
-        const batch: Batch = { seq: seq++, rows };
+        pendingOldest = Number.POSITIVE_INFINITY;
         const keys = rows.map((row) => row.key);
         inFlightBatch.set(batch.seq, keys);
+        holdingRoom.add(batch.seq);
         for (const key of keys) inFlightKey.set(key, batch.seq);
         subscriber.next(batch);
+      };
+
+      /**
+       * The goal's cutting rule: taking `message` would make the batch miss its goal while, as it is, it
+       * still meets it. (When it misses either way the worker is overloaded: growing gives the most
+       * throughput, and the emission reports the overload.)
+       */
+      const breaksGoal = (message: TokenizedMessage, tokens: number): boolean => {
+        if (!goal || !plan) return false;
+        const now = scheduler.now();
+        const rows = pending.size + (pending.has(message.key) ? 0 : 1);
+        const oldest = Math.min(pendingOldest, arrivalOf(message));
+        if (plan.doneAt(now, rows, pendingTokens + tokens) <= oldest + goal.targetMs) return false;
+        return plan.doneAt(now, pending.size, pendingTokens) <= pendingOldest + goal.targetMs;
+      };
+
+      /**
+       * Arms the timer of the pending batch: `maxDelayMs` after its first message, or earlier when the goal
+       * says that waiting past then would miss it.
+       */
+      const arm = (): void => {
+        const now = scheduler.now();
+        let at = pendingSince + maxDelayMs;
+        if (goal && plan) {
+          const slack = pendingOldest + goal.targetMs - plan.doneAt(now, pending.size, pendingTokens);
+          if (slack >= 0) at = Math.min(at, now + slack);
+        }
+        if (timer !== undefined && at >= timerAt) return;
+        timer?.unsubscribe();
+        timerAt = at;
+        timer = scheduler.schedule(() => step(flush), Math.max(0, at - now));
       };
 
       /** Puts a message in the pending batch when it may go there now; false when it must stay parked. */
@@ -146,18 +245,22 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         const tokens = message.tokens.length;
         const fits =
           pending.size === 0 ||
-          ((pending.size < maxRows || pending.has(message.key)) && pendingTokens + tokens <= maxTokens);
+          ((pending.size < maxRows || pending.has(message.key)) &&
+            pendingTokens + tokens <= maxTokens &&
+            !breaksGoal(message, tokens));
         if (!fits) {
           flush();
           // Still full: the batch waits for room. Or the flush put this message's key in flight.
           if (due || inFlightKey.has(message.key)) return false;
         }
+        if (pending.size === 0) pendingSince = scheduler.now();
         const row = pending.get(message.key);
         if (row) row.messages.push(message);
         else pending.set(message.key, { key: message.key, messages: [message] });
         pendingTokens += tokens;
+        if (goal) pendingOldest = Math.min(pendingOldest, arrivalOf(message));
         if (pending.size >= maxRows || pendingTokens >= maxTokens) flush();
-        else if (timer === undefined && !due) timer = scheduler.schedule(() => step(flush), maxDelayMs);
+        else if (!due) arm();
         return true;
       };
 
@@ -166,6 +269,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
           subscriber.error(new Error(`microBatch: completed$ ended while key ${message.key} is in flight`));
           return;
         }
+        if (goal || onUnparked) arrivals.set(message, scheduler.now());
         const queue = parked.get(message.key);
         if (queue) queue.push(message);
         else if (!place(message)) parked.set(message.key, [message]);
@@ -175,7 +279,10 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
       const unpark = (key: string): void => {
         const queue = parked.get(key);
         if (queue === undefined) return;
-        while (queue.length > 0 && place(queue[0])) queue.shift();
+        while (queue.length > 0 && place(queue[0])) {
+          const placed = queue.shift() as TokenizedMessage;
+          onUnparked?.(placed, scheduler.now() - arrivalOf(placed));
+        }
         if (queue.length === 0) parked.delete(key);
       };
 
@@ -183,17 +290,31 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         if (sourceDone && parked.size === 0 && pending.size === 0) subscriber.complete();
       };
 
+      /** A batch's keys are released (`completed$`): their held-back messages may go, and maybe room. */
       const release = (done: number): void => {
         const keys = inFlightBatch.get(done);
         if (keys === undefined) return; // Unknown or already signalled: signals are idempotent.
         inFlightBatch.delete(done);
+        plan?.stored(done, scheduler.now());
+        if (!written$) freeRoom(done);
         for (const key of keys) {
           if (inFlightKey.get(key) === done) inFlightKey.delete(key);
         }
         // The finished batch's keys first: their parked messages waited on it.
         for (const key of keys) unpark(key);
-        // Room again: a batch that waited goes, then what was parked behind a full batch, oldest first
-        // (keys still in flight stay parked).
+        roomAgain();
+      };
+
+      const freeRoom = (done: number): void => {
+        holdingRoom.delete(done);
+        plan?.roomFreed(done);
+      };
+
+      /**
+       * After a release or room given back: a batch that waited goes, then what was parked behind a full
+       * batch, oldest first (keys still in flight stay parked).
+       */
+      const roomAgain = (): void => {
         if (due) flush();
         for (const key of [...parked.keys()]) {
           if (due) break;
@@ -214,7 +335,14 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         busy = true;
         try {
           fn();
-          while (releases.length > 0) release(releases.shift() as number);
+          while (releases.length > 0) {
+            const signal = releases.shift() as { seq: number; written: boolean };
+            if (!signal.written) release(signal.seq);
+            else if (holdingRoom.has(signal.seq)) {
+              freeRoom(signal.seq);
+              roomAgain();
+            }
+          }
         } finally {
           busy = false;
         }
@@ -222,7 +350,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
 
       const completions = completed$.subscribe({
         next: (batch) => {
-          releases.push(batch.seq);
+          releases.push({ seq: batch.seq, written: false });
           step(() => {});
         },
         error: (error) => subscriber.error(error),
@@ -231,6 +359,17 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
           if (parked.size > 0) {
             subscriber.error(new Error(`microBatch: completed$ ended with ${parked.size} keys held back`));
           }
+        },
+      });
+      const writes = written$?.subscribe({
+        next: (batch) => {
+          releases.push({ seq: batch.seq, written: true });
+          step(() => {});
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => {
+          if (due || parked.size > 0)
+            subscriber.error(new Error('microBatch: written$ ended while batches wait for room'));
         },
       });
       const input = source.subscribe({
@@ -248,6 +387,7 @@ export function microBatch(options: MicroBatchOptions): OperatorFunction<Tokeniz
         timer?.unsubscribe();
         input.unsubscribe();
         completions.unsubscribe();
+        writes?.unsubscribe();
       };
     });
 }

@@ -46,8 +46,12 @@ function addRunOptions(cmd: Command): Command {
     .option('--max-batch-tokens <n>', 'tokens per micro-batch')
     .option('--max-delay-ms <n>', 'longest wait for a micro-batch to fill')
     .option(
+      '--target-latency-ms <n>',
+      'latency goal (p99, arrival → output durable): batches are cut from learned costs to meet it; 0 = none',
+    )
+    .option(
       '--max-batches-in-flight <n>',
-      'batches being loaded, stepped or stored at once; a due batch waits and keeps filling',
+      'batches being loaded, stepped, stored or written out at once; a due batch waits and keeps filling',
     )
     .addOption(
       new Option('--on-bad-state <policy>', 'a stored state that fails its checks').choices([
@@ -257,6 +261,7 @@ program
   .option('--rate <n>', 'messages per second (default 1000)')
   .option('--count <n>', 'stop after this many messages')
   .option('--seconds <s>', 'stop after this long')
+  .option('--tick-ms <n>', 'milliseconds between sends: short is a smooth feed, long bursts (default 100)')
   .option(
     '--texts <file>',
     'JSON lines with "text" (or plain lines) to draw from (default: examples/demo-feed.jsonl)',

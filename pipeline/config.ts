@@ -54,8 +54,13 @@ export const runConfigSchema = z
     maxBatchRows: positiveInt.default(1024),
     maxBatchTokens: positiveInt.default(16384),
     maxDelayMs: z.coerce.number().min(0).default(5),
-    /** Batches between the batcher and their stored state; a due batch waits (and keeps filling) beyond it. */
-    maxBatchesInFlight: positiveInt.default(2),
+    /** Batches between the batcher and their outputs written; a due batch waits (and keeps filling) beyond it. */
+    maxBatchesInFlight: positiveInt.default(3),
+    /**
+     * Latency goal, ms from a message's arrival to its output durable (p99): the batcher cuts batches from
+     * costs it learns while running so as to meet it; 0 = none (batches cut by the limits only).
+     */
+    targetLatencyMs: z.coerce.number().min(0).default(250),
     onBadState: z.enum(['reset', 'dlq', 'fail']).default('reset'),
     /** Largest message value (bytes). */
     maxValueBytes: positiveInt.default(64 * 1024),

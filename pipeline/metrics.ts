@@ -5,6 +5,11 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Buckets of the latency histograms (seconds): fine around the goals (tens to hundreds of ms). */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
 /** The pipeline's instruments. */
 export class PipelineMetrics {
   readonly registry = new Registry();
@@ -63,6 +68,35 @@ export class PipelineMetrics {
     name: 'rnnstream_sink_seconds',
     help: 'Output sink write time per batch',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly messageLatency = new Histogram({
+    name: 'rnnstream_message_latency_seconds',
+    help: "From an input message's source timestamp (Kafka's) to its output written",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly workerLatency = new Histogram({
+    name: 'rnnstream_worker_latency_seconds',
+    help: "From an input message's arrival at this worker to its output durable (what --target-latency-ms aims at)",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly stageLatency = new Histogram({
+    name: 'rnnstream_message_stage_seconds',
+    help: 'Time of each message in each stage (fetch, batch, key_gate, load, step, store, sink, transaction, commit)',
+    labelNames: ['stage'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly latencyTarget = new Gauge({
+    name: 'rnnstream_latency_target_seconds',
+    help: 'The latency goal (--target-latency-ms; 0 = none)',
+    registers: [this.registry],
+  });
+  readonly latencyOverload = new Counter({
+    name: 'rnnstream_latency_overload_batches_total',
+    help: 'Batches the learned costs predicted to miss the latency goal however they were cut (overload)',
     registers: [this.registry],
   });
   readonly cacheHits = new Counter({

@@ -18,6 +18,7 @@ import {
   tap,
 } from 'rxjs';
 import type { Prediction, StepEngine } from '../model/types.js';
+import { BatchCostModel } from '../operators/batchCost.js';
 import { decodeRecord } from '../operators/decodeRecord.js';
 import { loadState } from '../operators/loadState.js';
 import { microBatch } from '../operators/microBatch.js';
@@ -27,6 +28,7 @@ import { storeState } from '../operators/storeState.js';
 import { tokenizeMessages } from '../operators/tokenizeMessages.js';
 import { toOutput } from '../operators/toOutputs.js';
 import { AckTracker } from './ackTracker.js';
+import { MessageTimings, overloadReporter } from './latency.js';
 import type { Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { RunContext, type RunningPipeline } from './running.js';
@@ -62,11 +64,17 @@ export interface RunOptions {
   /** @default 5 */
   maxDelayMs: number;
   /**
-   * Batches between the micro-batcher and their stored state (loading, stepping, storing). A batch that is
-   * due while that many are in flight waits and keeps filling: under load batches grow to what the engine
-   * takes instead of queueing small ones behind it. @default 2
+   * Batches between the micro-batcher and their outputs written (loading, stepping, storing, writing). A
+   * batch that is due while that many are in flight waits and keeps filling: under load batches grow to
+   * what the engine and the sink take instead of queueing small ones (and small transactions) behind
+   * them. @default 3
    */
   maxBatchesInFlight: number;
+  /**
+   * Latency goal, ms from a message's arrival to its output durable (p99): batches are cut from costs
+   * learned while running so that waiting longer would not break it; 0 = none (limits only). @default 250
+   */
+  targetLatencyMs: number;
   /** @default { sentiment: true, embedding: false } */
   emit: { sentiment: boolean; embedding: boolean | 'base64' };
   /** @default 'reset' */
@@ -82,7 +90,8 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   maxBatchRows: 1024,
   maxBatchTokens: 16384,
   maxDelayMs: 5,
-  maxBatchesInFlight: 2,
+  maxBatchesInFlight: 3,
+  targetLatencyMs: 250,
   emit: { sentiment: true, embedding: false },
   onBadState: 'reset',
   maxValueBytes: 64 * 1024,
@@ -108,24 +117,36 @@ export type { RunningPipeline, RunStats } from './running.js';
  */
 export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> = {}): RunningPipeline {
   const opts = { ...DEFAULT_RUN_OPTIONS, ...options };
-  const { source, sink, deadLetters, store, model, log, metrics } = parts;
+  const { source, deadLetters, store, model, log, metrics } = parts;
+  // Stage timings per message, and the stage costs the latency goal plans batches with.
+  const timings = metrics && new MessageTimings(metrics, parts.sink.commitsOffsets === true);
+  const costs = opts.targetLatencyMs > 0 ? new BatchCostModel() : undefined;
+  metrics?.latencyTarget.set(opts.targetLatencyMs / 1000);
+  const sink = timings
+    ? timings.around(parts.sink, (rows, ms) => costs?.observe('sink', rows, 0, ms))
+    : parts.sink;
   const run = new RunContext(log, (op) => metrics?.retries.inc({ op }));
   const { stats } = run;
   const retry = <T>(op: string, fn: () => Promise<T>) => run.retry(op, fn);
   const tracker = new AckTracker();
   const completed$ = new Subject<Pick<Batch, 'seq'>>();
+  /** A batch's outputs are written: it gives its room (`maxBatchesInFlight`) back. */
+  const written$ = new Subject<Pick<Batch, 'seq'>>();
   const dead$ = new Subject<DeadLetter>();
 
   const timed = async <T>(
     histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined,
     labels: Record<string, string> | undefined,
     fn: () => Promise<T>,
+    learn?: (ms: number) => void,
   ) => {
     const end = histogram?.startTimer(labels);
+    const start = learn && performance.now();
     try {
       return await fn();
     } finally {
       end?.();
+      if (start !== undefined) learn?.(performance.now() - start);
     }
   };
 
@@ -173,7 +194,10 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     // With a transactional sink the offsets are already committed; the ack then only frees source budget.
     // Otherwise the commit's round trip overlaps the next batch's sink write instead of adding to the
     // latency of every batch; the end of the run waits for the last one.
-    previousAck = released.length > 0 ? retry('commit', () => source.ack(released)) : Promise.resolve();
+    previousAck =
+      released.length > 0
+        ? retry('commit', () => source.ack(released)).then(() => timings?.committed(released))
+        : Promise.resolve();
     previousAck.catch(() => {}); // Observed when awaited: by the next commit or the end of the run.
     metrics?.inFlight.set(tracker.size);
   };
@@ -191,6 +215,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
   const tokenized$ = source.records$.pipe(
     tap((record) => {
       tracker.register(record.source);
+      timings?.arrived(record);
       stats.messagesIn++;
       metrics?.messagesIn.inc();
     }),
@@ -226,9 +251,17 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       maxTokens: opts.maxBatchTokens,
       maxDelayMs: opts.maxDelayMs,
       maxInFlight: opts.maxBatchesInFlight,
+      latencyGoal: costs && {
+        targetMs: opts.targetLatencyMs,
+        cost: costs,
+        onOverload: overloadReporter(log, metrics),
+      },
+      onUnparked: timings && ((message, ms) => timings.held(message, ms)),
       completed$,
+      written$,
     }),
     tap((batch) => {
+      timings?.emitted(batch);
       let tokens = 0;
       const positions: SourcePosition[] = [];
       for (const row of batch.rows) {
@@ -247,31 +280,50 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     // Each operator is its own concatMap stage: batch N+1 loads while batch N steps.
     loadState({
       load: (keys) =>
-        timed(metrics?.stateSeconds, { op: 'load' }, () => retry('state-load', () => store.load(keys))).then(
-          (loaded) => {
-            recordCacheStats();
-            return loaded;
-          },
-        ),
+        timed(
+          metrics?.stateSeconds,
+          { op: 'load' },
+          () => retry('state-load', () => store.load(keys)),
+          costs && ((ms) => costs.observe('load', keys.length, 0, ms)),
+        ).then((loaded) => {
+          recordCacheStats();
+          return loaded;
+        }),
       onBadState: opts.onBadState,
       onReset: (key, reason) => {
         metrics?.badStates.inc();
         log.warn({ key, reason }, 'stored state unusable: starting the sequence over (--on-bad-state reset)');
       },
     }),
+    tap((loaded) => timings?.reached(loaded.seq, 'loaded')),
     stepBatch({
-      step: (rows) => timed(metrics?.stepSeconds, undefined, () => model.engine.step(rows)),
+      step: (rows) =>
+        timed(
+          metrics?.stepSeconds,
+          undefined,
+          () => model.engine.step(rows),
+          costs && ((ms) => costs.observe('step', rows.length, stepTokens(rows), ms)),
+        ),
       predict: opts.emit.sentiment ? (hs) => model.predict(hs) : undefined,
       emitEmbedding: opts.emit.embedding !== false,
     }),
+    tap((stepped) => timings?.reached(stepped.seq, 'stepped')),
     storeState({
       write: (writes) =>
-        timed(metrics?.stateSeconds, { op: 'write' }, () => retry('state-write', () => store.write(writes))),
+        timed(
+          metrics?.stateSeconds,
+          { op: 'write' },
+          () => retry('state-write', () => store.write(writes)),
+          costs && ((ms) => costs.observe('store', writes.length, 0, ms)),
+        ),
       onFenced: (keys) =>
         log.debug({ keys: keys.length }, 'state writes refused by the fence (already applied)'),
     }),
     // The state is durable: the batch's keys may enter the next batch.
-    tap((stepped) => completed$.next({ seq: stepped.seq })),
+    tap((stepped) => {
+      timings?.reached(stepped.seq, 'stored');
+      completed$.next({ seq: stepped.seq });
+    }),
   );
 
   type Work = { kind: 'batch'; batch: SteppedBatch } | { kind: 'dead'; dead: DeadLetter[] };
@@ -303,6 +355,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       const positions = batchPositions.get(batch.seq) ?? [];
       batchPositions.delete(batch.seq);
       await commit(positions, outputs);
+      written$.next({ seq: batch.seq });
       stats.outputs += outputs.length;
       metrics?.messagesOut.inc(outputs.length);
       log.debug({ seq: batch.seq, outputs: outputs.length, dead: batch.dead.length }, 'batch committed');
@@ -316,4 +369,11 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
   );
 
   return run.start(done$, source);
+}
+
+/** Tokens of the rows of one engine step (the step's cost grows with them). */
+function stepTokens(rows: readonly { tokens?: Int32Array }[]): number {
+  let tokens = 0;
+  for (const row of rows) tokens += row.tokens?.length ?? 0;
+  return tokens;
 }

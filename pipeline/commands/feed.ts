@@ -1,7 +1,9 @@
 /**
  * `rnnstream feed --to kafka://H:P/TOPIC --keys K --rate R`: a load generator users can run too. It
  * sends JSON input messages (`{"text"}`, keyed by `session-N`) drawn from a texts file at a steady rate,
- * round-robin over K keys, in batches every 100 ms, until `--count` messages or `--seconds` have passed.
+ * round-robin over K keys, in batches every `--tick-ms` (100 ms by default), until `--count` messages or
+ * `--seconds` have passed. Every message of a tick carries the same timestamp: a short tick gives a smoother
+ * arrival (a live feed), a long one bursts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ export interface FeedFlags {
   rate?: string;
   count?: string;
   seconds?: string;
+  /** Milliseconds between sends. @default 100 */
+  tickMs?: string;
   texts?: string;
   json?: boolean;
 }
@@ -53,6 +57,7 @@ export async function feedCommand(flags: FeedFlags): Promise<number> {
   const count = flags.count === undefined ? Number.POSITIVE_INFINITY : positive('count', flags.count, 0);
   const seconds =
     flags.seconds === undefined ? Number.POSITIVE_INFINITY : positive('seconds', flags.seconds, 0);
+  const tickMs = positive('tick-ms', flags.tickMs, 100);
   if (!Number.isFinite(count) && !Number.isFinite(seconds))
     throw new ConfigError('feed needs --count N or --seconds S');
   const texts = await loadTexts(flags.texts ?? join(packageRoot(), 'examples', 'demo-feed.jsonl'));
@@ -74,7 +79,7 @@ export async function feedCommand(flags: FeedFlags): Promise<number> {
   const started = performance.now();
   let sent = 0;
   try {
-    // Each 100 ms tick sends what the rate allows since the start (catching up after a slow send).
+    // Each tick sends what the rate allows since the start (catching up after a slow send).
     while (!stop && sent < count && (performance.now() - started) / 1000 < seconds) {
       const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * rate)) - sent;
       if (due > 0) {
@@ -88,7 +93,7 @@ export async function feedCommand(flags: FeedFlags): Promise<number> {
         await producer.send({ topic: target.topic, messages, acks: -1 });
         sent += due;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, tickMs));
     }
   } finally {
     process.off('SIGINT', onSignal);

@@ -75,6 +75,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
       maxBatchTokens: config.maxBatchTokens,
       maxDelayMs: config.maxDelayMs,
       maxBatchesInFlight: config.maxBatchesInFlight,
+      targetLatencyMs: config.targetLatencyMs,
       emit: config.emit,
       onBadState: config.onBadState,
       maxValueBytes: config.maxValueBytes,

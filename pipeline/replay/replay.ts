@@ -347,6 +347,8 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
       maxBatchRows: config.maxBatchRows,
       maxDelayMs: config.maxDelayMs,
       maxBatchesInFlight: config.maxBatchesInFlight,
+      // A replay is a throughput job: no latency goal.
+      targetLatencyMs: 0,
       emit: config.emit,
       maxValueBytes: config.maxValueBytes,
       maxKeyBytes: config.maxKeyBytes,

@@ -331,6 +331,11 @@ describe('Grafana', () => {
       'rnnstream_consumer_lag',
       'rnnstream_retries_total',
       'rnnstream_backend_info',
+      'rnnstream_message_latency_seconds_bucket',
+      'rnnstream_worker_latency_seconds_bucket',
+      'rnnstream_message_stage_seconds_bucket',
+      'rnnstream_latency_target_seconds',
+      'rnnstream_latency_overload_batches_total',
     ];
     assert.deepEqual(
       wanted.filter((m) => !used.has(m)),

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import type { BatchCostEstimate } from '../../../operators/batchCost.js';
+import type { LatencyGoalMiss } from '../../../operators/latencyGoal.js';
 import { microBatch } from '../../../operators/microBatch.js';
 import { ConfigError } from '../../../pipeline/errors.js';
 import type { Batch, BatchRow, TokenizedMessage } from '../../../pipeline/types.js';
@@ -25,6 +27,13 @@ function batch(seq: number, ...rows: [string, ...TokenizedMessage[]][]): Batch {
 }
 
 const done = (seq: number): Batch => ({ seq, rows: [] });
+
+/** A learned cost stand-in: the step costs `a + b·rows + c·tokens` ms, load, store and sink `l` ms each. */
+function linearCost(a: number, b: number, c: number, l = 0): BatchCostEstimate {
+  return {
+    estimate: (rows, tokens) => ({ load: l, step: a + b * rows + c * tokens, store: l, sink: l, margin: 0 }),
+  };
+}
 
 function run(
   callback: (helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0], scheduler: TestScheduler) => void,
@@ -238,6 +247,95 @@ describe('microBatch', () => {
     });
   });
 
+  it('latency goal: emits as soon as waiting longer would miss the goal (virtual time)', () => {
+    const [a, b, c] = [msg('k1'), msg('k2'), msg('k3')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Step = 1 + rows ms, goal 6 ms from a's arrival at 0: a alone could wait until 4, with b until 3;
+      // with c (at 2) the batch takes 4 ms, so it must go at 2. Without the goal it would wait until 9.
+      const out$ = cold('abc------|', { a, b, c }).pipe(
+        microBatch({
+          maxDelayMs: 100,
+          latencyGoal: { targetMs: 6, cost: linearCost(1, 1, 0) },
+          scheduler,
+          completed$: hot<Batch>('-'),
+        }),
+      );
+      expectObservable(out$).toBe('--x------|', { x: batch(0, ['k1', a], ['k2', b], ['k3', c]) });
+    });
+  });
+
+  it('latency goal: a message that would make the batch miss goes to the next batch; overload is reported', () => {
+    const [a, b, c, d] = [msg('k1', 3), msg('k2', 4), msg('k3', 5), msg('k4', 1)];
+    const misses: LatencyGoalMiss[] = [];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Step = tokens ms, goal 10 ms. a + b (7 ms) meet it, c would make 12: [a, b] goes at once. c's batch
+      // waits behind it on the engine (done at 12 whatever it holds): overloaded, so it grows (d joins) and
+      // goes at max-delay (10), reported as predicted done at 10 + 6 = 16 ms after c arrived.
+      const out$ = cold('(abc)d------|', { a, b, c, d }).pipe(
+        microBatch({
+          maxDelayMs: 10,
+          latencyGoal: { targetMs: 10, cost: linearCost(0, 0, 1), onOverload: (m) => misses.push(m) },
+          scheduler,
+          completed$: hot<Batch>('-'),
+        }),
+      );
+      expectObservable(out$).toBe('x---------y-|', {
+        x: batch(0, ['k1', a], ['k2', b]),
+        y: batch(1, ['k3', c], ['k4', d]),
+      });
+    });
+    assert.deepEqual(misses, [{ seq: 1, rows: 2, tokens: 6, predictedMs: 16, targetMs: 10 }]);
+  });
+
+  it('latency goal: a batch waiting for room stops taking messages that would make it miss', () => {
+    const [a, b, c] = [msg('k1', 4), msg('k2', 2), msg('k3', 2)];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // Step = tokens ms, maxInFlight 1: [a] is predicted in flight until 4. b's batch (at 2) waits for
+      // room; with c (at 3) it would be done at 4 + 4 = 8 > 2 + 5, alone at 6: c parks for the next batch.
+      const completed$ = hot<Batch>('----s-t', { s: done(0), t: done(1) });
+      const out$ = cold('a-bc----|', { a, b, c }).pipe(
+        microBatch({
+          maxDelayMs: 0,
+          maxInFlight: 1,
+          latencyGoal: { targetMs: 5, cost: linearCost(0, 0, 1) },
+          scheduler,
+          completed$,
+        }),
+      );
+      expectObservable(out$).toBe('x---y-z-|', {
+        x: batch(0, ['k1', a]),
+        y: batch(1, ['k2', b]),
+        z: batch(2, ['k3', c]),
+      });
+    });
+  });
+
+  it('written$: room is given back when the outputs are written, keys when the state is stored', () => {
+    const [a, b, c] = [msg('k1'), msg('k2'), msg('k1')];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      // maxInFlight 1: [a] stored at 2 (k1 free again), written at 5. b (at 1) and c (at 3) wait for the room.
+      const completed$ = hot<Batch>('--s', { s: done(0) });
+      const written$ = hot<Batch>('-----w', { w: done(0) });
+      const out$ = cold('ab-c----|', { a, b, c }).pipe(
+        microBatch({ maxDelayMs: 0, maxInFlight: 1, scheduler, completed$, written$ }),
+      );
+      expectObservable(out$).toBe('x----y--|', { x: batch(0, ['k1', a]), y: batch(1, ['k2', b], ['k1', c]) });
+    });
+  });
+
+  it('latency goal: reports how long a held-back message waited', () => {
+    const [a, b] = [msg('k1'), msg('k1')];
+    const held: [string, number][] = [];
+    run(({ cold, hot, expectObservable }, scheduler) => {
+      const completed$ = hot<Batch>('-----s', { s: done(0) });
+      const out$ = cold('a-b-----|', { a, b }).pipe(
+        microBatch({ maxDelayMs: 0, scheduler, completed$, onUnparked: (m, ms) => held.push([m.text, ms]) }),
+      );
+      expectObservable(out$).toBe('x----y--|', { x: batch(0, ['k1', a]), y: batch(1, ['k1', b]) });
+    });
+    assert.deepEqual(held, [[b.text, 3]]);
+  });
+
   it('refuses bad options with a message naming the option', () => {
     const completed$ = new Subject<Batch>();
     assert.throws(
@@ -248,9 +346,14 @@ describe('microBatch', () => {
     assert.throws(() => microBatch({ maxDelayMs: -1, completed$ }), /maxDelayMs/);
     assert.throws(() => microBatch({ maxInFlight: 0, completed$ }), /maxInFlight/);
     assert.throws(() => microBatch({ maxInFlight: 1.5, completed$ }), /maxInFlight/);
+    const cost = linearCost(0, 0, 0);
+    assert.throws(
+      () => microBatch({ latencyGoal: { targetMs: 0, cost }, completed$ }),
+      /latencyGoal.targetMs/,
+    );
   });
 
-  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold', () => {
+  it('property: exactly once, per-key order, no key in two in-flight batches, limits hold (goal, written$ or not)', () => {
     const event = fc.oneof(
       {
         weight: 5,
@@ -261,6 +364,7 @@ describe('microBatch', () => {
         }),
       },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('complete' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('write' as const), pick: fc.nat() }) },
       {
         weight: 2,
         arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4 }) }),
@@ -273,7 +377,19 @@ describe('microBatch', () => {
           maxTokens: fc.integer({ min: 1, max: 12 }),
           maxDelayMs: fc.integer({ min: 0, max: 3 }),
           maxInFlight: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+          goal: fc.option(
+            fc.record({
+              targetMs: fc.integer({ min: 1, max: 12 }),
+              a: fc.integer({ min: 0, max: 3 }),
+              b: fc.integer({ min: 0, max: 3 }),
+              c: fc.integer({ min: 0, max: 2 }),
+              l: fc.integer({ min: 0, max: 2 }),
+            }),
+            { nil: undefined },
+          ),
           syncCompletion: fc.boolean(),
+          /** Room is given back on `written$` (after completion), not on `completed$`. */
+          written: fc.boolean(),
           events: fc.array(event, { maxLength: 60 }),
           drainPicks: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
         }),
@@ -281,7 +397,10 @@ describe('microBatch', () => {
           const scheduler = new VirtualTimeScheduler();
           const source = new Subject<TokenizedMessage>();
           const completed = new Subject<Batch>();
+          const written = new Subject<Batch>();
           const inFlight = new Map<number, Batch>();
+          /** Completed batches whose outputs are not written yet (they still hold room with `written`). */
+          const unwritten = new Map<number, Batch>();
           const emitted: Batch[] = [];
           const sent: TokenizedMessage[] = [];
           let finished = false;
@@ -292,7 +411,15 @@ describe('microBatch', () => {
             const seq = seqs[pick % seqs.length];
             const b = inFlight.get(seq)!;
             inFlight.delete(seq);
+            if (p.written) unwritten.set(seq, b);
             completed.next(b);
+          };
+          const write = (pick: number) => {
+            const seqs = [...unwritten.keys()];
+            if (seqs.length === 0) return;
+            const b = unwritten.get(seqs[pick % seqs.length])!;
+            unwritten.delete(b.seq);
+            written.next(b);
           };
           const advance = (ms: number) => {
             scheduler.maxFrames = scheduler.frame + ms;
@@ -305,8 +432,17 @@ describe('microBatch', () => {
               maxTokens: p.maxTokens,
               maxDelayMs: p.maxDelayMs,
               maxInFlight: p.maxInFlight,
+              latencyGoal: p.goal && {
+                targetMs: p.goal.targetMs,
+                cost: linearCost(p.goal.a, p.goal.b, p.goal.c, p.goal.l),
+                onOverload: (miss) => {
+                  if (!(miss.predictedMs > miss.targetMs))
+                    violations.push(`overload ${miss.seq} meets the goal`);
+                },
+              },
               scheduler,
               completed$: completed,
+              written$: p.written ? written : undefined,
             }),
           );
           batches$.subscribe({
@@ -330,10 +466,16 @@ describe('microBatch', () => {
                   check(!keys.includes(row.key), `key ${row.key} in two in-flight batches`);
               }
               check(b.seq === emitted.length, 'seq counts from 0');
-              check(inFlight.size < (p.maxInFlight ?? Number.POSITIVE_INFINITY), 'maxInFlight');
+              check(
+                inFlight.size + unwritten.size < (p.maxInFlight ?? Number.POSITIVE_INFINITY),
+                'maxInFlight',
+              );
               emitted.push(b);
               inFlight.set(b.seq, b);
-              if (p.syncCompletion) complete(b.seq);
+              if (p.syncCompletion) {
+                complete(b.seq);
+                write(b.seq);
+              }
             },
             error: (e) => violations.push(`error: ${e}`),
             complete: () => {
@@ -346,12 +488,15 @@ describe('microBatch', () => {
               sent.push(m);
               source.next(m);
             } else if (e.kind === 'complete') complete(e.pick);
+            else if (e.kind === 'write') write(e.pick);
             else advance(e.ms);
           }
           source.complete();
           for (let i = 0; !finished && violations.length === 0; i++) {
-            assert.ok(inFlight.size > 0, 'stuck: not complete and nothing in flight');
-            complete(p.drainPicks[i % p.drainPicks.length]);
+            assert.ok(inFlight.size + unwritten.size > 0, 'stuck: not complete and nothing in flight');
+            const pick = p.drainPicks[i % p.drainPicks.length];
+            if (unwritten.size > 0 && (inFlight.size === 0 || pick % 2 === 0)) write(pick);
+            else complete(pick);
           }
           assert.deepEqual(violations, []);
           const out = emitted.flatMap((b) => b.rows.flatMap((r) => r.messages));

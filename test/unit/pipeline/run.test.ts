@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { selectBackend } from '../../../model/backend.js';
 import { createWholeEncoder, loadModelPackage, type ModelPackage } from '../../../model/modelPackage.js';
 import { rootLogger } from '../../../pipeline/logger.js';
+import { PipelineMetrics } from '../../../pipeline/metrics.js';
 import { type LoadedModel, loadPipelineModel } from '../../../pipeline/model.js';
 import { type RunOptions, runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
@@ -217,6 +218,46 @@ describe('pipeline bad input', () => {
     assert.ok(again.sink.records.every((r) => r.value.replayed === true));
     assert.equal(again.stats.replayed, 3);
     assert.equal(again.sink.records[2].value.sentiment?.score, first.sink.records[2].value.sentiment?.score);
+  });
+
+  it('times every output: per-message stages, latency from the source timestamp and from arrival', async () => {
+    const metrics = new PipelineMetrics({ defaultMetrics: false });
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      ...jsonRecord(`k${i % 3}`, 'good food', i),
+      timestamp: Date.now(),
+    }));
+    const sink = new ArraySink();
+    const running = runPipeline(
+      {
+        source: new ArraySource(records, 64),
+        sink,
+        deadLetters: new ArrayDeadLetterSink(),
+        store: new MemoryStateStore(loaded.schema),
+        model: loaded.model,
+        log,
+        metrics,
+      },
+      { maxDelayMs: 0, maxBatchRows: 2, targetLatencyMs: 100 },
+    );
+    await running.done;
+    const counts = new Map<string, number>();
+    for (const metric of await metrics.registry.getMetricsAsJSON()) {
+      for (const v of metric.values) {
+        const name = (v as { metricName?: string }).metricName ?? metric.name;
+        if (name.endsWith('_count'))
+          counts.set(`${name}${v.labels.stage ? `:${v.labels.stage}` : ''}`, v.value);
+      }
+    }
+    assert.equal(sink.records.length, 40);
+    for (const series of [
+      'rnnstream_message_latency_seconds_count',
+      'rnnstream_worker_latency_seconds_count',
+      ...['fetch', 'key_gate', 'batch', 'load', 'step', 'store', 'sink', 'commit'].map(
+        (stage) => `rnnstream_message_stage_seconds_count:${stage}`,
+      ),
+    ])
+      assert.equal(counts.get(series), 40, series);
+    assert.equal(counts.get('rnnstream_message_stage_seconds_count:transaction'), undefined);
   });
 
   it('keeps memory bounded: never more than the source budget in flight, no tensor leak over many batches', async () => {

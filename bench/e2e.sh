@@ -9,7 +9,8 @@
 # Knobs (environment): BENCH_E2E_KEYS=10000 BENCH_E2E_MESSAGES=60000 BENCH_E2E_SECONDS=20
 #   BENCH_E2E_NAIVE_MESSAGES=3000 BENCH_E2E_MODES=at-least-once,exactly-once BENCH_E2E_MEMORY_KEYS=100000
 #   (RSS of a run holding that many keys with Redis state) BENCH_E2E_TARGET_LATENCY_MS (the run's
-#   --target-latency-ms; unset = its default, 0 = no goal); extra flags pass through to bench/e2e.ts
+#   --target-latency-ms; unset = its default, 0 = no goal) BENCH_E2E_COMPARE_BACKENDS=wasm (backends whose
+#   maximum rate is measured beside the default's, per mode; empty = none); extra flags pass through to bench/e2e.ts
 #   (e.g. --skip naive).
 # BENCH_E2E_QUICK=1: a reduced run for a shared machine — 40 000 pre-filled messages, 10 s per load level,
 #   only the pipeline parts (no Kafka ceiling, kernel, naive baseline or memory part).
@@ -23,6 +24,7 @@ if [[ "${BENCH_E2E_QUICK:-0}" == 1 ]]; then
   BENCH_E2E_MESSAGES="${BENCH_E2E_MESSAGES:-40000}" BENCH_E2E_SECONDS="${BENCH_E2E_SECONDS:-10}"
   EXTRA+=(--skip ceiling,kernel,naive,memory)
 fi
+EXTRA+=(--compare-backends "${BENCH_E2E_COMPARE_BACKENDS-wasm}")
 if [[ -n "${BENCH_E2E_TARGET_LATENCY_MS:-}" ]]; then EXTRA+=(--target-latency-ms "$BENCH_E2E_TARGET_LATENCY_MS"); fi
 node --import tsx bench/e2e.ts --out "$RESULTS/e2e.jsonl" \
   --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" --redis "${REDIS_URL:-redis://127.0.0.1:6379}" \

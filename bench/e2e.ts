@@ -102,7 +102,10 @@ class EndToEnd {
   async all(): Promise<void> {
     await writeTexts(this.texts, 5_000, this.o.wordsPerText);
     if (!this.o.skip.includes('ceiling')) await this.ceiling();
-    for (const mode of this.o.modes) await this.pipeline(mode);
+    for (const mode of this.o.modes) {
+      await this.pipeline(mode);
+      for (const backend of this.o.compareBackends) await this.maxOn(mode, backend);
+    }
     if (!this.o.skip.includes('memory')) await this.memory();
     if (!this.o.skip.includes('naive')) await this.naive();
   }
@@ -143,8 +146,8 @@ class EndToEnd {
     return { input, output, prefix };
   }
 
-  /** `rnnstream run` over those topics, with Redis state under the prefix. */
-  private async startRun(mode: Mode, t: { input: string; output: string; prefix: string }) {
+  /** `rnnstream run` over those topics, with Redis state under the prefix (and `--backend` when given). */
+  private async startRun(mode: Mode, t: { input: string; output: string; prefix: string }, backend?: string) {
     const redis = new URL(this.o.redis);
     return new RunUnderTest(
       [
@@ -155,6 +158,7 @@ class EndToEnd {
         '--state',
         `redis://${redis.host}/0?prefix=${t.prefix}`,
         ...(mode === 'exactly-once' ? ['--exactly-once'] : []),
+        ...(backend ? ['--backend', backend] : []),
         ...(this.o.engineWorkers ? ['--engine-workers', String(this.o.engineWorkers)] : []),
         ...(this.o.targetLatencyMs === undefined
           ? []
@@ -246,6 +250,42 @@ class EndToEnd {
       }
     } finally {
       await this.finish(run, probe, mode);
+    }
+  }
+
+  /** The maximum rate alone on another backend: the same drain, for the engine's share of the total. */
+  private async maxOn(mode: Mode, backend: string): Promise<void> {
+    const topics = await this.prepare(`${mode}-${backend}`, this.o.keys, this.o.messages);
+    const probe = new LatencyProbe(this.o.brokers, topics.input, topics.output);
+    await probe.start();
+    const run = await this.startRun(mode, topics, backend);
+    try {
+      await probe.until(
+        () => run.alive() && probe.arrivals.length >= this.o.messages,
+        900_000,
+        `the pre-filled messages on ${backend}`,
+      );
+      const max = maxRate(probe.arrivals);
+      const totals = await run.scrape();
+      await this.record({
+        bench: 'e2e',
+        part: 'max',
+        mode,
+        backend,
+        keys: this.o.keys,
+        messages: max.messages,
+        tokens: max.tokens,
+        seconds: round(max.seconds, 3),
+        messages_per_s: round(max.messages / max.seconds),
+        tokens_per_s: round(max.tokens / max.seconds),
+        tokens_per_message: round(max.tokens / max.messages, 2),
+        batches: totals.batches,
+        rows_per_batch: round(totals.rows / Math.max(1, totals.batches)),
+        tokens_per_batch: round(totals.tokens / Math.max(1, totals.batches)),
+        peak_rss_mb: round(run.peakRssBytes / 2 ** 20),
+      });
+    } finally {
+      await this.finish(run, probe, `${mode} on ${backend}`);
     }
   }
 

@@ -1,6 +1,8 @@
 /**
  * Options of the end-to-end benchmark (bench/e2e.ts) and their command-line flags.
  */
+
+import { BACKEND_NAMES } from '../model/backendNames.js';
 import { ConfigError } from '../pipeline/errors.js';
 import { type Flags, numberFlag } from './flags.js';
 
@@ -33,6 +35,11 @@ export interface EndToEndOptions {
   feedTickMs: number;
   /** `--target-latency-ms` of the run (default: the run's own default; 0 = no goal). */
   targetLatencyMs?: number;
+  /**
+   * Backends whose maximum rate is measured too, per mode, beside the run's default backend (a drain
+   * of the same pre-filled topic size, no latency phases): the engine's share of end-to-end speed.
+   */
+  compareBackends: string[];
 }
 
 /** Defaults of {@link EndToEndOptions}. */
@@ -48,6 +55,7 @@ export const DEFAULT_END_TO_END_OPTIONS = {
   wordsPerText: 20,
   memoryKeys: 100_000,
   feedTickMs: 10,
+  compareBackends: ['wasm'],
 };
 
 function listFlag<T extends string>(flags: Flags, name: string, fallback: T[], allowed?: readonly T[]): T[] {
@@ -83,6 +91,7 @@ export function endToEndOptions(flags: Flags): EndToEndOptions {
     memoryKeys: numberFlag(flags, 'memoryKeys', d.memoryKeys),
     feedTickMs: numberFlag(flags, 'feedTickMs', d.feedTickMs),
     skip: listFlag(flags, 'skip', [], ['ceiling', 'kernel', 'naive', 'memory']),
+    compareBackends: listFlag(flags, 'compareBackends', d.compareBackends, BACKEND_NAMES),
     engineWorkers: flags.engineWorkers === undefined ? undefined : numberFlag(flags, 'engineWorkers', 1),
     targetLatencyMs:
       flags.targetLatencyMs === undefined ? undefined : numberFlag(flags, 'targetLatencyMs', 0),

@@ -28,6 +28,8 @@ export interface MaxLine {
   tokens_per_message: number;
   rows_per_batch: number;
   tokens_per_batch: number;
+  /** Set on a maximum measured on another backend than the run's default (`--compare-backends`). */
+  backend?: string;
 }
 
 /** Latency with the feed at a fraction of the maximum rate. */
@@ -115,14 +117,17 @@ export interface E2eGoal {
 }
 
 function parts(lines: readonly E2eLine[]) {
-  const max = lines.filter((l): l is MaxLine => l.bench === 'e2e' && l.part === 'max');
+  const all = lines.filter((l): l is MaxLine => l.bench === 'e2e' && l.part === 'max');
+  const max = all.filter((l) => !l.backend);
+  const maxOn = (mode: string, backend: string) =>
+    all.filter((l) => l.mode === mode && l.backend === backend).at(-1);
   const latency = lines.filter((l): l is LatencyLine => l.bench === 'e2e' && l.part === 'latency');
   const kernel = lines.filter((l): l is KernelAtLine => l.bench === 'kernel');
   const naive = lines.filter((l): l is NaiveLine => l.bench === 'naive').at(-1);
   const ceiling = lines.filter((l): l is CeilingLine => l.bench === 'kafka-ceiling').at(-1);
   const memory = lines.filter((l): l is MemoryLine => l.bench === 'e2e' && l.part === 'memory').at(-1);
   const kernelOf = (mode: string) => kernel.filter((k) => k.context === `e2e ${mode}`).at(-1);
-  return { max, latency, naive, ceiling, memory, kernelOf };
+  return { max, maxOn, others: all.filter((l) => l.backend), latency, naive, ceiling, memory, kernelOf };
 }
 
 /**
@@ -130,7 +135,7 @@ function parts(lines: readonly E2eLine[]) {
  * @example const goals = e2eGoals(readLines('bench/results/e2e.jsonl'));
  */
 export function e2eGoals(lines: readonly E2eLine[]): E2eGoal[] {
-  const { max, latency, naive, memory, kernelOf } = parts(lines);
+  const { max, maxOn, latency, naive, memory, kernelOf } = parts(lines);
   const memoryGoal: E2eGoal = {
     goal: 'Memory: RSS ≤ 500 MB with 100 000 active keys (Redis state, through Kafka)',
     measured: memory
@@ -159,6 +164,16 @@ export function e2eGoals(lines: readonly E2eLine[]): E2eGoal[] {
           : `${fmt(100 * share)}% (${fmt(m.tokens_per_s)} vs ${fmt(kernel?.tokens_per_s)} tokens/s at batch ${kernel?.batch})`,
       met: share === undefined ? undefined : share >= 0.5,
     });
+    const wasm = maxOn(m.mode, 'wasm');
+    const overWasm = wasm ? m.messages_per_s / wasm.messages_per_s : undefined;
+    goals.push({
+      goal: `End to end (${m.mode}) ≥ 2× the messages/s of the wasm engine in the same run`,
+      measured:
+        overWasm === undefined
+          ? 'wasm not measured'
+          : `${fmt(overWasm, 2)}× (${fmt(m.messages_per_s)} vs ${fmt(wasm?.messages_per_s)} messages/s)`,
+      met: overWasm === undefined ? undefined : overWasm >= 2,
+    });
     const speedup = naive ? m.tokens_per_s / naive.tokens_per_s : undefined;
     goals.push({
       goal: `End to end (${m.mode}) ≥ 10× the naive baseline`,
@@ -180,7 +195,7 @@ export function e2eGoals(lines: readonly E2eLine[]): E2eGoal[] {
 
 /** The "(c) End to end" section of BENCHMARKS.md. */
 export function renderE2e(lines: readonly E2eLine[]): string[] {
-  const { max, latency, naive, ceiling, memory, kernelOf } = parts(lines);
+  const { max, others, latency, naive, ceiling, memory, kernelOf } = parts(lines);
   const out = ['## (c) End to end through Kafka and Redis', ''];
   if (max.length === 0 && !naive && !ceiling && !memory) {
     return [...out, 'Not measured in this run: `make bench-e2e` (bench/e2e.ts) needs Kafka and Redis.', ''];
@@ -208,6 +223,11 @@ export function renderE2e(lines: readonly E2eLine[]): string[] {
         `| kernel alone at that batch (${kernel.impl}, batch ${kernel.batch} × ${kernel.steps} steps) | – | ${fmt(kernel.tokens_per_s)} | ${kernel.batch} | ${fmt(kernel.batch * kernel.steps)} |`,
       );
     }
+  }
+  for (const m of others) {
+    out.push(
+      `| rnnstream run, ${m.mode}, maximum, --backend ${m.backend} | ${fmt(m.messages_per_s)} | ${fmt(m.tokens_per_s)} | ${fmt(m.rows_per_batch, 1)} | ${fmt(m.tokens_per_batch)} |`,
+    );
   }
   if (naive) {
     out.push(

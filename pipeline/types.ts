@@ -180,6 +180,13 @@ export interface Sink {
    */
   write(records: readonly SinkRecord[], consumed: readonly SourcePosition[]): Promise<void>;
   readonly commitsOffsets?: boolean;
+  /**
+   * Input partitions assigned to this worker (a rebalance): a sink with per-partition resources (one
+   * transactional producer per input partition) sets them up; the source reads them once it resolves.
+   */
+  assign?(partitions: readonly { topic: string; partition: number }[]): Promise<void>;
+  /** Input partitions revoked from this worker: their late outputs are not this worker's to write. */
+  revoke?(partitions: readonly { topic: string; partition: number }[]): void;
   close(): Promise<void>;
 }
 
@@ -198,6 +205,11 @@ export interface Source {
    * partition; the source commits them (unless the sink did) and frees in-flight budget.
    */
   ack(positions: readonly SourcePosition[]): Promise<void>;
+  /**
+   * Partitions that left this worker (a rebalance), emitted before any record read after it: records of
+   * theirs still in flight are the new owner's to redo.
+   */
+  readonly revoked$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
   /** Stops reading; pending acks are still accepted until `close`. */
   stop(): Promise<void>;
   close(): Promise<void>;

@@ -11,7 +11,7 @@ import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { type LoadedModel, loadPipelineModel } from '../model.js';
 import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
-import type { Source } from '../types.js';
+import type { Sink, Source } from '../types.js';
 
 /** Runs the streaming pipeline; resolves to the process exit code. */
 export async function runCommand(flags: Record<string, unknown>): Promise<number> {
@@ -55,16 +55,23 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   if (stateUri !== config.state)
     log.info({ state: maskSecrets(stateUri) }, 'state namespace follows the promoted replay');
   const store = await openStateStore(stateUri, loaded.schema);
+  // The source calls these only once the pipeline reads it, after the sink below is open.
+  let sink: Sink | undefined;
   const source = await openSource(config.in, connect, {
     onRevoke: (partitions) => {
       store.forgetPartitions?.(partitions);
+      sink?.revoke?.(partitions);
       log.info({ partitions }, 'partitions revoked: their cached states dropped');
     },
     // A partition coming back may have been run by another worker meanwhile, and a late write of a batch
     // in flight at the revocation may have re-cached an old state: read its keys from the store again.
-    onAssign: (partitions) => store.forgetPartitions?.(partitions),
+    // The exactly-once sink fences the partitions' previous owners before the source reads them.
+    onAssign: (partitions) => {
+      store.forgetPartitions?.(partitions);
+      return sink?.assign?.(partitions);
+    },
   });
-  const sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
+  sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
   const deadLetters = await openDeadLetterSink(config.dlq, connect);
   let server: Server | undefined;
   const running = runPipeline(

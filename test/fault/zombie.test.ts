@@ -1,0 +1,233 @@
+/**
+ * Zombie and rebalance under `--exactly-once` (issue 13): two workers share a group; one is frozen (SIGSTOP)
+ * longer than the session timeout, so its partitions move to the other, and then thawed — a zombie that
+ * still holds batches it read before the freeze. Later a third worker joins and a member is SIGKILLed in
+ * the middle of that rebalance. Outputs are read `read_committed`: every input must have exactly one
+ * output, and every key's final state must equal an uninterrupted pass.
+ *
+ * The guard is one transactional producer per input partition (its transactional id derived from group,
+ * topic and partition): whoever owns a partition fences its previous owner's producer, so the zombie's
+ * in-flight transactions can no longer commit.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { rootLogger } from '../../pipeline/logger.js';
+import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import {
+  compareStates,
+  delay,
+  LoadProducer,
+  lostInputs,
+  makeFeed,
+  makeScene,
+  OutputWatcher,
+  positionsOf,
+  referencePass,
+  toSourceRecords,
+  WorkerProcess,
+  waitFor,
+} from '../fixtures/faults.js';
+import { makeTinyModel } from '../fixtures/tinyModel.js';
+import {
+  consumeAll,
+  createTopic,
+  deleteKeys,
+  deleteTopics,
+  getServices,
+  redisClient,
+  type Services,
+  withTimeout,
+} from '../harness/index.js';
+
+/** Inputs fed while the group changes, and their rate: the feed lasts ~30 s. */
+const MESSAGES = 9_000;
+const RATE = 300;
+const PARTITIONS = 4;
+/** How long the zombie stays frozen: twice the scene's 6 s session timeout. */
+const FREEZE_MS = 12_000;
+
+/** The partitions of the worker's latest group join (empty before its first). */
+function lastAssignment(worker: WorkerProcess): number[] {
+  const joins = worker.logs.filter((l) => l.msg === 'kafka group joined');
+  const last = joins[joins.length - 1];
+  return Array.isArray(last?.assigned) ? (last.assigned as number[]) : [];
+}
+
+describe('fault: a frozen worker thawed after its partitions moved, and a SIGKILL mid-rebalance (--exactly-once)', () => {
+  let services: Services;
+  let model: string;
+  let loaded: LoadedModel;
+  before(async () => {
+    services = await getServices();
+    model = await makeTinyModel({ cell: 'gru', seed: 13 });
+    loaded = await loadPipelineModel({ dir: model, backend: 'wasm', log: rootLogger() });
+  });
+  after(async () => {
+    loaded?.model.engine.dispose();
+    await services?.stop();
+  });
+
+  it('commits exactly one output per input, and every final state equals an uninterrupted pass', async (t) => {
+    const started = Date.now();
+    const scene = makeScene(services.kafkaBrokers, services.redisUrl, 'zombie');
+    const workers: WorkerProcess[] = [];
+    let watcher: OutputWatcher | undefined;
+    let load: LoadProducer | undefined;
+    const start = (name: string) => {
+      const worker = WorkerProcess.start({
+        in: scene.uris.in,
+        out: scene.uris.out,
+        state: scene.uris.state,
+        model,
+        exactlyOnce: true,
+        // Small batches and a short read-ahead: many transactions, some always open when the freeze lands.
+        args: ['--max-batch-rows', '100', '--max-in-flight', '1000'],
+        // Distinct ids, as two pods would have (a shared one would fence the other worker's producer).
+        env: { RNNSTREAM_WORKER_ID: `fault-zombie-${name}` },
+        name: `worker ${name}`,
+      });
+      workers.push(worker);
+      return worker;
+    };
+    const marks: Record<string, number> = {};
+    try {
+      await createTopic(scene.brokers, scene.input, PARTITIONS);
+      await createTopic(scene.brokers, scene.output, PARTITIONS);
+      watcher = await OutputWatcher.start(scene.brokers, scene.output, 'read_committed', false);
+      const w = watcher;
+      const feed = makeFeed({ messages: MESSAGES, keys: 400, seed: 1313 });
+
+      const a = start('A');
+      const b = start('B');
+      await Promise.all([a.running(), b.running()]);
+      await Promise.all(
+        [a, b].map((worker) =>
+          worker.whileAlive(
+            waitFor(
+              () => lastAssignment(worker).length > 0,
+              60_000,
+              () => `${worker.name} got no partition\n${worker.tail()}`,
+            ),
+          ),
+        ),
+      );
+      load = await LoadProducer.start(scene.brokers, scene.input, feed, RATE, 50);
+      await Promise.all(
+        [a, b].map((worker) => worker.whileAlive(w.waitForDistinct(Math.min(1_500, MESSAGES), 60_000))),
+      );
+
+      // The zombie: A freezes with batches in flight; past the session timeout its partitions go to B.
+      a.kill('SIGSTOP');
+      const frozenAt = Date.now();
+      marks.frozen = w.distinct;
+      await b.whileAlive(
+        waitFor(
+          () => lastAssignment(b).length === PARTITIONS,
+          60_000,
+          () => `worker B never got every partition\n${b.tail()}`,
+        ),
+      );
+      const base = w.distinct;
+      await b.whileAlive(
+        waitFor(
+          () => w.distinct > base + 300,
+          60_000,
+          () => `worker B made no progress on the moved partitions\n${b.tail()}`,
+        ),
+      );
+      await delay(Math.max(0, FREEZE_MS - (Date.now() - frozenAt)));
+      const joinsBefore = a.count('kafka group joined');
+      a.kill('SIGCONT');
+      marks.thawed = w.distinct;
+      // The zombie finds out it left the group, and rejoins.
+      await a.whileAlive(
+        waitFor(
+          () => a.count('kafka group joined') > joinsBefore && lastAssignment(a).length > 0,
+          60_000,
+          () => `worker A did not rejoin after the thaw\n${a.tail()}`,
+        ),
+      );
+      marks.rejoined = w.distinct;
+
+      // A third member joins; B is SIGKILLed while the group rebalances for it.
+      const rebalancingBefore = b.count('rebalancing');
+      const c = start('C');
+      await c.running();
+      await b.whileAlive(
+        waitFor(
+          () => b.count('rebalancing') > rebalancingBefore,
+          60_000,
+          () => `worker B saw no rebalance after C started\n${b.tail()}`,
+          5,
+        ),
+      );
+      b.kill('SIGKILL');
+      const exitB = await b.exited;
+      marks['B killed'] = w.distinct;
+
+      await waitFor(
+        () => load?.finished === true,
+        90_000,
+        () => `load: ${load?.produced} produced`,
+      );
+      const produced = await load.stop();
+      load = undefined;
+      await Promise.all([a, c].map((worker) => worker.whileAlive(w.waitForDistinct(produced, 90_000))));
+      a.kill('SIGTERM');
+      c.kill('SIGTERM');
+      const [exitA, exitC] = await withTimeout(
+        Promise.all([a.exited, c.exited]),
+        30_000,
+        'workers A and C draining after SIGTERM',
+      );
+      // Anything still on its way (a late duplicate) arrives within this.
+      await delay(1_500);
+
+      const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
+      const positions = positionsOf(input);
+      await referencePass(loaded, toSourceRecords(input), scene.uris.reference);
+      const keys = [...new Set(input.map((m) => m.key ?? ''))];
+      const states = await compareStates(loaded, scene.uris.state, scene.uris.reference, keys);
+      const lost = lostInputs(w, positions).length;
+      const figures = {
+        inputs: positions.length,
+        keys: keys.length,
+        marks,
+        outputs: w.total,
+        lost,
+        duplicates: w.duplicates,
+        replayedOutputs: w.replayed,
+        fenced: Object.fromEntries(
+          workers.map((x) => [x.name, x.count('partition fenced: its outputs are dropped')]),
+        ),
+        exits: { A: exitA, B: exitB, C: exitC },
+        rebalances: Object.fromEntries(workers.map((x) => [x.name, x.count('kafka group joined')])),
+        states: { ...states, missing: states.missing.length, bookkeeping: states.bookkeeping.length },
+        seconds: (Date.now() - started) / 1000,
+      };
+      t.diagnostic(`FAULT zombie: ${JSON.stringify(figures)}`);
+      assert.equal(positions.length, MESSAGES);
+      assert.ok(marks['B killed'] < MESSAGES, 'the SIGKILL happened mid-stream');
+      assert.equal(exitB.signal, 'SIGKILL');
+      assert.deepEqual(exitA, { code: 0, signal: null }, `worker A exit\n${a.tail()}`);
+      assert.deepEqual(exitC, { code: 0, signal: null }, `worker C exit\n${c.tail()}`);
+      assert.equal(lost, 0, 'inputs without a committed output');
+      assert.equal(w.duplicates, 0, 'inputs with more than one committed output');
+      assert.equal(w.total, positions.length);
+      assert.deepEqual(states.missing, [], 'keys without a usable state');
+      assert.deepEqual(states.bookkeeping, [], 'keys whose fence or token count differ from the reference');
+      assert.equal(states.nonFinite, 0);
+      assert.ok(states.maxAbsDiff <= 1e-6, `max |state - reference| = ${states.maxAbsDiff}`);
+    } finally {
+      await load?.stop().catch(() => undefined);
+      for (const worker of workers) worker.kill('SIGCONT');
+      await Promise.all(workers.map((worker) => worker.dispose()));
+      await watcher?.stop();
+      await deleteTopics(scene.brokers, [scene.input, scene.output]).catch(() => undefined);
+      const redis = await redisClient(scene.redisUrl);
+      await deleteKeys(redis, scene.prefix).catch(() => undefined);
+      await deleteKeys(redis, scene.referencePrefix).catch(() => undefined);
+      await redis.quit();
+    }
+  });
+});

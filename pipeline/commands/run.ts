@@ -3,9 +3,10 @@
  * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
  */
 import type { Server } from 'node:http';
+import { checkRunParts, findingLine, throwFirstError } from '../checks.js';
 import { maskSecrets, type RunConfig, resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RnnstreamError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { type LoadedModel, loadPipelineModel } from '../model.js';
@@ -18,19 +19,38 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
   const { config: configFile, ...rest } = flags as { config?: string } & Record<string, unknown>;
   const config = resolveRunConfig(rest, process.env, configFile);
   const log = createLogger(config.logLevel).child({ ns: 'run' });
-  const loaded = await loadPipelineModel({
-    dir: config.model,
-    backend: config.backend,
-    maxTokens: config.maxTokens,
-    engineWorkers: config.engineWorkers,
-    stateDtype: config.stateDtype,
-    log,
-  });
+  // Every part that cannot be opened stops the run here, in one line naming the option (exit code 2).
+  const findings = await checkRunParts(config);
+  throwFirstError(findings);
+  for (const f of findings)
+    if (f.severity === 'warn' && f.logInRun !== false) log.warn({ option: f.option }, findingLine(f));
+  const loaded = await loadModel(config, log);
   try {
     return await runLoaded(config, loaded, log);
   } finally {
     // Also on a failed start (a bad URI, an unreachable store): the engine's worker threads must end.
     if (!loaded.bidirectional) loaded.model.engine.dispose();
+  }
+}
+
+/** Loads the model package; one that cannot be loaded is a ConfigError naming `--model`. */
+async function loadModel(config: RunConfig, log: Logger): Promise<LoadedModel> {
+  try {
+    return await loadPipelineModel({
+      dir: config.model,
+      backend: config.backend,
+      maxTokens: config.maxTokens,
+      engineWorkers: config.engineWorkers,
+      stateDtype: config.stateDtype,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof RnnstreamError || error instanceof TypeError || error instanceof RangeError)
+      throw error;
+    throw new ConfigError(
+      `--model ${config.model ?? '(the shipped model)'}: cannot load the model package: ${(error as Error).message} (give a model package folder, see docs/MODEL_PACKAGE.md)`,
+      { cause: error },
+    );
   }
 }
 

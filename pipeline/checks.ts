@@ -68,7 +68,7 @@ export function throwFirstError(findings: readonly Finding[]): void {
 /** `--in`: a readable file, stdin, or a reachable Kafka topic with a group. */
 export async function checkInput(uri: string): Promise<Finding[]> {
   const option = '--in';
-  const parsed = await parse(option, uri, () => filePath(uri));
+  const parsed = parse(option, () => filePath(uri));
   if (parsed.finding) return [parsed.finding];
   const path = parsed.value;
   if (path === '-') return [{ option, target: uri, severity: 'ok', message: 'reads stdin' }];
@@ -98,7 +98,7 @@ export async function checkInput(uri: string): Promise<Finding[]> {
 
 /** `--out` or `--dlq`: a writable file, stdout, or a reachable Kafka broker. */
 export async function checkOutput(uri: string, option: '--out' | '--dlq'): Promise<Finding[]> {
-  const parsed = await parse(option, uri, () => filePath(uri));
+  const parsed = parse(option, () => filePath(uri));
   if (parsed.finding) return [parsed.finding];
   const path = parsed.value;
   const instead = option === '--out' ? 'write to stdout with --out -' : 'leave --dlq out for stderr';
@@ -131,7 +131,7 @@ export async function checkOutput(uri: string, option: '--out' | '--dlq'): Promi
 export async function checkState(uri: string): Promise<Finding[]> {
   const option = '--state';
   const { parseStateUri, redactUri } = await import('./state/stateUri.js');
-  const parsed = await parse(option, uri, () => parseStateUri(uri));
+  const parsed = parse(option, () => parseStateUri(uri));
   if (parsed.finding) return [parsed.finding];
   const target = parsed.value;
   const shown = redactUri(uri);
@@ -212,7 +212,7 @@ export async function checkModelDir(dir: string | undefined): Promise<Finding[]>
 
 async function checkKafka(option: string, uri: string, role: 'input' | 'output'): Promise<Finding[]> {
   const { parseKafkaUri, redactUri } = await import('./kafka/uri.js');
-  const parsed = await parse(option, uri, () => parseKafkaUri(uri));
+  const parsed = parse(option, () => parseKafkaUri(uri));
   if (parsed.finding) return [parsed.finding];
   const kafkaUri = parsed.value;
   const target = redactUri(uri);
@@ -273,11 +273,7 @@ async function checkKafka(option: string, uri: string, role: 'input' | 'output')
 }
 
 /** Runs a parser; a ConfigError it throws becomes the option's error finding. */
-async function parse<T>(
-  option: string,
-  uri: string,
-  fn: () => T,
-): Promise<{ value: T; finding?: undefined } | { finding: Finding }> {
+function parse<T>(option: string, fn: () => T): { value: T; finding?: undefined } | { finding: Finding } {
   try {
     return { value: fn() };
   } catch (error) {

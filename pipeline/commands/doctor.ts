@@ -15,8 +15,10 @@ const LABELS = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' } as const;
 export async function doctorCommand(flags: Record<string, unknown>): Promise<number> {
   const { config: configFile, ...rest } = flags as { config?: string } & Record<string, unknown>;
   const config = resolveRunConfig(rest, process.env, configFile);
-  const findings = await checkRunParts(config);
-  if (!findings.some((f) => f.option === '--model' && f.severity === 'error')) {
+  const parts = await checkRunParts(config);
+  // The folder check stands for the model only when it failed; otherwise load the model itself.
+  const findings = parts.filter((f) => f.option !== '--model' || f.severity === 'error');
+  if (findings.length === parts.length - 1 || config.model === undefined) {
     findings.push(await checkModel(config.model, config.backend));
   }
   for (const finding of findings)

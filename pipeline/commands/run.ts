@@ -45,10 +45,11 @@ async function loadModel(config: RunConfig, log: Logger): Promise<LoadedModel> {
       log,
     });
   } catch (error) {
-    if (error instanceof RnnstreamError || error instanceof TypeError || error instanceof RangeError)
-      throw error;
+    if (error instanceof TypeError || error instanceof RangeError) throw error;
+    if (error instanceof RnnstreamError && !(error instanceof ConfigError)) throw error;
+    const what = error instanceof ConfigError ? '' : 'cannot load the model package: ';
     throw new ConfigError(
-      `--model ${config.model ?? '(the shipped model)'}: cannot load the model package: ${(error as Error).message} (give a model package folder, see docs/MODEL_PACKAGE.md)`,
+      `--model ${config.model ?? '(the shipped model)'}: ${what}${(error as Error).message} (give a model package folder, see docs/MODEL_PACKAGE.md)`,
       { cause: error },
     );
   }

@@ -82,8 +82,6 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         exactlyOnce: true,
         // Small batches and a short read-ahead: many transactions, some always open when the freeze lands.
         args: ['--max-batch-rows', '100', '--max-in-flight', '1000'],
-        // Distinct ids, as two pods would have (a shared one would fence the other worker's producer).
-        env: { RNNSTREAM_WORKER_ID: `fault-zombie-${name}` },
         name: `worker ${name}`,
       });
       workers.push(worker);

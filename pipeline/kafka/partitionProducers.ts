@@ -7,9 +7,9 @@
  *
  * Lifecycle: a producer is created and fenced (InitProducerId, which aborts the predecessor's open
  * transaction) when its partition is assigned, before the source reads it; it is closed on revocation,
- * after its in-flight transaction. A partition revoked and not assigned again gets no producer: its late
- * outputs are dropped (the new owner redoes them). A partition never assigned explicitly gets one on first
- * use (a single worker wired without the rebalance hooks, e.g. a library user or a test).
+ * after its in-flight transaction. A partition revoked (or whose producer was fenced) and not assigned again
+ * gets no producer: its late outputs are dropped (the new owner redoes them). A partition never assigned
+ * explicitly gets one on first use (a single worker wired without the rebalance hooks, e.g. a test).
  */
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
@@ -174,6 +174,9 @@ export class PartitionProducers {
     } catch (error) {
       if (isFencedError(error)) {
         entry.fenced = true;
+        // The partition is another worker's now: never start a producer for it again on a late write
+        // (that would fence the new owner), only on a new assignment.
+        this.#revoked.add(partitionKey(tp.topic, tp.partition));
         this.#log.warn(
           { topic: tp.topic, partition: tp.partition, transactionalId, outputs: count },
           'partition fenced: its outputs are dropped (another worker owns it now)',

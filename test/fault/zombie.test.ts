@@ -170,7 +170,33 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       );
       const produced = await load.stop();
       load = undefined;
-      await Promise.all([a, c].map((worker) => worker.whileAlive(w.waitForDistinct(produced, 90_000))));
+      const inputs = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
+      /** Inputs still without an output, per partition (failure diagnostics). */
+      const missing = () => {
+        const byPartition = new Map<string, string[]>();
+        for (const p of lostInputs(w, positionsOf(inputs))) {
+          const [partition, offset] = p.split(':');
+          byPartition.set(partition, [...(byPartition.get(partition) ?? []), offset]);
+        }
+        return JSON.stringify(
+          Object.fromEntries(
+            [...byPartition].map(([p, o]) => [p, `${o.length}: ${o.slice(0, 3)}…${o.at(-1)}`]),
+          ),
+        );
+      };
+      await Promise.all(
+        [a, c].map((worker) =>
+          worker.whileAlive(
+            waitFor(
+              () => w.distinct >= produced,
+              90_000,
+              () =>
+                `${w.distinct} of ${produced} inputs have an output; missing ${missing()}\n${a.tail(30)}\n${c.tail(30)}`,
+              100,
+            ),
+          ),
+        ),
+      );
       a.kill('SIGTERM');
       c.kill('SIGTERM');
       const [exitA, exitC] = await withTimeout(
@@ -181,7 +207,7 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       // Anything still on its way (a late duplicate) arrives within this.
       await delay(1_500);
 
-      const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
+      const input = inputs;
       const positions = positionsOf(input);
       await referencePass(loaded, toSourceRecords(input), scene.uris.reference);
       const keys = [...new Set(input.map((m) => m.key ?? ''))];

@@ -187,6 +187,8 @@ export interface Sink {
   assign?(partitions: readonly { topic: string; partition: number }[]): Promise<void>;
   /** Input partitions revoked from this worker: their late outputs are not this worker's to write. */
   revoke?(partitions: readonly { topic: string; partition: number }[]): void;
+  /** Input partitions another worker took over (their producer was fenced): the source gives them up. */
+  readonly fenced$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
   close(): Promise<void>;
 }
 
@@ -210,6 +212,8 @@ export interface Source {
    * theirs still in flight are the new owner's to redo.
    */
   readonly revoked$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
+  /** Gives up partitions this worker holds but another owns now; they are read again once reassigned. */
+  forfeit?(partitions: readonly { topic: string; partition: number }[]): void;
   /** Stops reading; pending acks are still accepted until `close`. */
   stop(): Promise<void>;
   close(): Promise<void>;

@@ -93,6 +93,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
     },
   });
   sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
+  const fencing = sink.fenced$?.subscribe((partitions) => source.forfeit?.(partitions));
   const deadLetters = await openDeadLetterSink(config.dlq, connect);
   let server: Server | undefined;
   const running = runPipeline(
@@ -151,6 +152,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   } finally {
     if (stopping) clearTimeout(stopping);
     if (lagTimer) clearInterval(lagTimer);
+    fencing?.unsubscribe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);

@@ -32,6 +32,8 @@ export interface PartitionProducersOptions {
   transactionTimeout: number;
   /** @default SILENT_KAFKA_LOGGER */
   logger?: KafkaLogger;
+  /** Called when a partition's producer was fenced: another worker owns the partition now. */
+  onFenced?: (partition: InputPartition) => void;
 }
 
 /** What became of one partition's transaction. */
@@ -182,6 +184,7 @@ export class PartitionProducers {
           'partition fenced: its outputs are dropped (another worker owns it now)',
         );
         this.#close(partitionKey(tp.topic, tp.partition), entry);
+        this.#options.onFenced?.(tp);
         return 'dropped';
       }
       if (transaction?.isActive()) {

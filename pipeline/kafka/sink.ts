@@ -11,6 +11,7 @@
  * for it; its late writes are dropped. The state is safe regardless (the Redis fence).
  */
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Observable, Subject } from 'rxjs';
 import type { Sink, SinkRecord, SourcePosition } from '../types.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
 import { partitionKey } from './offsetTracker.js';
@@ -72,6 +73,9 @@ export class KafkaSink implements Sink {
   readonly #producer: Producer | undefined;
   /** One transactional producer per input partition (exactly-once). */
   readonly #partitions: PartitionProducers | undefined;
+  readonly #fenced = new Subject<InputPartition[]>();
+  /** Input partitions whose producer another worker fenced (exactly-once): the source must give them up. */
+  readonly fenced$: Observable<InputPartition[]> = this.#fenced.asObservable();
   #connected: Promise<void> | undefined;
   /** Writes run one at a time: a producer holds one transaction at a time, and order matters. */
   #chain: Promise<unknown> = Promise.resolve();
@@ -95,6 +99,7 @@ export class KafkaSink implements Sink {
         idPrefix: this.transactionalIdPrefix,
         transactionTimeout: eos.transactionTimeout ?? DEFAULT_KAFKA_EXACTLY_ONCE.transactionTimeout,
         logger: this.#log,
+        onFenced: (tp) => this.#fenced.next([tp]),
       });
     } else {
       this.#producer = options.kafka.producer({
@@ -219,6 +224,7 @@ export class KafkaSink implements Sink {
     await this.#chain;
     await this.#producer?.disconnect();
     await this.#partitions?.close();
+    this.#fenced.complete();
   }
 }
 

@@ -144,6 +144,8 @@ export class KafkaSource implements Source {
   readonly #startAt = new Map<string, bigint>();
   /** The group join that (last) assigned each partition, so a late `#prepare` of an older one is ignored. */
   readonly #assignedIn = new Map<string, number>();
+  /** Partitions given up by {@link forfeit} (paused until the group assigns them again). */
+  readonly #forfeited = new Set<string>();
   #joins = 0;
   readonly #trackers = new Map<string, PartitionTracker>();
   /** Trackers of revoked partitions: their acks give budget back but are never committed. */
@@ -260,14 +262,16 @@ export class KafkaSource implements Source {
     this.#memberId = event.payload.memberId;
     const revoked = [...this.#assigned.entries()].filter(([key]) => lost || !next.has(key));
     const added = [...next.entries()].filter(([key]) => lost || !this.#assigned.has(key));
-    for (const [key] of revoked) {
-      const tracker = this.#trackers.get(key);
-      this.#trackers.delete(key);
-      this.#pendingCommits.delete(key);
-      this.#ready.delete(key);
-      this.#startAt.delete(key);
-      if (tracker && tracker.pending > 0)
-        this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
+    for (const [key] of revoked) this.#release(key);
+    // Forfeited partitions were paused until the group assigned them again.
+    if (this.#forfeited.size > 0) {
+      const partitions = [...this.#forfeited].map((key) => Number(key.slice(key.lastIndexOf('|') + 1)));
+      this.#forfeited.clear();
+      try {
+        this.#consumer?.resume([{ topic: this.topic, partitions }]);
+      } catch {
+        // Not running: nothing to resume.
+      }
     }
     // kafkajs restarts kept partitions at their committed offset; resume after what is already in flight.
     for (const [key, tp] of next) {
@@ -304,6 +308,44 @@ export class KafkaSource implements Source {
       for (const p of partitions) if (this.#reachedEnd.has(p)) this.#pauseAtEnd(p);
       this.#checkEnded();
     }
+  }
+
+  /** Drops a partition's bookkeeping: its in-flight records are never committed (their acks give budget back). */
+  #release(key: string): void {
+    const tracker = this.#trackers.get(key);
+    this.#trackers.delete(key);
+    this.#pendingCommits.delete(key);
+    this.#ready.delete(key);
+    this.#startAt.delete(key);
+    if (tracker && tracker.pending > 0) this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
+  }
+
+  /**
+   * Gives up partitions this worker still holds but may no longer write: the exactly-once sink found their
+   * producer fenced (another worker was assigned them in a generation this one missed). They count as
+   * revoked now (`revoked$`, `onRevoke`) and are paused; the next group join assigns them afresh (fenced
+   * again, read from the committed offset), instead of resuming after records whose outputs were dropped.
+   */
+  forfeit(partitions: readonly TopicPartition[]): void {
+    const held = partitions.filter((tp) => this.#assigned.has(partitionKey(tp.topic, tp.partition)));
+    if (held.length === 0) return;
+    for (const tp of held) {
+      const key = partitionKey(tp.topic, tp.partition);
+      this.#release(key);
+      this.#assigned.delete(key);
+      this.#forfeited.add(key);
+    }
+    try {
+      this.#consumer?.pause([{ topic: this.topic, partitions: held.map((tp) => tp.partition) }]);
+    } catch {
+      // Not running: nothing to pause.
+    }
+    this.#log.warn(
+      { topic: this.topic, groupId: this.groupId, partitions: held.map((tp) => tp.partition) },
+      'partitions forfeited: another worker owns them now; reading them again after the next rebalance',
+    );
+    this.#revoked.next([...held]);
+    this.#options.onRevoke?.([...held]);
   }
 
   /**

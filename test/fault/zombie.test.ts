@@ -36,11 +36,13 @@ import {
   getServices,
   redisClient,
   type Services,
-  withTimeout,
 } from '../harness/index.js';
 
-/** Inputs fed while the group changes, and their rate: the feed lasts ~30 s. */
-const MESSAGES = 9_000;
+/**
+ * Inputs are fed at RATE while the group changes, and the feed stops once the last fault is behind (it
+ * holds more than that takes, so every fault happens under load).
+ */
+const MAX_MESSAGES = 30_000;
 const RATE = 300;
 const PARTITIONS = 4;
 /** How long the zombie stays frozen: twice the scene's 6 s session timeout. */
@@ -93,7 +95,7 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       await createTopic(scene.brokers, scene.output, PARTITIONS);
       watcher = await OutputWatcher.start(scene.brokers, scene.output, 'read_committed', false);
       const w = watcher;
-      const feed = makeFeed({ messages: MESSAGES, keys: 400, seed: 1313 });
+      const feed = makeFeed({ messages: MAX_MESSAGES, keys: 400, seed: 1313 });
 
       const a = start('A');
       const b = start('B');
@@ -110,9 +112,7 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         ),
       );
       load = await LoadProducer.start(scene.brokers, scene.input, feed, RATE, 50);
-      await Promise.all(
-        [a, b].map((worker) => worker.whileAlive(w.waitForDistinct(Math.min(1_500, MESSAGES), 60_000))),
-      );
+      await Promise.all([a, b].map((worker) => worker.whileAlive(w.waitForDistinct(1_500, 60_000))));
 
       // The zombie: A freezes with batches in flight; past the session timeout its partitions go to B.
       a.kill('SIGSTOP');
@@ -163,11 +163,20 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       const exitB = await b.exited;
       marks['B killed'] = w.distinct;
 
-      await waitFor(
-        () => load?.finished === true,
-        90_000,
-        () => `load: ${load?.produced} produced`,
+      // The survivors take B's partitions (after its session times out) and go on under load; then the feed stops.
+      const afterKill = w.distinct;
+      await Promise.all(
+        [a, c].map((worker) =>
+          worker.whileAlive(
+            waitFor(
+              () => w.distinct > afterKill + 600,
+              90_000,
+              () => `no progress after B was killed\n${worker.tail()}`,
+            ),
+          ),
+        ),
       );
+      marks.fedUntil = load.produced;
       const produced = await load.stop();
       load = undefined;
       const inputs = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
@@ -199,11 +208,13 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       );
       a.kill('SIGTERM');
       c.kill('SIGTERM');
-      const [exitA, exitC] = await withTimeout(
-        Promise.all([a.exited, c.exited]),
+      await waitFor(
+        () => a.exit !== undefined && c.exit !== undefined,
         30_000,
-        'workers A and C draining after SIGTERM',
+        () => `workers A and C draining after SIGTERM\n${a.tail(40)}\n${c.tail(40)}`,
+        100,
       );
+      const [exitA, exitC] = await Promise.all([a.exited, c.exited]);
       // Anything still on its way (a late duplicate) arrives within this.
       await delay(1_500);
 
@@ -222,7 +233,10 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         duplicates: w.duplicates,
         replayedOutputs: w.replayed,
         fenced: Object.fromEntries(
-          workers.map((x) => [x.name, x.count('partition fenced: its outputs are dropped')]),
+          workers.map((x) => [
+            x.name,
+            x.count('partition fenced: its outputs are dropped (another worker owns it now)'),
+          ]),
         ),
         exits: { A: exitA, B: exitB, C: exitC },
         rebalances: Object.fromEntries(workers.map((x) => [x.name, x.count('kafka group joined')])),
@@ -230,8 +244,9 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         seconds: (Date.now() - started) / 1000,
       };
       t.diagnostic(`FAULT zombie: ${JSON.stringify(figures)}`);
-      assert.equal(positions.length, MESSAGES);
-      assert.ok(marks['B killed'] < MESSAGES, 'the SIGKILL happened mid-stream');
+      assert.equal(positions.length, produced);
+      assert.ok(produced < MAX_MESSAGES, 'every fault happened while inputs were being fed');
+      assert.ok(marks['B killed'] < produced, 'the SIGKILL happened mid-stream');
       assert.equal(exitB.signal, 'SIGKILL');
       assert.deepEqual(exitA, { code: 0, signal: null }, `worker A exit\n${a.tail()}`);
       assert.deepEqual(exitC, { code: 0, signal: null }, `worker C exit\n${c.tail()}`);

@@ -105,7 +105,6 @@ describe('fault: rebalance under load (members join, leave and die)', () => {
         model,
         // Small batches: many commit points, so a kill or a revocation lands between two of them.
         args: ['--max-batch-rows', '200', '--max-in-flight', '1000'],
-        env: { RNNSTREAM_WORKER_ID: `fault-rebalance-${name}` },
         name: `worker ${name}`,
       });
       workers.push(worker);

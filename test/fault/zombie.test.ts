@@ -1,8 +1,8 @@
 /**
- * Zombie and rebalance under `--exactly-once` (issue 13): two workers share a group; one is frozen (SIGSTOP)
- * longer than the session timeout, so its partitions move to the other, and then thawed — a zombie that
- * still holds batches it read before the freeze. Later a third worker joins and a member is SIGKILLed in
- * the middle of that rebalance. Outputs are read `read_committed`: every input must have exactly one
+ * Zombie and rebalance under `--exactly-once` (issue 13): three workers share a group; one is frozen (SIGSTOP)
+ * longer than the session timeout, so its partitions move to the others, and then thawed — a zombie that
+ * still holds batches it read before the freeze. Another member is SIGKILLed in the middle of the rebalance
+ * the zombie's return starts. Outputs are read `read_committed`: every input must have exactly one
  * output, and every key's final state must equal an uninterrupted pass.
  *
  * The guard is one transactional producer per input partition (its transactional id derived from group,
@@ -55,7 +55,7 @@ function lastAssignment(worker: WorkerProcess): number[] {
   return Array.isArray(last?.assigned) ? (last.assigned as number[]) : [];
 }
 
-describe('fault: a frozen worker thawed after its partitions moved, and a SIGKILL mid-rebalance (--exactly-once)', () => {
+describe('fault: a frozen worker thawed after its partitions moved, and a SIGKILL in the rebalance it starts (--exactly-once)', () => {
   let services: Services;
   let model: string;
   let loaded: LoadedModel;
@@ -97,11 +97,10 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       const w = watcher;
       const feed = makeFeed({ messages: MAX_MESSAGES, keys: 400, seed: 1313 });
 
-      const a = start('A');
-      const b = start('B');
-      await Promise.all([a.running(), b.running()]);
+      const [a, b, c] = [start('A'), start('B'), start('C')];
+      await Promise.all([a, b, c].map((worker) => worker.running()));
       await Promise.all(
-        [a, b].map((worker) =>
+        [a, b, c].map((worker) =>
           worker.whileAlive(
             waitFor(
               () => lastAssignment(worker).length > 0,
@@ -112,32 +111,53 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         ),
       );
       load = await LoadProducer.start(scene.brokers, scene.input, feed, RATE, 50);
-      await Promise.all([a, b].map((worker) => worker.whileAlive(w.waitForDistinct(1_500, 60_000))));
+      await Promise.all([a, b, c].map((worker) => worker.whileAlive(w.waitForDistinct(1_500, 60_000))));
 
-      // The zombie: A freezes with batches in flight; past the session timeout its partitions go to B.
+      // The zombie: A freezes with batches in flight; past the session timeout its partitions go to B and C.
       a.kill('SIGSTOP');
       const frozenAt = Date.now();
       marks.frozen = w.distinct;
-      await b.whileAlive(
-        waitFor(
-          () => lastAssignment(b).length === PARTITIONS,
-          60_000,
-          () => `worker B never got every partition\n${b.tail()}`,
+      await Promise.all(
+        [b, c].map((worker) =>
+          worker.whileAlive(
+            waitFor(
+              () => lastAssignment(b).length + lastAssignment(c).length === PARTITIONS,
+              60_000,
+              () => `A's partitions did not move to B and C\n${worker.tail()}`,
+            ),
+          ),
         ),
       );
       const base = w.distinct;
-      await b.whileAlive(
-        waitFor(
-          () => w.distinct > base + 300,
-          60_000,
-          () => `worker B made no progress on the moved partitions\n${b.tail()}`,
+      await Promise.all(
+        [b, c].map((worker) =>
+          worker.whileAlive(
+            waitFor(
+              () => w.distinct > base + 300,
+              60_000,
+              () => `no progress on the moved partitions\n${worker.tail()}`,
+            ),
+          ),
         ),
       );
       await delay(Math.max(0, FREEZE_MS - (Date.now() - frozenAt)));
       const joinsBefore = a.count('kafka group joined');
+      const rebalancingBefore = b.count('rebalancing');
       a.kill('SIGCONT');
       marks.thawed = w.distinct;
-      // The zombie finds out it left the group, and rejoins.
+
+      // The zombie finds out it left the group and rejoins: B is SIGKILLed in the middle of that rebalance.
+      await b.whileAlive(
+        waitFor(
+          () => b.count('rebalancing') > rebalancingBefore,
+          60_000,
+          () => `worker B saw no rebalance after A was thawed\n${b.tail()}`,
+          5,
+        ),
+      );
+      b.kill('SIGKILL');
+      const exitB = await b.exited;
+      marks['B killed'] = w.distinct;
       await a.whileAlive(
         waitFor(
           () => a.count('kafka group joined') > joinsBefore && lastAssignment(a).length > 0,
@@ -146,22 +166,6 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         ),
       );
       marks.rejoined = w.distinct;
-
-      // A third member joins; B is SIGKILLed while the group rebalances for it.
-      const rebalancingBefore = b.count('rebalancing');
-      const c = start('C');
-      await c.running();
-      await b.whileAlive(
-        waitFor(
-          () => b.count('rebalancing') > rebalancingBefore,
-          60_000,
-          () => `worker B saw no rebalance after C started\n${b.tail()}`,
-          5,
-        ),
-      );
-      b.kill('SIGKILL');
-      const exitB = await b.exited;
-      marks['B killed'] = w.distinct;
 
       // The survivors take B's partitions (after its session times out) and go on under load; then the feed stops.
       const afterKill = w.distinct;

@@ -65,66 +65,59 @@ export function throwFirstError(findings: readonly Finding[]): void {
   if (error) throw new ConfigError(findingLine(error));
 }
 
+/** How each endpoint option is checked and worded. */
+const ENDPOINTS = {
+  '--in': {
+    role: 'input',
+    std: 'reads stdin',
+    file: (path: string) => readableFile(path),
+    fileOk: 'reads',
+    fix: 'check the path, or read stdin with --in -',
+    schemes: 'file:PATH, - for stdin, or kafka://HOST:PORT/TOPIC?group=G',
+  },
+  '--out': {
+    role: 'output',
+    std: 'writes stdout',
+    file: (path: string) => writableFile(path),
+    fileOk: 'writes',
+    fix: 'create it, fix the path, or write to stdout with --out -',
+    schemes: 'file:PATH, - for stdout, or kafka://HOST:PORT/TOPIC',
+  },
+  '--dlq': {
+    role: 'output',
+    std: 'writes stdout',
+    file: (path: string) => writableFile(path),
+    fileOk: 'writes',
+    fix: 'create it, fix the path, or leave --dlq out for stderr',
+    schemes: 'file:PATH or kafka://HOST:PORT/TOPIC',
+  },
+} as const;
+
 /** `--in`: a readable file, stdin, or a reachable Kafka topic with a group. */
-export async function checkInput(uri: string): Promise<Finding[]> {
-  const option = '--in';
-  const parsed = parse(option, () => filePath(uri));
-  if (parsed.finding) return [parsed.finding];
-  const path = parsed.value;
-  if (path === '-') return [{ option, target: uri, severity: 'ok', message: 'reads stdin' }];
-  if (path !== undefined) {
-    const problem = await readableFile(path);
-    return [
-      problem
-        ? {
-            option,
-            target: uri,
-            severity: 'error',
-            message: `${problem} (check the path, or read stdin with --in -)`,
-          }
-        : { option, target: uri, severity: 'ok', message: `reads ${path}` },
-    ];
-  }
-  if (isKafka(uri)) return checkKafka(option, uri, 'input');
-  return [
-    {
-      option,
-      target: uri,
-      severity: 'error',
-      message: 'unsupported URI (use file:PATH, - for stdin, or kafka://HOST:PORT/TOPIC?group=G)',
-    },
-  ];
+export function checkInput(uri: string): Promise<Finding[]> {
+  return checkEndpoint('--in', uri);
 }
 
 /** `--out` or `--dlq`: a writable file, stdout, or a reachable Kafka broker. */
-export async function checkOutput(uri: string, option: '--out' | '--dlq'): Promise<Finding[]> {
+export function checkOutput(uri: string, option: '--out' | '--dlq'): Promise<Finding[]> {
+  return checkEndpoint(option, uri);
+}
+
+async function checkEndpoint(option: keyof typeof ENDPOINTS, uri: string): Promise<Finding[]> {
+  const spec = ENDPOINTS[option];
   const parsed = parse(option, () => filePath(uri));
   if (parsed.finding) return [parsed.finding];
   const path = parsed.value;
-  const instead = option === '--out' ? 'write to stdout with --out -' : 'leave --dlq out for stderr';
-  if (path === '-') return [{ option, target: uri, severity: 'ok', message: 'writes stdout' }];
-  if (path !== undefined) {
-    const problem = await writableFile(path);
-    return [
-      problem
-        ? {
-            option,
-            target: uri,
-            severity: 'error',
-            message: `${problem} (create it, fix the path, or ${instead})`,
-          }
-        : { option, target: uri, severity: 'ok', message: `writes ${path}` },
-    ];
-  }
-  if (isKafka(uri)) return checkKafka(option, uri, 'output');
-  return [
-    {
-      option,
-      target: uri,
-      severity: 'error',
-      message: 'unsupported URI (use file:PATH, - for stdout, or kafka://HOST:PORT/TOPIC)',
-    },
+  const finding = (severity: Severity, message: string): Finding[] => [
+    { option, target: uri, severity, message },
   ];
+  if (path === '-') return finding('ok', spec.std);
+  if (path !== undefined) {
+    const problem = await spec.file(path);
+    return problem ? finding('error', `${problem} (${spec.fix})`) : finding('ok', `${spec.fileOk} ${path}`);
+  }
+  if (isKafka(uri)) return checkKafka(option, uri, spec.role);
+  return finding('error', `unsupported URI (use ${spec.schemes})`);
 }
 
 /** `--state`: memory (not durable), or a reachable Redis and whether it persists. */

@@ -10,33 +10,24 @@
  * in-flight transactions can no longer commit.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { describe, it } from 'node:test';
 import {
-  compareStates,
+  assertStatesEqual,
+  compareWithReference,
   delay,
+  disposeScene,
+  faultFixture,
   LoadProducer,
   lostInputs,
   makeFeed,
   makeScene,
   OutputWatcher,
   positionsOf,
-  referencePass,
-  toSourceRecords,
-  WorkerProcess,
+  startSceneWorker,
+  type WorkerProcess,
   waitFor,
 } from '../fixtures/faults.js';
-import { makeTinyModel } from '../fixtures/tinyModel.js';
-import {
-  consumeAll,
-  createTopic,
-  deleteKeys,
-  deleteTopics,
-  getServices,
-  redisClient,
-  type Services,
-} from '../harness/index.js';
+import { consumeAll, createTopic } from '../harness/index.js';
 
 /**
  * Inputs are fed at RATE while the group changes, and the feed stops once the last fault is behind (it
@@ -47,6 +38,7 @@ const RATE = 300;
 const PARTITIONS = 4;
 /** How long the zombie stays frozen: twice the scene's 6 s session timeout. */
 const FREEZE_MS = 12_000;
+const FENCED = 'partition fenced: its outputs are dropped (another worker owns it now)';
 
 /** The partitions of the worker's latest group join (empty before its first). */
 function lastAssignment(worker: WorkerProcess): number[] {
@@ -55,32 +47,29 @@ function lastAssignment(worker: WorkerProcess): number[] {
   return Array.isArray(last?.assigned) ? (last.assigned as number[]) : [];
 }
 
+/** Waits until `condition` holds, failing at once if one of `workers` exits meanwhile. */
+function whileAllAlive(
+  workers: readonly WorkerProcess[],
+  condition: () => boolean,
+  what: (worker: WorkerProcess) => string,
+  everyMs = 50,
+): Promise<unknown> {
+  return Promise.all(
+    workers.map((worker) => worker.whileAlive(waitFor(condition, 90_000, () => what(worker), everyMs))),
+  );
+}
+
 describe('fault: a frozen worker thawed after its partitions moved, and a SIGKILL in the rebalance it starts (--exactly-once)', () => {
-  let services: Services;
-  let model: string;
-  let loaded: LoadedModel;
-  before(async () => {
-    services = await getServices();
-    model = await makeTinyModel({ cell: 'gru', seed: 13 });
-    loaded = await loadPipelineModel({ dir: model, backend: 'wasm', log: rootLogger() });
-  });
-  after(async () => {
-    loaded?.model.engine.dispose();
-    await services?.stop();
-  });
+  const fx = faultFixture({ cell: 'gru', seed: 13 });
 
   it('commits exactly one output per input, and every final state equals an uninterrupted pass', async (t) => {
     const started = Date.now();
-    const scene = makeScene(services.kafkaBrokers, services.redisUrl, 'zombie');
+    const scene = makeScene(fx.services.kafkaBrokers, fx.services.redisUrl, 'zombie');
     const workers: WorkerProcess[] = [];
     let watcher: OutputWatcher | undefined;
     let load: LoadProducer | undefined;
     const start = (name: string) => {
-      const worker = WorkerProcess.start({
-        in: scene.uris.in,
-        out: scene.uris.out,
-        state: scene.uris.state,
-        model,
+      const worker = startSceneWorker(scene, fx.model, {
         exactlyOnce: true,
         // Small batches and a short read-ahead: many transactions, some always open when the freeze lands.
         args: ['--max-batch-rows', '100', '--max-in-flight', '1000'],
@@ -99,46 +88,34 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
 
       const [a, b, c] = [start('A'), start('B'), start('C')];
       await Promise.all([a, b, c].map((worker) => worker.running()));
-      await Promise.all(
-        [a, b, c].map((worker) =>
-          worker.whileAlive(
-            waitFor(
-              () => lastAssignment(worker).length > 0,
-              60_000,
-              () => `${worker.name} got no partition\n${worker.tail()}`,
-            ),
-          ),
-        ),
-      );
+      for (const worker of [a, b, c]) {
+        await whileAllAlive(
+          [worker],
+          () => lastAssignment(worker).length > 0,
+          (x) => `${x.name} got no partition\n${x.tail()}`,
+        );
+      }
       load = await LoadProducer.start(scene.brokers, scene.input, feed, RATE, 50);
-      await Promise.all([a, b, c].map((worker) => worker.whileAlive(w.waitForDistinct(1_500, 60_000))));
+      await whileAllAlive(
+        [a, b, c],
+        () => w.distinct >= 1_500,
+        (x) => `${w.distinct} outputs\n${x.tail()}`,
+      );
 
       // The zombie: A freezes with batches in flight; past the session timeout its partitions go to B and C.
       a.kill('SIGSTOP');
       const frozenAt = Date.now();
       marks.frozen = w.distinct;
-      await Promise.all(
-        [b, c].map((worker) =>
-          worker.whileAlive(
-            waitFor(
-              () => lastAssignment(b).length + lastAssignment(c).length === PARTITIONS,
-              60_000,
-              () => `A's partitions did not move to B and C\n${worker.tail()}`,
-            ),
-          ),
-        ),
+      await whileAllAlive(
+        [b, c],
+        () => lastAssignment(b).length + lastAssignment(c).length === PARTITIONS,
+        (x) => `A's partitions did not move to B and C\n${x.tail()}`,
       );
       const base = w.distinct;
-      await Promise.all(
-        [b, c].map((worker) =>
-          worker.whileAlive(
-            waitFor(
-              () => w.distinct > base + 300,
-              60_000,
-              () => `no progress on the moved partitions\n${worker.tail()}`,
-            ),
-          ),
-        ),
+      await whileAllAlive(
+        [b, c],
+        () => w.distinct > base + 300,
+        (x) => `no progress on the moved partitions\n${x.tail()}`,
       );
       await delay(Math.max(0, FREEZE_MS - (Date.now() - frozenAt)));
       const joinsBefore = a.count('kafka group joined');
@@ -147,47 +124,37 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       marks.thawed = w.distinct;
 
       // The zombie finds out it left the group and rejoins: B is SIGKILLed in the middle of that rebalance.
-      await b.whileAlive(
-        waitFor(
-          () => b.count('rebalancing') > rebalancingBefore,
-          60_000,
-          () => `worker B saw no rebalance after A was thawed\n${b.tail()}`,
-          5,
-        ),
+      await whileAllAlive(
+        [b],
+        () => b.count('rebalancing') > rebalancingBefore,
+        () => `B saw no rebalance after A was thawed\n${b.tail()}`,
+        5,
       );
       b.kill('SIGKILL');
       const exitB = await b.exited;
       marks['B killed'] = w.distinct;
-      await a.whileAlive(
-        waitFor(
-          () => a.count('kafka group joined') > joinsBefore && lastAssignment(a).length > 0,
-          60_000,
-          () => `worker A did not rejoin after the thaw\n${a.tail()}`,
-        ),
+      await whileAllAlive(
+        [a],
+        () => a.count('kafka group joined') > joinsBefore && lastAssignment(a).length > 0,
+        () => `worker A did not rejoin after the thaw\n${a.tail()}`,
       );
       marks.rejoined = w.distinct;
 
       // The survivors take B's partitions (after its session times out) and go on under load; then the feed stops.
       const afterKill = w.distinct;
-      await Promise.all(
-        [a, c].map((worker) =>
-          worker.whileAlive(
-            waitFor(
-              () => w.distinct > afterKill + 600,
-              90_000,
-              () => `no progress after B was killed\n${worker.tail()}`,
-            ),
-          ),
-        ),
+      await whileAllAlive(
+        [a, c],
+        () => w.distinct > afterKill + 600,
+        (x) => `no progress after B was killed\n${x.tail()}`,
       );
       marks.fedUntil = load.produced;
       const produced = await load.stop();
       load = undefined;
-      const inputs = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
+      const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
       /** Inputs still without an output, per partition (failure diagnostics). */
       const missing = () => {
         const byPartition = new Map<string, string[]>();
-        for (const p of lostInputs(w, positionsOf(inputs))) {
+        for (const p of lostInputs(w, positionsOf(input))) {
           const [partition, offset] = p.split(':');
           byPartition.set(partition, [...(byPartition.get(partition) ?? []), offset]);
         }
@@ -197,18 +164,12 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
           ),
         );
       };
-      await Promise.all(
-        [a, c].map((worker) =>
-          worker.whileAlive(
-            waitFor(
-              () => w.distinct >= produced,
-              90_000,
-              () =>
-                `${w.distinct} of ${produced} inputs have an output; missing ${missing()}\n${a.tail(30)}\n${c.tail(30)}`,
-              100,
-            ),
-          ),
-        ),
+      await whileAllAlive(
+        [a, c],
+        () => w.distinct >= produced,
+        () =>
+          `${w.distinct} of ${produced} inputs have an output; missing ${missing()}\n${a.tail(30)}\n${c.tail(30)}`,
+        100,
       );
       a.kill('SIGTERM');
       c.kill('SIGTERM');
@@ -222,11 +183,7 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       // Anything still on its way (a late duplicate) arrives within this.
       await delay(1_500);
 
-      const input = inputs;
-      const positions = positionsOf(input);
-      await referencePass(loaded, toSourceRecords(input), scene.uris.reference);
-      const keys = [...new Set(input.map((m) => m.key ?? ''))];
-      const states = await compareStates(loaded, scene.uris.state, scene.uris.reference, keys);
+      const { positions, keys, states } = await compareWithReference(fx.loaded, scene, input);
       const lost = lostInputs(w, positions).length;
       const figures = {
         inputs: positions.length,
@@ -236,12 +193,7 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
         lost,
         duplicates: w.duplicates,
         replayedOutputs: w.replayed,
-        fenced: Object.fromEntries(
-          workers.map((x) => [
-            x.name,
-            x.count('partition fenced: its outputs are dropped (another worker owns it now)'),
-          ]),
-        ),
+        fenced: Object.fromEntries(workers.map((x) => [x.name, x.count(FENCED)])),
         exits: { A: exitA, B: exitB, C: exitC },
         rebalances: Object.fromEntries(workers.map((x) => [x.name, x.count('kafka group joined')])),
         states: { ...states, missing: states.missing.length, bookkeeping: states.bookkeeping.length },
@@ -257,20 +209,9 @@ describe('fault: a frozen worker thawed after its partitions moved, and a SIGKIL
       assert.equal(lost, 0, 'inputs without a committed output');
       assert.equal(w.duplicates, 0, 'inputs with more than one committed output');
       assert.equal(w.total, positions.length);
-      assert.deepEqual(states.missing, [], 'keys without a usable state');
-      assert.deepEqual(states.bookkeeping, [], 'keys whose fence or token count differ from the reference');
-      assert.equal(states.nonFinite, 0);
-      assert.ok(states.maxAbsDiff <= 1e-6, `max |state - reference| = ${states.maxAbsDiff}`);
+      assertStatesEqual(states);
     } finally {
-      await load?.stop().catch(() => undefined);
-      for (const worker of workers) worker.kill('SIGCONT');
-      await Promise.all(workers.map((worker) => worker.dispose()));
-      await watcher?.stop();
-      await deleteTopics(scene.brokers, [scene.input, scene.output]).catch(() => undefined);
-      const redis = await redisClient(scene.redisUrl);
-      await deleteKeys(redis, scene.prefix).catch(() => undefined);
-      await deleteKeys(redis, scene.referencePrefix).catch(() => undefined);
-      await redis.quit();
+      await disposeScene(scene, { workers, watcher, load });
     }
   });
 });

@@ -14,8 +14,9 @@
  * - Rebalance: on each group join, partitions that left this worker are reported to `onRevoke` (and
  *   `revoked$`) and their in-flight records are never committed (their acks only give budget back);
  *   partitions this worker keeps resume after the last pushed record (a seek), so no record in flight is
- *   read twice. A join under a new member id (the worker was dropped from the group, e.g. while it was
- *   paused past its session timeout) keeps nothing: every partition counts as revoked, then assigned.
+ *   read twice. With `commitViaSink` (exactly-once), a join under a new member id (the worker was dropped
+ *   from the group, e.g. while it was paused past its session timeout) keeps nothing: every partition
+ *   counts as revoked, then assigned.
  * - Assignment: `onAssign` may return a promise (the exactly-once sink fencing the partitions' previous
  *   owners); a new partition is read only once it resolved, from the group's committed offset read after
  *   it, or else from `offsetReset`. Where reading begins is logged per partition.
@@ -257,8 +258,13 @@ export class KafkaSource implements Source {
       partitions.map((p) => [partitionKey(this.topic, p), { topic: this.topic, partition: p }]),
     );
     // A new member id: the group dropped this worker (a pause past the session timeout) and others may have
-    // run its partitions meanwhile; what it had in flight is stale, so it keeps nothing.
-    const lost = this.#memberId !== undefined && event.payload.memberId !== this.#memberId;
+    // run its partitions meanwhile. With exactly-once their new owner fenced this worker's producers, so the
+    // outputs of what it had in flight are dropped: it keeps nothing and reads again from the committed
+    // offsets. (At-least-once keeps and resumes them: what it has in flight still gets its outputs.)
+    const lost =
+      this.#options.commitViaSink &&
+      this.#memberId !== undefined &&
+      event.payload.memberId !== this.#memberId;
     this.#memberId = event.payload.memberId;
     const revoked = [...this.#assigned.entries()].filter(([key]) => lost || !next.has(key));
     const added = [...next.entries()].filter(([key]) => lost || !this.#assigned.has(key));

@@ -229,10 +229,11 @@ describe('KafkaSource (fake consumer)', () => {
     assert.equal(source.inFlight().messages, 0, 'acks of revoked records still give budget back');
   });
 
-  it('a join under a new member id keeps nothing: every partition is revoked, then assigned again', async () => {
+  it('exactly-once: a join under a new member id keeps nothing: every partition is revoked, then assigned again', async () => {
     const revoked: unknown[] = [];
     const assigned: unknown[] = [];
     const { consumer, source } = setup({
+      commitViaSink: true,
       onRevoke: (p) => revoked.push(...p),
       onAssign: (p) => {
         assigned.push(...p);

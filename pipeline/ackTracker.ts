@@ -6,14 +6,17 @@
 import type { SourcePosition } from './types.js';
 
 interface PartitionTrack {
-  /** Offsets registered and not yet released, in arrival (= offset) order. */
-  pending: bigint[];
-  done: Set<bigint>;
+  /** Positions registered and not yet released, in arrival (= offset) order. */
+  pending: SourcePosition[];
+  /** Offsets of pending positions that are durable. */
+  done: Set<string>;
 }
 
 /** Tracks in-flight source positions per (topic, partition). */
 export class AckTracker {
   private readonly partitions = new Map<string, PartitionTrack>();
+  /** Positions of forgotten partitions that were still pending: never released, whatever comes later. */
+  private readonly forgotten = new WeakSet<SourcePosition>();
   private inFlight = 0;
 
   /** Number of registered positions not yet released. */
@@ -24,33 +27,32 @@ export class AckTracker {
   /** Registers a position as it enters the pipeline (in source order per partition). */
   register(position: SourcePosition): void {
     const track = this.track(position);
-    track.pending.push(BigInt(position.offset));
+    track.pending.push(position);
     this.inFlight++;
   }
 
   /**
    * Marks positions durable and returns the positions now releasable (contiguous per partition),
-   * i.e. safe to commit.
+   * i.e. safe to commit. Positions of a forgotten partition are ignored (even when the partition came
+   * back and the same offset is in flight again).
    */
   complete(positions: readonly SourcePosition[]): SourcePosition[] {
-    const touched = new Map<string, SourcePosition>();
+    const touched = new Set<string>();
     for (const position of positions) {
-      const track = this.partitions.get(partitionId(position));
+      if (this.forgotten.has(position)) continue;
+      const id = partitionId(position);
+      const track = this.partitions.get(id);
       if (!track) continue; // forgotten (revoked partition): never commit past it
-      track.done.add(BigInt(position.offset));
-      touched.set(partitionId(position), position);
+      track.done.add(position.offset);
+      touched.add(id);
     }
     const released: SourcePosition[] = [];
-    for (const [id, sample] of touched) {
+    for (const id of touched) {
       const track = this.partitions.get(id)!;
       let count = 0;
-      while (count < track.pending.length && track.done.has(track.pending[count])) {
-        track.done.delete(track.pending[count]);
-        released.push({
-          topic: sample.topic,
-          partition: sample.partition,
-          offset: String(track.pending[count]),
-        });
+      while (count < track.pending.length && track.done.has(track.pending[count].offset)) {
+        track.done.delete(track.pending[count].offset);
+        released.push(track.pending[count]);
         count++;
       }
       track.pending.splice(0, count);
@@ -64,9 +66,16 @@ export class AckTracker {
     for (const p of partitions) {
       const id = partitionId(p);
       const track = this.partitions.get(id);
-      if (track) this.inFlight -= track.pending.length;
+      if (!track) continue;
+      this.inFlight -= track.pending.length;
+      for (const position of track.pending) this.forgotten.add(position);
       this.partitions.delete(id);
     }
+  }
+
+  /** Whether the position was pending when its partition was forgotten (its work is abandoned). */
+  isForgotten(position: SourcePosition): boolean {
+    return this.forgotten.has(position);
   }
 
   private track(position: SourcePosition): PartitionTrack {

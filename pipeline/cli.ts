@@ -162,6 +162,17 @@ program
     process.exitCode = await verifyCommand(flags);
   });
 
+addRunOptions(
+  program
+    .command('doctor')
+    .description(
+      'check each part a run would use (brokers, topics, Redis persistence, model, backend) and say what is wrong',
+    ),
+).action(async (flags: Record<string, unknown>) => {
+  const { doctorCommand } = await import('./commands/doctor.js');
+  process.exitCode = await doctorCommand(flags);
+});
+
 addRunOptions(program.command('config').description('show the effective run configuration (secrets masked)'))
   .option('--print', 'print it as JSON (the default)')
   .action(async (flags: Record<string, unknown>) => {

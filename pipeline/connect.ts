@@ -39,7 +39,7 @@ export async function openSource(
   options: ConnectOptions,
   hooks: {
     onRevoke?: (partitions: { topic: string; partition: number }[]) => void;
-    onAssign?: (partitions: { topic: string; partition: number }[]) => void;
+    onAssign?: (partitions: { topic: string; partition: number }[]) => void | Promise<void>;
   } = {},
 ): Promise<Source & { start?(): Promise<void> }> {
   const path = filePath(uri);

@@ -45,8 +45,9 @@ export interface LoadModelOptions {
  */
 export async function loadPipelineModel(options: LoadModelOptions): Promise<LoadedModel> {
   const dir = options.dir ?? defaultModelDir();
-  const choice = await selectBackend(options.backend ?? 'auto', options.log);
+  // The package first: a folder that is not one is reported before the backend starts (and logs).
   const pkg = await loadModelPackage(dir);
+  const choice = await selectBackend(options.backend ?? 'auto', options.log);
   const tokenizer =
     options.maxTokens === undefined
       ? pkg.tokenizer

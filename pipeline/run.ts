@@ -10,6 +10,7 @@ import {
   concatMap,
   defer,
   filter,
+  finalize,
   map,
   merge,
   type Observable,
@@ -181,8 +182,24 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     return writable;
   };
 
+  /**
+   * Exactly-once: the records of a partition revoked while in flight are its new owner's to redo (and
+   * the new owner's producer fences this worker's): their held and later outputs are dropped, and their
+   * positions only give source budget back.
+   */
+  const revocations = sink.commitsOffsets
+    ? source.revoked$?.subscribe((partitions) => {
+        tracker.forget(partitions);
+        for (const [id, held] of heldOutputs) {
+          const { topic, partition } = held[0].value.source;
+          if (partitions.some((p) => p.topic === topic && p.partition === partition)) heldOutputs.delete(id);
+        }
+      })
+    : undefined;
+
   let previousAck: Promise<void> = Promise.resolve();
   const commit = async (positions: readonly SourcePosition[], batchOutputs: readonly SinkRecord[]) => {
+    const abandoned = revocations ? positions.filter((p) => tracker.isForgotten(p)) : [];
     const released = tracker.complete(positions);
     const outputs = releasedOutputs(batchOutputs, released);
     // A transactional sink commits the offsets: it writes even with no outputs (all dead letters or held).
@@ -194,9 +211,10 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     // With a transactional sink the offsets are already committed; the ack then only frees source budget.
     // Otherwise the commit's round trip overlaps the next batch's sink write instead of adding to the
     // latency of every batch; the end of the run waits for the last one.
+    const acked = abandoned.length > 0 ? [...released, ...abandoned] : released;
     previousAck =
-      released.length > 0
-        ? retry('commit', () => source.ack(released)).then(() => timings?.committed(released))
+      acked.length > 0
+        ? retry('commit', () => source.ack(acked)).then(() => timings?.committed(released))
         : Promise.resolve();
     previousAck.catch(() => {}); // Observed when awaited: by the next commit or the end of the run.
     metrics?.inFlight.set(tracker.size);
@@ -348,7 +366,10 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       }
       const { batch } = work;
       await writeDead(batch.dead);
-      const outputs = batch.results.map((scored) => toOutput(scored, model.id, opts.emit));
+      const results = revocations
+        ? batch.results.filter((r) => !tracker.isForgotten(r.message.record.source))
+        : batch.results;
+      const outputs = results.map((scored) => toOutput(scored, model.id, opts.emit));
       const replayed = batch.results.filter((r) => r.replayed).length;
       stats.replayed += replayed;
       metrics?.replayed.inc(replayed);
@@ -366,6 +387,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
         batches$,
         defer(() => previousAck),
       ),
+    finalize(() => revocations?.unsubscribe()),
   );
 
   return run.start(done$, source);

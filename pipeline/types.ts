@@ -180,6 +180,15 @@ export interface Sink {
    */
   write(records: readonly SinkRecord[], consumed: readonly SourcePosition[]): Promise<void>;
   readonly commitsOffsets?: boolean;
+  /**
+   * Input partitions assigned to this worker (a rebalance): a sink with per-partition resources (one
+   * transactional producer per input partition) sets them up; the source reads them once it resolves.
+   */
+  assign?(partitions: readonly { topic: string; partition: number }[]): Promise<void>;
+  /** Input partitions revoked from this worker: their late outputs are not this worker's to write. */
+  revoke?(partitions: readonly { topic: string; partition: number }[]): void;
+  /** Input partitions another worker took over (their producer was fenced): the source gives them up. */
+  readonly fenced$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
   close(): Promise<void>;
 }
 
@@ -198,6 +207,13 @@ export interface Source {
    * partition; the source commits them (unless the sink did) and frees in-flight budget.
    */
   ack(positions: readonly SourcePosition[]): Promise<void>;
+  /**
+   * Partitions that left this worker (a rebalance), emitted before any record read after it: records of
+   * theirs still in flight are the new owner's to redo.
+   */
+  readonly revoked$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
+  /** Gives up partitions this worker holds but another owns now; they are read again once reassigned. */
+  forfeit?(partitions: readonly { topic: string; partition: number }[]): void;
   /** Stops reading; pending acks are still accepted until `close`. */
   stop(): Promise<void>;
   close(): Promise<void>;

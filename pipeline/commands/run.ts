@@ -3,34 +3,55 @@
  * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
  */
 import type { Server } from 'node:http';
+import { checkRunParts, findingLine, throwFirstError } from '../checks.js';
 import { maskSecrets, type RunConfig, resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RnnstreamError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { type LoadedModel, loadPipelineModel } from '../model.js';
 import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
-import type { Source } from '../types.js';
+import type { Sink, Source } from '../types.js';
 
 /** Runs the streaming pipeline; resolves to the process exit code. */
 export async function runCommand(flags: Record<string, unknown>): Promise<number> {
   const { config: configFile, ...rest } = flags as { config?: string } & Record<string, unknown>;
   const config = resolveRunConfig(rest, process.env, configFile);
   const log = createLogger(config.logLevel).child({ ns: 'run' });
-  const loaded = await loadPipelineModel({
-    dir: config.model,
-    backend: config.backend,
-    maxTokens: config.maxTokens,
-    engineWorkers: config.engineWorkers,
-    stateDtype: config.stateDtype,
-    log,
-  });
+  // Every part that cannot be opened stops the run here, in one line naming the option (exit code 2).
+  const findings = await checkRunParts(config);
+  throwFirstError(findings);
+  for (const f of findings)
+    if (f.severity === 'warn' && f.logInRun !== false) log.warn({ option: f.option }, findingLine(f));
+  const loaded = await loadModel(config, log);
   try {
     return await runLoaded(config, loaded, log);
   } finally {
     // Also on a failed start (a bad URI, an unreachable store): the engine's worker threads must end.
     if (!loaded.bidirectional) loaded.model.engine.dispose();
+  }
+}
+
+/** Loads the model package; one that cannot be loaded is a ConfigError naming `--model`. */
+async function loadModel(config: RunConfig, log: Logger): Promise<LoadedModel> {
+  try {
+    return await loadPipelineModel({
+      dir: config.model,
+      backend: config.backend,
+      maxTokens: config.maxTokens,
+      engineWorkers: config.engineWorkers,
+      stateDtype: config.stateDtype,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) throw error;
+    if (error instanceof RnnstreamError && !(error instanceof ConfigError)) throw error;
+    const what = error instanceof ConfigError ? '' : 'cannot load the model package: ';
+    throw new ConfigError(
+      `--model ${config.model ?? '(the shipped model)'}: ${what}${(error as Error).message} (give a model package folder, see docs/MODEL_PACKAGE.md)`,
+      { cause: error },
+    );
   }
 }
 
@@ -55,16 +76,24 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   if (stateUri !== config.state)
     log.info({ state: maskSecrets(stateUri) }, 'state namespace follows the promoted replay');
   const store = await openStateStore(stateUri, loaded.schema);
+  // The source calls these only once the pipeline reads it, after the sink below is open.
+  let sink: Sink | undefined;
   const source = await openSource(config.in, connect, {
     onRevoke: (partitions) => {
       store.forgetPartitions?.(partitions);
+      sink?.revoke?.(partitions);
       log.info({ partitions }, 'partitions revoked: their cached states dropped');
     },
     // A partition coming back may have been run by another worker meanwhile, and a late write of a batch
     // in flight at the revocation may have re-cached an old state: read its keys from the store again.
-    onAssign: (partitions) => store.forgetPartitions?.(partitions),
+    // The exactly-once sink fences the partitions' previous owners before the source reads them.
+    onAssign: (partitions) => {
+      store.forgetPartitions?.(partitions);
+      return sink?.assign?.(partitions);
+    },
   });
-  const sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
+  sink = await openSink(config.out, { ...connect, groupId: await inputGroup(config.in) });
+  const fencing = sink.fenced$?.subscribe((partitions) => source.forfeit?.(partitions));
   const deadLetters = await openDeadLetterSink(config.dlq, connect);
   let server: Server | undefined;
   const running = runPipeline(
@@ -124,6 +153,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   } finally {
     if (stopping) clearTimeout(stopping);
     if (lagTimer) clearInterval(lagTimer);
+    fencing?.unsubscribe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);

@@ -2,7 +2,7 @@
  * Builds kafkajs clients from a {@link KafkaConnection}, routes kafkajs' own logs to the pipeline's
  * logger, and turns kafkajs errors into rnnstream's error hierarchy.
  */
-import { Kafka, type LogEntry, logLevel, type SASLOptions } from 'kafkajs';
+import { Kafka, type LogEntry, logLevel, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { RnnstreamError, TransientError } from '../errors.js';
 import { connectionSecrets, type KafkaConnection, redact } from './uri.js';
 
@@ -35,6 +35,8 @@ export interface KafkaClientOptions {
   connectionTimeout?: number;
   /** @default 30000 */
   requestTimeout?: number;
+  /** kafkajs' retry policy of every request. @default kafkajs' own (5 retries from 300 ms) */
+  retry?: RetryOptions;
 }
 
 /** Defaults of {@link KafkaClientOptions}. */
@@ -81,7 +83,7 @@ export function kafkaLogCreator(
  * const kafka = createKafkaClient(parseKafkaUri(uri).connection, { logger });
  */
 export function createKafkaClient(connection: KafkaConnection, options: KafkaClientOptions = {}): Kafka {
-  const { logger = SILENT_KAFKA_LOGGER, ...rest } = options;
+  const { logger = SILENT_KAFKA_LOGGER, retry, ...rest } = options;
   const { logLevel: level, connectionTimeout, requestTimeout } = { ...DEFAULT_KAFKA_CLIENT_OPTIONS, ...rest };
   return new Kafka({
     brokers: connection.brokers,
@@ -91,6 +93,7 @@ export function createKafkaClient(connection: KafkaConnection, options: KafkaCli
     sasl: connection.sasl as SASLOptions | undefined,
     connectionTimeout,
     requestTimeout,
+    retry,
     logLevel: LEVELS[level],
     logCreator: kafkaLogCreator(logger, connectionSecrets(connection)),
   });

@@ -15,8 +15,11 @@ import { describeConnection, type KafkaUri, parseKafkaUri } from './uri.js';
 export interface KafkaSourceWiring {
   /** Partitions that left this worker (rebalance): drop their cached state. */
   onRevoke?: (partitions: TopicPartition[]) => void;
-  /** Partitions (re)assigned to this worker: their cached states may be stale (another worker ran them). */
-  onAssign?: (partitions: TopicPartition[]) => void;
+  /**
+   * Partitions (re)assigned to this worker: their cached states may be stale (another worker ran them); a
+   * returned promise (the exactly-once sink fencing their previous owners) holds back reading them.
+   */
+  onAssign?: (partitions: TopicPartition[]) => void | Promise<void>;
 }
 
 function client(parsed: KafkaUri, options: ConnectOptions): { kafka: Kafka; log: KafkaLogger } {
@@ -64,7 +67,7 @@ export async function openKafkaSource(
     kafka,
     topic: parsed.topic,
     groupId: parsed.group,
-    fromBeginning: parsed.fromBeginning,
+    offsetReset: parsed.offsetReset,
     partitionsConsumedConcurrently: parsed.concurrency,
     sessionTimeout: parsed.sessionTimeout,
     heartbeatInterval: parsed.sessionTimeout ? Math.floor(parsed.sessionTimeout / 10) : undefined,
@@ -99,7 +102,9 @@ export async function openKafkaSink(
     kafka,
     topic: parsed.topic,
     exactlyOnce:
-      options.exactlyOnce && groupId ? { groupId, transactionalId: parsed.transactionalId } : undefined,
+      options.exactlyOnce && groupId
+        ? { groupId, transactionalIdPrefix: parsed.transactionalIdPrefix }
+        : undefined,
     logger: log,
   });
   await sink.connect();

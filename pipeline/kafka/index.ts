@@ -19,9 +19,15 @@ export {
 } from './deadLetterSink.js';
 export { nextOffsets, PartitionTracker, partitionKey } from './offsetTracker.js';
 export {
+  type InputPartition,
+  isFencedError,
+  PartitionProducers,
+  type PartitionProducersOptions,
+  partitionTransactionalId,
+} from './partitionProducers.js';
+export {
   DEFAULT_KAFKA_EXACTLY_ONCE,
-  defaultTransactionalId,
-  groupByTopic,
+  defaultTransactionalIdPrefix,
   type KafkaExactlyOnceOptions,
   KafkaSink,
   type KafkaSinkOptions,

@@ -1,29 +1,31 @@
 /**
  * Outputs to a Kafka topic as a {@link Sink}: an idempotent producer (acks = all), one request per
- * write; or, with `exactlyOnce`, one transaction per write holding the outputs and the consumed offsets.
+ * write; or, with `exactlyOnce`, per input partition one transaction holding that partition's outputs and
+ * its consumed offset.
  *
- * Zombie fencing (exactly-once): the transactional id must be stable per worker and unique among live
- * workers. When a worker restarts with the same id, `InitProducerId` bumps the producer epoch and the
- * broker aborts and fences its predecessor's open transaction, so a half-dead old process can no longer
- * commit outputs. kafkajs 2.2.4 sends offsets without the consumer-group generation (no KIP-447), so
- * when a partition moves to *another* worker the old owner could still commit one in-flight
- * transaction for it: its outputs may then appear twice. The state is safe regardless (the Redis fence).
- * Two live workers sharing an id fence each other in turn: a fatal `ProducerFenced` error.
+ * Zombie fencing (exactly-once): each input partition has its own transactional producer
+ * ({@link PartitionProducers}), its id derived from group, input topic and partition — Kafka Streams'
+ * first design, since kafkajs 2.2.4 sends transaction offsets without the consumer-group generation
+ * (no KIP-447). Whoever is assigned a partition fences its previous owner's producer before reading it,
+ * so a worker that lost the partition while it was paused (or a killed one) can no longer commit outputs
+ * for it; its late writes are dropped. The state is safe regardless (the Redis fence).
  */
-import { hostname } from 'node:os';
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Observable, Subject } from 'rxjs';
 import type { Sink, SinkRecord, SourcePosition } from '../types.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
-import { nextOffsets } from './offsetTracker.js';
+import { partitionKey } from './offsetTracker.js';
+import { type InputPartition, PartitionProducers } from './partitionProducers.js';
 
 /** Exactly-once settings of a {@link KafkaSink}. */
 export interface KafkaExactlyOnceOptions {
   /** The source's consumer group: the offsets committed inside each transaction are this group's. */
   groupId: string;
-  /** The producer's transactional id. @default `${groupId}.rnnstream.${workerId}` */
-  transactionalId?: string;
-  /** A stable id of this worker (pod name in a StatefulSet). @default env RNNSTREAM_WORKER_ID, else the host name */
-  workerId?: string;
+  /**
+   * Prefix of the per-partition transactional ids (`${prefix}.${inputTopic}.${partition}`); one prefix per
+   * application (group). @default `${groupId}.rnnstream`
+   */
+  transactionalIdPrefix?: string;
   /** Broker-side limit of one transaction, ms. @default 60000 */
   transactionTimeout?: number;
 }
@@ -43,14 +45,13 @@ export interface KafkaSinkOptions {
 export const DEFAULT_KAFKA_EXACTLY_ONCE = { transactionTimeout: 60_000 };
 
 /**
- * The default transactional id of a worker: `${groupId}.rnnstream.${workerId}`.
+ * The default prefix of the per-partition transactional ids: `${groupId}.rnnstream`.
  *
  * @example
- * defaultTransactionalId('rnnstream', 'worker-0'); // 'rnnstream.rnnstream.worker-0'
+ * defaultTransactionalIdPrefix('rnnstream'); // 'rnnstream.rnnstream' → ids 'rnnstream.rnnstream.texts.0', …
  */
-export function defaultTransactionalId(groupId: string, workerId?: string): string {
-  const id = workerId ?? process.env.RNNSTREAM_WORKER_ID ?? hostname();
-  return `${groupId}.rnnstream.${id}`;
+export function defaultTransactionalIdPrefix(groupId: string): string {
+  return `${groupId}.rnnstream`;
 }
 
 /**
@@ -58,16 +59,23 @@ export function defaultTransactionalId(groupId: string, workerId?: string): stri
  *
  * @example
  * const sink = new KafkaSink({ kafka, topic: 'scores', exactlyOnce: { groupId: 'rnnstream' } });
- * await sink.write(records, consumedPositions); // outputs + offsets in one transaction
+ * await sink.assign([{ topic: 'texts', partition: 0 }]); // on assignment: fences the previous owner
+ * await sink.write(records, consumedPositions); // per input partition: outputs + offset in one transaction
  */
 export class KafkaSink implements Sink {
   readonly topic: string;
   readonly commitsOffsets: boolean;
-  /** The transactional id (exactly-once only). */
-  readonly transactionalId: string | undefined;
+  /** The prefix of the per-partition transactional ids (exactly-once only). */
+  readonly transactionalIdPrefix: string | undefined;
   readonly #options: KafkaSinkOptions;
   readonly #log: KafkaLogger;
-  readonly #producer: Producer;
+  /** The idempotent producer (at-least-once). */
+  readonly #producer: Producer | undefined;
+  /** One transactional producer per input partition (exactly-once). */
+  readonly #partitions: PartitionProducers | undefined;
+  readonly #fenced = new Subject<InputPartition[]>();
+  /** Input partitions whose producer another worker fenced (exactly-once): the source must give them up. */
+  readonly fenced$: Observable<InputPartition[]> = this.#fenced.asObservable();
   #connected: Promise<void> | undefined;
   /** Writes run one at a time: a producer holds one transaction at a time, and order matters. */
   #chain: Promise<unknown> = Promise.resolve();
@@ -81,24 +89,51 @@ export class KafkaSink implements Sink {
     this.topic = options.topic;
     this.#log = options.logger ?? SILENT_KAFKA_LOGGER;
     this.commitsOffsets = eos !== undefined;
-    this.transactionalId = eos
-      ? (eos.transactionalId ?? defaultTransactionalId(eos.groupId, eos.workerId))
+    this.transactionalIdPrefix = eos
+      ? (eos.transactionalIdPrefix ?? defaultTransactionalIdPrefix(eos.groupId))
       : undefined;
-    this.#producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionalId: this.transactionalId,
-      transactionTimeout: eos
-        ? (eos.transactionTimeout ?? DEFAULT_KAFKA_EXACTLY_ONCE.transactionTimeout)
-        : undefined,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    if (eos && this.transactionalIdPrefix) {
+      this.#partitions = new PartitionProducers({
+        kafka: options.kafka,
+        groupId: eos.groupId,
+        idPrefix: this.transactionalIdPrefix,
+        transactionTimeout: eos.transactionTimeout ?? DEFAULT_KAFKA_EXACTLY_ONCE.transactionTimeout,
+        logger: this.#log,
+        onFenced: (tp) => this.#fenced.next([tp]),
+      });
+    } else {
+      this.#producer = options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+    }
   }
 
-  /** Connects the producer (also done by the first write). */
+  /** Transactional ids of the per-partition producers held now (exactly-once; for logs and tests). */
+  transactionalIds(): string[] {
+    return this.#partitions?.transactionalIds() ?? [];
+  }
+
+  /**
+   * Input partitions assigned to this worker: with `exactlyOnce`, creates their producers and fences the
+   * previous owners' (resolves when they are ready; the source reads the partitions only then).
+   */
+  assign(partitions: readonly InputPartition[]): Promise<void> {
+    return this.#partitions?.assign(partitions) ?? Promise.resolve();
+  }
+
+  /** Input partitions revoked from this worker: with `exactlyOnce`, their late outputs are dropped. */
+  revoke(partitions: readonly InputPartition[]): void {
+    this.#partitions?.revoke(partitions);
+  }
+
+  /** Connects the producer (also done by the first write; exactly-once producers connect on assignment). */
   connect(): Promise<void> {
-    this.#connected ??= this.#producer.connect().catch((error: unknown) => {
+    const producer = this.#producer;
+    if (!producer) return Promise.resolve();
+    this.#connected ??= producer.connect().catch((error: unknown) => {
       this.#connected = undefined;
       throw toKafkaError(error, `kafka sink ${this.topic}: connect`);
     });
@@ -106,9 +141,11 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Sends `records` in one request and resolves when all replicas acknowledged them. With
-   * `exactlyOnce`, the records and the next offsets of `consumed` commit in one transaction; on failure
-   * the transaction is aborted and a {@link TransientError} (retriable) or fatal error is thrown.
+   * Sends `records` and resolves when all replicas acknowledged them. With `exactlyOnce`, per input
+   * partition (of `consumed` and of each record's `source`) the records and the next offset commit in one
+   * transaction of that partition's producer, the partitions' transactions side by side; a failed one is
+   * aborted and a {@link TransientError} (retriable) or fatal error is thrown, and a retried write does not
+   * commit again the partitions that did commit. Outputs of a partition this worker lost are dropped.
    */
   write(records: readonly SinkRecord[], consumed: readonly SourcePosition[]): Promise<void> {
     if (this.#closed) return Promise.reject(new RangeError(`kafka sink ${this.topic} is closed`));
@@ -118,49 +155,66 @@ export class KafkaSink implements Sink {
   }
 
   async #write(records: readonly SinkRecord[], consumed: readonly SourcePosition[]): Promise<void> {
-    const eos = this.#options.exactlyOnce;
-    if (records.length === 0 && (!eos || consumed.length === 0)) return;
-    await this.connect();
-    const messages: Message[] = records.map((r) => ({ key: r.key, value: JSON.stringify(r.value) }));
+    if (records.length === 0 && (!this.#partitions || consumed.length === 0)) return;
     const compression = this.#options.compression ?? CompressionTypes.None;
-    // One request per chunk: a whole batch of outputs (embeddings, or outputs held back until their
-    // offsets commit) can exceed the broker's message.max.bytes (1 MiB by default) in one record batch.
-    const chunks = chunkBySize(messages, MAX_REQUEST_BYTES);
-    if (!eos) {
-      try {
-        for (const chunk of chunks) {
-          await this.#producer.send({ topic: this.topic, messages: chunk, acks: -1, compression });
-        }
-      } catch (error) {
-        throw toKafkaError(error, `kafka sink ${this.topic}: send ${messages.length} records`);
-      }
+    if (this.#partitions) {
+      await this.#writeTransactions(this.#partitions, records, consumed, compression);
       return;
     }
-    const transaction = await this.#producer.transaction().catch((error: unknown) => {
-      throw toKafkaError(error, `kafka sink ${this.topic}: begin transaction`);
-    });
+    await this.connect();
+    const messages = records.map(toMessage);
     try {
-      for (const chunk of chunks) {
-        await transaction.send({ topic: this.topic, messages: chunk, acks: -1, compression });
+      // One request per chunk: a whole batch of outputs (embeddings) can exceed the broker's
+      // message.max.bytes (1 MiB by default) in one record batch.
+      for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) {
+        await this.#producer?.send({ topic: this.topic, messages: chunk, acks: -1, compression });
       }
-      if (consumed.length > 0) {
-        await transaction.sendOffsets({
-          consumerGroupId: eos.groupId,
-          topics: groupByTopic(nextOffsets(consumed)),
-        });
-      }
-      await transaction.commit();
     } catch (error) {
-      if (transaction.isActive()) {
-        await transaction.abort().catch((abortError: unknown) => {
-          this.#log.warn(
-            { topic: this.topic, transactionalId: this.transactionalId, err: (abortError as Error).message },
-            'transaction abort failed',
-          );
-        });
-      }
-      throw toKafkaError(error, `kafka sink ${this.topic}: transaction of ${messages.length} records`);
+      throw toKafkaError(error, `kafka sink ${this.topic}: send ${messages.length} records`);
     }
+  }
+
+  async #writeTransactions(
+    producers: PartitionProducers,
+    records: readonly SinkRecord[],
+    consumed: readonly SourcePosition[],
+    compression: CompressionTypes,
+  ): Promise<void> {
+    const groups = new Map<string, { tp: InputPartition; messages: Message[]; next?: bigint }>();
+    const groupOf = (p: InputPartition) => {
+      const key = partitionKey(p.topic, p.partition);
+      let group = groups.get(key);
+      if (!group) {
+        group = { tp: { topic: p.topic, partition: p.partition }, messages: [] };
+        groups.set(key, group);
+      }
+      return group;
+    };
+    for (const position of consumed) {
+      const group = groupOf(position);
+      const next = BigInt(position.offset) + 1n;
+      if (group.next === undefined || next > group.next) group.next = next;
+    }
+    for (const record of records) groupOf(record.value.source).messages.push(toMessage(record));
+    const outcomes = await Promise.allSettled(
+      [...groups.values()].map(async (g) => {
+        const outcome = await producers.transact(
+          g.tp,
+          this.topic,
+          chunkBySize(g.messages, MAX_REQUEST_BYTES),
+          g.next,
+          compression,
+        );
+        if (outcome === 'dropped' && g.messages.length > 0) {
+          this.#log.debug(
+            { ...g.tp, outputs: g.messages.length },
+            'outputs of a partition this worker no longer owns: dropped',
+          );
+        }
+      }),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Waits for pending writes and disconnects. */
@@ -168,8 +222,14 @@ export class KafkaSink implements Sink {
     if (this.#closed) return;
     this.#closed = true;
     await this.#chain;
-    await this.#producer.disconnect();
+    await this.#producer?.disconnect();
+    await this.#partitions?.close();
+    this.#fenced.complete();
   }
+}
+
+function toMessage(record: SinkRecord): Message {
+  return { key: record.key, value: JSON.stringify(record.value) };
 }
 
 /** Most bytes (keys + values) of outputs per produce request: half the broker's default `message.max.bytes`. */
@@ -197,17 +257,4 @@ function chunkBySize(messages: Message[], maxBytes: number): Message[][] {
 function byteLength(value: Message['key'] | Message['value']): number {
   if (value === null || value === undefined) return 0;
   return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
-}
-
-/** Offsets per topic, the shape of kafkajs `sendOffsets` and `commitOffsets` payloads. */
-export function groupByTopic(
-  offsets: readonly { topic: string; partition: number; offset: string }[],
-): { topic: string; partitions: { partition: number; offset: string }[] }[] {
-  const byTopic = new Map<string, { partition: number; offset: string }[]>();
-  for (const { topic, partition, offset } of offsets) {
-    const list = byTopic.get(topic) ?? [];
-    list.push({ partition, offset });
-    byTopic.set(topic, list);
-  }
-  return [...byTopic.entries()].map(([topic, partitions]) => ({ topic, partitions }));
 }

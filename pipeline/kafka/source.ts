@@ -11,12 +11,18 @@
  * - Overlap: the batch handler returns once its records are pushed (not acked), so kafkajs fetches the
  *   next batch while the pipeline computes the previous one. kafkajs waits for every batch of one fetch
  *   before fetching again; waiting for acks inside the handler would serialize fetch and compute.
- * - Rebalance: on each group join, partitions that left this worker are reported to `onRevoke` and
- *   their in-flight records are never committed (their acks only give budget back); partitions this
- *   worker keeps resume after the last pushed record (a seek), so no record in flight is read twice.
+ * - Rebalance: on each group join, partitions that left this worker are reported to `onRevoke` (and
+ *   `revoked$`) and their in-flight records are never committed (their acks only give budget back);
+ *   partitions this worker keeps resume after the last pushed record (a seek), so no record in flight is
+ *   read twice. With `commitViaSink` (exactly-once), a join under a new member id (the worker was dropped
+ *   from the group, e.g. while it was paused past its session timeout) keeps nothing: every partition
+ *   counts as revoked, then assigned.
+ * - Assignment: `onAssign` may return a promise (the exactly-once sink fencing the partitions' previous
+ *   owners); a new partition is read only once it resolved, from the group's committed offset read after
+ *   it, or else from `offsetReset`. Where reading begins is logged per partition.
  */
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { Observable, Subject } from 'rxjs';
+import { type Observable, Observable as RxObservable, Subject } from 'rxjs';
 import type { Source, SourcePosition, SourceRecord } from '../types.js';
 import { Budget } from './budget.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
@@ -44,8 +50,11 @@ export interface KafkaSourceOptions {
   kafka: Kafka;
   topic: string;
   groupId: string;
-  /** Where a group with no committed offset starts. @default false (the end) */
-  fromBeginning?: boolean;
+  /**
+   * Where a partition with no committed offset starts: `earliest` (Kafka Streams' and Flink's default for a
+   * new application) or `latest`. @default 'earliest'
+   */
+  offsetReset?: OffsetReset;
   /** Partitions whose batches are handled at the same time (kafkajs `partitionsConsumedConcurrently`). @default 8 */
   partitionsConsumedConcurrently?: number;
   /** Most records pushed and not yet acked. @default 10000 */
@@ -60,8 +69,11 @@ export interface KafkaSourceOptions {
   commitViaSink?: boolean;
   /** Called when partitions leave this worker (rebalance): drop their cached state. */
   onRevoke?: (partitions: TopicPartition[]) => void;
-  /** Called when partitions are assigned to this worker (first join and every rebalance). */
-  onAssign?: (partitions: TopicPartition[]) => void;
+  /**
+   * Called when partitions are assigned to this worker (first join and every rebalance). A returned promise
+   * holds back reading them until it resolves (its rejection stops the source).
+   */
+  onAssign?: (partitions: TopicPartition[]) => void | Promise<void>;
   logger?: KafkaLogger;
   /** @default 30000 */
   sessionTimeout?: number;
@@ -85,9 +97,12 @@ export interface KafkaSourceOptions {
   stopAt?: ReadonlyMap<number, string>;
 }
 
+/** Where a partition without a committed offset starts. */
+export type OffsetReset = 'earliest' | 'latest';
+
 /** Defaults of {@link KafkaSourceOptions}. */
 export const DEFAULT_KAFKA_SOURCE_OPTIONS = {
-  fromBeginning: false,
+  offsetReset: 'earliest' as OffsetReset,
   partitionsConsumedConcurrently: 8,
   maxInFlightMessages: 10_000,
   maxInFlightBytes: 64 * 1024 * 1024,
@@ -114,12 +129,25 @@ const RECORD_OVERHEAD_BYTES = 128;
  */
 export class KafkaSource implements Source {
   readonly records$: Observable<SourceRecord>;
+  readonly revoked$: Observable<TopicPartition[]>;
   readonly topic: string;
   readonly groupId: string;
   readonly #options: typeof DEFAULT_KAFKA_SOURCE_OPTIONS & KafkaSourceOptions;
   readonly #log: KafkaLogger;
   readonly #budget: Budget;
   readonly #subject = new Subject<SourceRecord>();
+  readonly #revoked = new Subject<TopicPartition[]>();
+  /** Member id of the last group join: a new one means the group dropped this worker meanwhile. */
+  #memberId: string | undefined;
+  /** Newly assigned partitions: resolves when they may be read (onAssign done, start offsets known). */
+  readonly #ready = new Map<string, Promise<void>>();
+  /** The committed offset read after an assignment: records below it are another owner's, done. */
+  readonly #startAt = new Map<string, bigint>();
+  /** The group join that (last) assigned each partition, so a late `#prepare` of an older one is ignored. */
+  readonly #assignedIn = new Map<string, number>();
+  /** Partitions given up by {@link forfeit} (paused until the group assigns them again). */
+  readonly #forfeited = new Set<string>();
+  #joins = 0;
   readonly #trackers = new Map<string, PartitionTracker>();
   /** Trackers of revoked partitions: their acks give budget back but are never committed. */
   readonly #orphans = new Map<string, PartitionTracker[]>();
@@ -153,7 +181,8 @@ export class KafkaSource implements Source {
     this.groupId = o.groupId;
     this.#log = o.logger ?? SILENT_KAFKA_LOGGER;
     this.#budget = new Budget({ maxMessages: o.maxInFlightMessages, maxBytes: o.maxInFlightBytes });
-    this.records$ = new Observable<SourceRecord>((subscriber) => {
+    this.revoked$ = this.#revoked.asObservable();
+    this.records$ = new RxObservable<SourceRecord>((subscriber) => {
       const subscription = this.#subject.subscribe(subscriber);
       this.start().catch((error: unknown) =>
         this.#subject.error(toKafkaError(error, `kafka source ${this.topic}`)),
@@ -213,7 +242,7 @@ export class KafkaSource implements Source {
       await this.#findPartitionsAtEnd(o.stopAt);
     }
     await consumer.connect();
-    await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
+    await consumer.subscribe({ topics: [o.topic], fromBeginning: o.offsetReset === 'earliest' });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -228,14 +257,27 @@ export class KafkaSource implements Source {
     const next = new Map(
       partitions.map((p) => [partitionKey(this.topic, p), { topic: this.topic, partition: p }]),
     );
-    const revoked = [...this.#assigned.entries()].filter(([key]) => !next.has(key));
-    const added = [...next.entries()].filter(([key]) => !this.#assigned.has(key));
-    for (const [key] of revoked) {
-      const tracker = this.#trackers.get(key);
-      this.#trackers.delete(key);
-      this.#pendingCommits.delete(key);
-      if (tracker && tracker.pending > 0)
-        this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
+    // A new member id: the group dropped this worker (a pause past the session timeout) and others may have
+    // run its partitions meanwhile. With exactly-once their new owner fenced this worker's producers, so the
+    // outputs of what it had in flight are dropped: it keeps nothing and reads again from the committed
+    // offsets. (At-least-once keeps and resumes them: what it has in flight still gets its outputs.)
+    const lost =
+      this.#options.commitViaSink &&
+      this.#memberId !== undefined &&
+      event.payload.memberId !== this.#memberId;
+    this.#memberId = event.payload.memberId;
+    const revoked = [...this.#assigned.entries()].filter(([key]) => lost || !next.has(key));
+    const added = [...next.entries()].filter(([key]) => lost || !this.#assigned.has(key));
+    for (const [key] of revoked) this.#release(key);
+    // Forfeited partitions were paused until the group assigned them again.
+    if (this.#forfeited.size > 0) {
+      const partitions = [...this.#forfeited].map((key) => Number(key.slice(key.lastIndexOf('|') + 1)));
+      this.#forfeited.clear();
+      try {
+        this.#consumer?.resume([{ topic: this.topic, partitions }]);
+      } catch {
+        // Not running: nothing to resume.
+      }
     }
     // kafkajs restarts kept partitions at their committed offset; resume after what is already in flight.
     for (const [key, tp] of next) {
@@ -250,15 +292,146 @@ export class KafkaSource implements Source {
         groupId: this.groupId,
         assigned: partitions,
         revoked: revoked.map(([, tp]) => tp.partition),
+        lost,
       },
       'kafka group joined',
     );
-    if (revoked.length > 0) this.#options.onRevoke?.(revoked.map(([, tp]) => tp));
-    if (added.length > 0) this.#options.onAssign?.(added.map(([, tp]) => tp));
+    if (revoked.length > 0) {
+      const partitions = revoked.map(([, tp]) => tp);
+      this.#revoked.next(partitions);
+      this.#options.onRevoke?.(partitions);
+    }
+    if (added.length > 0) {
+      const join = ++this.#joins;
+      for (const [key] of added) this.#assignedIn.set(key, join);
+      const ready = this.#prepare(
+        added.map(([, tp]) => tp),
+        join,
+      );
+      for (const [key] of added) this.#ready.set(key, ready);
+    }
     if (this.#options.stopAt) {
       for (const p of partitions) if (this.#reachedEnd.has(p)) this.#pauseAtEnd(p);
       this.#checkEnded();
     }
+  }
+
+  /** Drops a partition's bookkeeping: its in-flight records are never committed (their acks give budget back). */
+  #release(key: string): void {
+    const tracker = this.#trackers.get(key);
+    this.#trackers.delete(key);
+    this.#pendingCommits.delete(key);
+    this.#ready.delete(key);
+    this.#startAt.delete(key);
+    if (tracker && tracker.pending > 0) this.#orphans.set(key, [...(this.#orphans.get(key) ?? []), tracker]);
+  }
+
+  /**
+   * Gives up partitions this worker still holds but may no longer write: the exactly-once sink found their
+   * producer fenced (another worker was assigned them in a generation this one missed). They count as
+   * revoked now (`revoked$`, `onRevoke`) and are paused; the next group join assigns them afresh (fenced
+   * again, read from the committed offset), instead of resuming after records whose outputs were dropped.
+   */
+  forfeit(partitions: readonly TopicPartition[]): void {
+    const held = partitions.filter((tp) => this.#assigned.has(partitionKey(tp.topic, tp.partition)));
+    if (held.length === 0) return;
+    for (const tp of held) {
+      const key = partitionKey(tp.topic, tp.partition);
+      this.#release(key);
+      this.#assigned.delete(key);
+      this.#forfeited.add(key);
+    }
+    try {
+      this.#consumer?.pause([{ topic: this.topic, partitions: held.map((tp) => tp.partition) }]);
+    } catch {
+      // Not running: nothing to pause.
+    }
+    this.#log.warn(
+      { topic: this.topic, groupId: this.groupId, partitions: held.map((tp) => tp.partition) },
+      'partitions forfeited: another worker owns them now; reading them again after the next rebalance',
+    );
+    this.#revoked.next([...held]);
+    this.#options.onRevoke?.([...held]);
+  }
+
+  /**
+   * Readies newly assigned partitions: runs `onAssign` (the exactly-once sink fences their previous owners),
+   * then reads the group's committed offsets — after the fence, so no earlier owner can move them any more —
+   * and logs per partition where reading begins. Never rejects: a failure stops the source.
+   */
+  async #prepare(partitions: TopicPartition[], join: number): Promise<void> {
+    try {
+      await this.#options.onAssign?.(partitions);
+      const admin = await this.#adminClient();
+      const [committed, ends] = await Promise.all([
+        admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+        admin.fetchTopicOffsets(this.topic),
+      ]);
+      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      const bounds = new Map(ends.map((e) => [e.partition, e]));
+      const reset = this.#options.offsetReset;
+      for (const { partition } of partitions) {
+        const offset = at.get(partition) ?? -1n;
+        if (offset >= 0n) {
+          // Set only while this assignment holds (a rebalance may have moved the partition meanwhile).
+          const key = partitionKey(this.topic, partition);
+          if (this.#assigned.has(key) && this.#assignedIn.get(key) === join) this.#startAt.set(key, offset);
+          this.#log.info(
+            { topic: this.topic, partition, offset: offset.toString() },
+            'partition assigned: reading from the committed offset',
+          );
+        } else {
+          const bound = bounds.get(partition);
+          this.#log.info(
+            {
+              topic: this.topic,
+              partition,
+              offsetReset: reset,
+              offset: reset === 'earliest' ? bound?.low : bound?.high,
+            },
+            `partition assigned: no committed offset, reading from the ${reset} offset (offsetReset=${reset})`,
+          );
+        }
+      }
+    } catch (error) {
+      this.#log.error(
+        {
+          topic: this.topic,
+          groupId: this.groupId,
+          partitions: partitions.map((p) => p.partition),
+          err: (error as Error).message,
+        },
+        'could not ready assigned partitions',
+      );
+      this.#subject.error(toKafkaError(error, `kafka source ${this.topic}: readying assigned partitions`));
+    }
+  }
+
+  /**
+   * Resolves once the partition may be read (see {@link #prepare}), heartbeating meanwhile; false when the
+   * batch is no longer to be handled (a rebalance or a stop).
+   */
+  async #whenReady(key: string, heartbeat: () => Promise<void>, active: () => boolean): Promise<boolean> {
+    const ready = this.#ready.get(key);
+    if (!ready) return true;
+    let done = false;
+    const marked = ready.then(() => {
+      done = true;
+    });
+    while (!done) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        marked,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.#options.budgetPollMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!active()) return false;
+      if (!done) await heartbeat();
+    }
+    if (this.#ready.get(key) === ready) this.#ready.delete(key);
+    return true;
   }
 
   /**
@@ -275,7 +448,7 @@ export class KafkaSource implements Source {
     for (const { partition, low, high } of ends) {
       const stop = stopAt.get(partition);
       const at = byPartition.get(partition) ?? -1n;
-      const start = at >= 0n ? at : BigInt(this.#options.fromBeginning ? low : high);
+      const start = at >= 0n ? at : BigInt(this.#options.offsetReset === 'earliest' ? low : high);
       if (stop === undefined || start >= BigInt(stop)) this.#reachedEnd.add(partition);
     }
   }
@@ -326,13 +499,19 @@ export class KafkaSource implements Source {
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const key = partitionKey(topic, partition);
+    // A batch fetched before a rebalance took the partition away.
+    if (!this.#assigned.has(key)) return;
     let tracker = this.#trackers.get(key);
     if (!tracker) {
       tracker = new PartitionTracker(topic, partition);
       this.#trackers.set(key, tracker);
     }
-    const active = (): boolean => !this.#stopSignal.signal.aborted && isRunning() && !isStale();
+    // A handler of a partition revoked meanwhile (a new tracker took over) pushes nothing more.
+    const active = (): boolean =>
+      !this.#stopSignal.signal.aborted && isRunning() && !isStale() && this.#trackers.get(key) === tracker;
+    if (!(await this.#whenReady(key, heartbeat, active))) return;
     const resumeAt = tracker.nextFetchOffset;
+    const startAt = this.#startAt.get(key);
     const stop = this.#options.stopAt ? BigInt(this.#options.stopAt.get(partition) ?? '0') : undefined;
     if (stop !== undefined && this.#reachedEnd.has(partition)) {
       this.#pauseAtEnd(partition);
@@ -347,6 +526,12 @@ export class KafkaSource implements Source {
       }
       // Already pushed (a re-fetch after a rejoin): its ack is pending or done; never push it twice.
       if (resumeAt !== undefined && BigInt(message.offset) < BigInt(resumeAt)) {
+        resolveOffset(message.offset);
+        continue;
+      }
+      // Below the offset committed when the partition came to this worker: done by its previous owner
+      // (kafkajs may have read the committed offset before that owner was fenced).
+      if (startAt !== undefined && BigInt(message.offset) < startAt) {
         resolveOffset(message.offset);
         continue;
       }
@@ -482,6 +667,7 @@ export class KafkaSource implements Source {
       await consumer?.stop();
     }
     this.#subject.complete();
+    this.#revoked.complete();
   }
 
   /** Stops (if needed) and disconnects. */

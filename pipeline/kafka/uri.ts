@@ -33,14 +33,20 @@ export interface KafkaUri {
   topic: string;
   /** `group=`: the consumer group (sources and exactly-once sinks). */
   group?: string;
-  /** `fromBeginning=true`: a new group starts at the earliest offset. @default false */
-  fromBeginning: boolean;
+  /**
+   * `offsetReset=earliest|latest`: where a partition without a committed offset starts (a new group).
+   * `fromBeginning=true|false` is its older spelling (earliest|latest). @default 'earliest' (as Kafka Streams)
+   */
+  offsetReset: 'earliest' | 'latest';
   /** `partitions=N`: partition count used when the topic has to be created. */
   partitions?: number;
   /** `concurrency=N`: partitions consumed concurrently (kafkajs `partitionsConsumedConcurrently`). */
   concurrency?: number;
-  /** `transactionalId=`: the exactly-once producer's transactional id. */
-  transactionalId?: string;
+  /**
+   * `transactionalIdPrefix=` (or its older name `transactionalId=`): prefix of the exactly-once
+   * producers' per-input-partition transactional ids (`PREFIX.TOPIC.PARTITION`).
+   */
+  transactionalIdPrefix?: string;
   /** `sessionTimeout=MS`: the consumer group session timeout (how soon a crashed worker's partitions move). */
   sessionTimeout?: number;
 }
@@ -58,9 +64,11 @@ const MECHANISMS: readonly KafkaSaslMechanism[] = ['plain', 'scram-sha-256', 'sc
 const QUERY_KEYS = [
   'group',
   'clientId',
+  'offsetReset',
   'fromBeginning',
   'partitions',
   'concurrency',
+  'transactionalIdPrefix',
   'transactionalId',
   'sessionTimeout',
 ];
@@ -118,13 +126,13 @@ export function kafkaSecurityFromEnv(
 }
 
 /**
- * Parses `kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=G&clientId=C&fromBeginning=true&partitions=N`
+ * Parses `kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=G&clientId=C&offsetReset=earliest&partitions=N`
  * (`kafkas://` turns TLS on). Security settings come from `env` ({@link kafkaSecurityFromEnv});
  * credentials inside the URI are refused so that they never reach a command line or a log.
  *
  * @throws ConfigError naming what is wrong.
  * @example
- * parseKafkaUri('kafka://127.0.0.1:9092/texts?group=rnnstream&fromBeginning=true');
+ * parseKafkaUri('kafka://127.0.0.1:9092/texts?group=rnnstream&offsetReset=latest');
  */
 export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env): KafkaUri {
   const match = /^(kafkas?):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(uri.trim());
@@ -178,12 +186,7 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
     }
     return Number(value);
   };
-  const fromBeginningText = text('fromBeginning');
-  if (fromBeginningText !== undefined && !['true', 'false'].includes(fromBeginningText)) {
-    throw new ConfigError(
-      `Kafka URI '${uri}': 'fromBeginning' must be true or false, got '${fromBeginningText}'`,
-    );
-  }
+  const offsetReset = parseOffsetReset(uri, text('offsetReset'), text('fromBeginning'));
 
   const security = kafkaSecurityFromEnv(env);
   const connection: KafkaConnection = {
@@ -193,15 +196,15 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
   };
   if (scheme === 'kafkas' && !connection.ssl) connection.ssl = true;
 
-  const result: KafkaUri = { connection, topic, fromBeginning: fromBeginningText === 'true' };
+  const result: KafkaUri = { connection, topic, offsetReset };
   const group = text('group');
   if (group !== undefined) result.group = group;
   const partitions = positive('partitions');
   if (partitions !== undefined) result.partitions = partitions;
   const concurrency = positive('concurrency');
   if (concurrency !== undefined) result.concurrency = concurrency;
-  const transactionalId = text('transactionalId');
-  if (transactionalId !== undefined) result.transactionalId = transactionalId;
+  const prefix = text('transactionalIdPrefix') ?? text('transactionalId');
+  if (prefix !== undefined) result.transactionalIdPrefix = prefix;
   const sessionTimeout = positive('sessionTimeout');
   if (sessionTimeout !== undefined) {
     if (sessionTimeout < 6000) {
@@ -212,6 +215,34 @@ export function parseKafkaUri(uri: string, env: NodeJS.ProcessEnv = process.env)
     result.sessionTimeout = sessionTimeout;
   }
   return result;
+}
+
+/**
+ * `offsetReset=earliest|latest`, or the older `fromBeginning=true|false`; earliest when neither is given.
+ * @throws ConfigError on another value, or when the two disagree.
+ */
+function parseOffsetReset(
+  uri: string,
+  offsetReset: string | undefined,
+  fromBeginning: string | undefined,
+): 'earliest' | 'latest' {
+  if (offsetReset !== undefined && offsetReset !== 'earliest' && offsetReset !== 'latest') {
+    throw new ConfigError(
+      `Kafka URI '${redactUri(uri)}': 'offsetReset' must be earliest or latest, got '${offsetReset}'`,
+    );
+  }
+  if (fromBeginning !== undefined && fromBeginning !== 'true' && fromBeginning !== 'false') {
+    throw new ConfigError(
+      `Kafka URI '${redactUri(uri)}': 'fromBeginning' must be true or false, got '${fromBeginning}' (or use offsetReset=earliest|latest)`,
+    );
+  }
+  const alias = fromBeginning === undefined ? undefined : fromBeginning === 'true' ? 'earliest' : 'latest';
+  if (offsetReset !== undefined && alias !== undefined && offsetReset !== alias) {
+    throw new ConfigError(
+      `Kafka URI '${redactUri(uri)}': 'fromBeginning=${fromBeginning}' contradicts 'offsetReset=${offsetReset}': keep offsetReset only`,
+    );
+  }
+  return (offsetReset ?? alias ?? 'earliest') as 'earliest' | 'latest';
 }
 
 /** Replaces the password of a URI's user-info (`kafka://user:secret@host` → `kafka://user:***@host`). */

@@ -517,7 +517,7 @@ async function openKafkaRange(options: {
     kafka,
     topic: parsed.topic,
     groupId,
-    fromBeginning: true,
+    offsetReset: 'earliest',
     stopAt: plan.stopAt,
     partitionsConsumedConcurrently: parsed.concurrency,
     maxInFlightMessages: options.config.maxInFlight,

@@ -1,8 +1,8 @@
 /**
  * Crash (issue 5, fault 1) with `--exactly-once`: as crash.test.ts, but outputs and offsets commit in one
- * Kafka transaction and the outputs are read `read_committed`. The restarted worker keeps its
- * transactional id (RNNSTREAM_WORKER_ID), so its producer fences the killed one and aborts its open
- * transaction: every input must have exactly one committed output — zero duplicates.
+ * Kafka transaction and the outputs are read `read_committed`. The restarted worker is assigned the same
+ * partitions, so its per-partition producers (transactional ids from group, topic and partition) fence the
+ * killed one's and abort their open transactions: every input must have exactly one committed output.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

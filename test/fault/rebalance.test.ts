@@ -10,36 +10,26 @@
  * `REBALANCE_NO_CACHE=1` (`cacheKeys=0`) it passes. Rename to `.test.ts` once the cache is fixed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { describe, it } from 'node:test';
+import type { LoadedModel } from '../../pipeline/model.js';
 import { createStateStore } from '../../pipeline/state/stateUri.js';
 import type { LoadedState } from '../../pipeline/types.js';
 import {
-  compareStates,
+  assertStatesEqual,
+  compareWithReference,
   delay,
+  disposeScene,
+  faultFixture,
   LoadProducer,
   lostInputs,
   makeFeed,
   makeScene,
   OutputWatcher,
-  positionsOf,
-  referencePass,
-  toSourceRecords,
-  WorkerProcess,
+  startSceneWorker,
+  type WorkerProcess,
   waitFor,
 } from '../fixtures/faults.js';
-import { makeTinyModel } from '../fixtures/tinyModel.js';
-import {
-  consumeAll,
-  createTopic,
-  deleteKeys,
-  deleteTopics,
-  getServices,
-  redisClient,
-  type Services,
-  withTimeout,
-} from '../harness/index.js';
+import { consumeAll, createTopic, withTimeout } from '../harness/index.js';
 
 /** Inputs fed while the group changes. */
 const MESSAGES = 6_000;
@@ -76,36 +66,22 @@ function hasPartitions(worker: WorkerProcess): boolean {
 }
 
 describe('fault: rebalance under load (members join, leave and die)', () => {
-  let services: Services;
-  let model: string;
-  let loaded: LoadedModel;
-  before(async () => {
-    services = await getServices();
-    model = await makeTinyModel({ cell: 'gru', seed: 12 });
-    loaded = await loadPipelineModel({ dir: model, backend: 'wasm', log: rootLogger() });
-  });
-  after(async () => {
-    loaded?.model.engine.dispose();
-    await services?.stop();
-  });
+  const fx = faultFixture({ cell: 'gru', seed: 12 });
 
   it('loses no input, and every final state equals an uninterrupted pass', async (t) => {
     const started = Date.now();
-    const scene = makeScene(services.kafkaBrokers, services.redisUrl, 'rebalance');
+    const { loaded } = fx;
+    const scene = makeScene(fx.services.kafkaBrokers, fx.services.redisUrl, 'rebalance');
     const workers: WorkerProcess[] = [];
     let watcher: OutputWatcher | undefined;
     let load: LoadProducer | undefined;
     const start = (name: string) => {
-      const worker = WorkerProcess.start({
-        in: scene.uris.in,
-        out: scene.uris.out,
+      const worker = startSceneWorker(scene, fx.model, {
         // REBALANCE_NO_CACHE=1 turns the store's write-through cache off (to tell a stale cache from
         // other causes when the bookkeeping check fails).
         state: process.env.REBALANCE_NO_CACHE ? `${scene.uris.state}&cacheKeys=0` : scene.uris.state,
-        model,
         // Small batches: many commit points, so a kill or a revocation lands between two of them.
         args: ['--max-batch-rows', '200', '--max-in-flight', '1000'],
-        env: { RNNSTREAM_WORKER_ID: `fault-rebalance-${name}` },
         name: `worker ${name}`,
       });
       workers.push(worker);
@@ -190,10 +166,7 @@ describe('fault: rebalance under load (members join, leave and die)', () => {
       await delay(1_500);
 
       const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
-      const positions = positionsOf(input);
-      await referencePass(loaded, toSourceRecords(input), scene.uris.reference);
-      const keys = [...new Set(input.map((m) => m.key ?? ''))];
-      const states = await compareStates(loaded, scene.uris.state, scene.uris.reference, keys);
+      const { positions, keys, states } = await compareWithReference(loaded, scene, input);
       const lost = lostInputs(w, positions).length;
       const mismatches = await describeKeys(
         loaded,
@@ -229,19 +202,9 @@ describe('fault: rebalance under load (members join, leave and die)', () => {
       assert.deepEqual(exitD, { code: 0, signal: null }, `worker D exit\n${d.tail()}`);
       assert.equal(lost, 0, 'inputs without any output');
       assert.equal(w.total, positions.length + w.duplicates);
-      assert.deepEqual(states.missing, [], 'keys without a usable state');
-      assert.deepEqual(states.bookkeeping, [], 'keys whose fence or token count differ from the reference');
-      assert.equal(states.nonFinite, 0);
-      assert.ok(states.maxAbsDiff <= 1e-6, `max |state - reference| = ${states.maxAbsDiff}`);
+      assertStatesEqual(states);
     } finally {
-      await load?.stop().catch(() => undefined);
-      await Promise.all(workers.map((worker) => worker.dispose()));
-      await watcher?.stop();
-      await deleteTopics(scene.brokers, [scene.input, scene.output]).catch(() => undefined);
-      const redis = await redisClient(scene.redisUrl);
-      await deleteKeys(redis, scene.prefix).catch(() => undefined);
-      await deleteKeys(redis, scene.referencePrefix).catch(() => undefined);
-      await redis.quit();
+      await disposeScene(scene, { workers, watcher, load });
     }
   });
 });

@@ -43,12 +43,17 @@ async function newTopic(prefix: string, partitions: number): Promise<string> {
   return topic;
 }
 
-function output(key: string, offset: number, extra: Partial<OutputMessage> = {}): SinkRecord {
+function output(
+  key: string,
+  offset: number,
+  extra: Partial<OutputMessage> = {},
+  from: { topic: string; partition: number } = { topic: 'in', partition: 0 },
+): SinkRecord {
   return {
     key,
     value: {
       key,
-      source: { topic: 'in', partition: 0, offset: String(offset) },
+      source: { ...from, offset: String(offset) },
       tokens: 3,
       totalTokens: 3 + offset,
       sentiment: { label: 'positive', score: 0.9 },
@@ -90,7 +95,7 @@ describe('KafkaSink (broker)', () => {
     const topic = await newTopic('sink-tx', 2);
     const input = await newTopic('sink-tx-in', 2);
     const groupId = uniqueName('g-tx');
-    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId, workerId: uniqueName('w') } });
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
     closers.push(() => sink.close());
     assert.equal(sink.commitsOffsets, true);
     const consumed: SourcePosition[] = [
@@ -98,8 +103,14 @@ describe('KafkaSink (broker)', () => {
       { topic: input, partition: 0, offset: '7' },
       { topic: input, partition: 1, offset: '2' },
     ];
-    await sink.write([output('a', 4), output('b', 7)], consumed);
-    await sink.write([output('c', 8)], [{ topic: input, partition: 0, offset: '8' }]);
+    const p0 = { topic: input, partition: 0 };
+    await sink.write([output('a', 4, {}, p0), output('b', 7, {}, p0)], consumed);
+    await sink.write([output('c', 8, {}, p0)], [{ topic: input, partition: 0, offset: '8' }]);
+    assert.deepEqual(
+      sink.transactionalIds().sort(),
+      [`${groupId}.rnnstream.${input}.0`, `${groupId}.rnnstream.${input}.1`],
+      'one transactional producer per input partition',
+    );
     const got = await consumeAll(services.kafkaBrokers, topic, {
       count: 3,
       isolationLevel: 'read_committed',
@@ -113,17 +124,19 @@ describe('KafkaSink (broker)', () => {
     const topic = await newTopic('sink-abort', 2);
     const input = await newTopic('sink-abort-in', 1);
     const groupId = uniqueName('g-abort');
-    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId, workerId: uniqueName('w') } });
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
     closers.push(() => sink.close());
     // One output over the broker's 1 MiB message limit: the other one is written inside the transaction,
     // then the request fails, and the whole transaction must be aborted.
-    const huge = output('huge', 1, { embedding: 'x'.repeat(2 * 1024 * 1024) });
+    const p0 = { topic: input, partition: 0 };
+    const huge = output('huge', 1, { embedding: 'x'.repeat(2 * 1024 * 1024) }, p0);
     await assert.rejects(
-      sink.write([output('small', 0), huge], [{ topic: input, partition: 0, offset: '1' }]),
+      sink.write([output('small', 0, {}, p0), huge], [{ topic: input, partition: 0, offset: '1' }]),
       (e: unknown) => e instanceof RnnstreamError && /transaction/.test(e.message),
     );
+    assert.deepEqual(await committedOffsets(groupId, input), { 0: '-1' }, 'no offset of the aborted one');
     // The sink recovers: the next transaction commits.
-    await sink.write([output('after', 2)], [{ topic: input, partition: 0, offset: '2' }]);
+    await sink.write([output('after', 2, {}, p0)], [{ topic: input, partition: 0, offset: '2' }]);
     const committed = await consumeAll(services.kafkaBrokers, topic, {
       count: 1,
       isolationLevel: 'read_committed',
@@ -138,6 +151,72 @@ describe('KafkaSink (broker)', () => {
     // The aborted output did reach the log (read_uncommitted sees it): it is the abort that hides it.
     const everything = await consumeAll(services.kafkaBrokers, topic, { count: 2, settleMs: 300 });
     assert.deepEqual(everything.map((m) => m.key).sort(), ['after', 'small']);
+  });
+});
+
+describe('KafkaSink exactly-once across owners (broker)', () => {
+  it("a partition's new owner fences its previous owner: the zombie's writes are dropped, not committed", async () => {
+    const topic = await newTopic('sink-fence', 2);
+    const input = await newTopic('sink-fence-in', 2);
+    const groupId = uniqueName('g-fence');
+    const [p0, p1] = [0, 1].map((partition) => ({ topic: input, partition }));
+    const zombie = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
+    const owner = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
+    closers.push(
+      () => zombie.close(),
+      () => owner.close(),
+    );
+    await zombie.assign([p0, p1]);
+    await zombie.write([output('z0', 0, {}, p0)], [{ ...p0, offset: '0' }]);
+    // p0 moves to the other worker (the zombie, paused, never saw the revocation).
+    await owner.assign([p0]);
+    await zombie.write(
+      [output('z1', 1, {}, p0), output('z-p1', 0, {}, p1)],
+      [
+        { ...p0, offset: '1' },
+        { ...p1, offset: '0' },
+      ],
+    );
+    await owner.write([output('o1', 1, {}, p0)], [{ ...p0, offset: '1' }]);
+    // Revoked (the zombie caught up with the rebalance): its later writes of p1 are dropped too.
+    zombie.revoke([p1]);
+    await zombie.write([output('z-p1-late', 1, {}, p1)], [{ ...p1, offset: '1' }]);
+    const got = await consumeAll(services.kafkaBrokers, topic, {
+      count: 3,
+      isolationLevel: 'read_committed',
+      settleMs: 500,
+    });
+    assert.deepEqual(got.map((m) => m.key).sort(), ['o1', 'z-p1', 'z0']);
+    assert.deepEqual(await committedOffsets(groupId, input), { 0: '2', 1: '1' });
+  });
+
+  it('a retried write does not commit again the partitions that committed', async () => {
+    const topic = await newTopic('sink-retry', 1);
+    const input = await newTopic('sink-retry-in', 2);
+    const groupId = uniqueName('g-retry');
+    const [p0, p1] = [0, 1].map((partition) => ({ topic: input, partition }));
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
+    closers.push(() => sink.close());
+    const huge = output('huge', 0, { embedding: 'x'.repeat(2 * 1024 * 1024) }, p1);
+    const records = [output('ok', 0, {}, p0), huge];
+    const consumed = [
+      { ...p0, offset: '0' },
+      { ...p1, offset: '0' },
+    ];
+    // p0's transaction commits, p1's fails (too large): the pipeline retries the whole write.
+    await assert.rejects(sink.write(records, consumed), RnnstreamError);
+    await assert.rejects(sink.write(records, consumed), RnnstreamError);
+    const got = await consumeAll(services.kafkaBrokers, topic, {
+      count: 1,
+      isolationLevel: 'read_committed',
+      settleMs: 500,
+    });
+    assert.deepEqual(
+      got.map((m) => m.key),
+      ['ok'],
+      "p0's output once, p1's never",
+    );
+    assert.deepEqual(await committedOffsets(groupId, input), { 0: '1', 1: '-1' });
   });
 });
 

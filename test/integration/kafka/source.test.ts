@@ -47,7 +47,7 @@ function open(options: Omit<KafkaSourceOptions, 'kafka'>): { source: KafkaSource
     kafka,
     maxWaitTimeInMs: 100,
     drainTimeoutMs: 500,
-    fromBeginning: true,
+    offsetReset: 'earliest',
     ...options,
   });
   sources.push(source);
@@ -175,7 +175,7 @@ describe('KafkaSource (broker)', () => {
       input,
       Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `v${i}` })),
     );
-    const sink = new KafkaSink({ kafka, topic: output, exactlyOnce: { groupId, workerId: uniqueName('w') } });
+    const sink = new KafkaSink({ kafka, topic: output, exactlyOnce: { groupId } });
     const first = open({ topic: input, groupId, commitViaSink: true });
     await waitFor('records', () => first.records.length === 10);
     const done = first.records.slice(0, 6);

@@ -25,7 +25,6 @@ const OPERATIONS = join(ROOT, 'docs', 'OPERATIONS.md');
 /** Env names read outside the config schema, each with the source file that reads it. */
 const EXTRA_ENV: Record<string, string> = {
   RNNSTREAM_CONFIG: 'pipeline/config.ts',
-  RNNSTREAM_WORKER_ID: 'pipeline/kafka/sink.ts',
 };
 
 /** A loosely typed YAML/JSON node: manifests are checked field by field. */

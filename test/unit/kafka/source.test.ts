@@ -47,8 +47,8 @@ class FakeConsumer {
   }
   async disconnect() {}
 
-  join(assignment: Record<string, number[]>) {
-    this.listeners.get('join')?.({ payload: { memberAssignment: assignment } });
+  join(assignment: Record<string, number[]>, memberId = 'm-1') {
+    this.listeners.get('join')?.({ payload: { memberAssignment: assignment, memberId } });
   }
 
   /** Runs one batch like kafkajs' runner would, recording resolved offsets. */
@@ -83,6 +83,21 @@ class FakeConsumer {
   }
 }
 
+/** The admin calls a source makes on assignment: the group's committed offsets (none unless set). */
+class FakeAdmin {
+  committed = new Map<number, string>();
+  async connect() {}
+  async disconnect() {}
+  async fetchOffsets() {
+    return [
+      { topic: 't', partitions: [...this.committed].map(([partition, offset]) => ({ partition, offset })) },
+    ];
+  }
+  async fetchTopicOffsets() {
+    return [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', low: '0', high: '100' }));
+  }
+}
+
 /** Every source a test made: stopped after each test so that no waiting batch outlives it. */
 const sources: KafkaSource[] = [];
 afterEach(async () => {
@@ -91,7 +106,8 @@ afterEach(async () => {
 
 function setup(options: Partial<ConstructorParameters<typeof KafkaSource>[0]> = {}) {
   const consumer = new FakeConsumer();
-  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  const admin = new FakeAdmin();
+  const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
   const source = new KafkaSource({
     kafka,
     topic: 't',
@@ -103,7 +119,7 @@ function setup(options: Partial<ConstructorParameters<typeof KafkaSource>[0]> = 
   sources.push(source);
   const records: SourceRecord[] = [];
   const subscription = source.records$.subscribe((r) => records.push(r));
-  return { consumer, source, records, subscription };
+  return { consumer, admin, source, records, subscription };
 }
 
 describe('KafkaSource (fake consumer)', () => {
@@ -211,6 +227,55 @@ describe('KafkaSource (fake consumer)', () => {
     await source.ack(records.map((r) => r.source));
     assert.deepEqual(consumer.commits.flat(), [{ topic: 't', partition: 0, offset: '2' }]);
     assert.equal(source.inFlight().messages, 0, 'acks of revoked records still give budget back');
+  });
+
+  it('exactly-once: a join under a new member id keeps nothing: every partition is revoked, then assigned again', async () => {
+    const revoked: unknown[] = [];
+    const assigned: unknown[] = [];
+    const { consumer, source } = setup({
+      commitViaSink: true,
+      onRevoke: (p) => revoked.push(...p),
+      onAssign: (p) => {
+        assigned.push(...p);
+      },
+    });
+    const seen: unknown[] = [];
+    source.revoked$.subscribe((p) => seen.push(...p));
+    await flush();
+    consumer.join({ t: [0, 1] }, 'm-1');
+    await consumer.batch('t', 0, [0, 1]).done;
+    // Dropped from the group while paused: the rejoin gets a new member id and partition 0 again.
+    consumer.join({ t: [0] }, 'm-2');
+    assert.deepEqual(revoked, [
+      { topic: 't', partition: 0 },
+      { topic: 't', partition: 1 },
+    ]);
+    assert.deepEqual(seen, revoked, 'revoked$ says the same');
+    assert.deepEqual(assigned.slice(2), [{ topic: 't', partition: 0 }], 'partition 0 assigned anew');
+    assert.deepEqual(consumer.seeks, [], 'no resume after the stale in-flight records');
+  });
+
+  it('reads a newly assigned partition only once onAssign resolved, from the committed offset read after it', async () => {
+    let fence!: () => void;
+    const fenced = new Promise<void>((resolve) => {
+      fence = resolve;
+    });
+    const { consumer, admin, records } = setup({ onAssign: () => fenced });
+    await flush();
+    consumer.join({ t: [0] });
+    // The previous owner commits up to 5 before it is fenced; kafkajs had already fetched from 3.
+    admin.committed.set(0, '5');
+    const { done, resolved } = consumer.batch('t', 0, [3, 4, 5, 6]);
+    await flush();
+    assert.equal(records.length, 0, 'nothing read before the fence');
+    fence();
+    await done;
+    assert.deepEqual(
+      records.map((r) => r.source.offset),
+      ['5', '6'],
+      'records below the committed offset are the previous owner’s',
+    );
+    assert.deepEqual(resolved, ['3', '4', '5', '6']);
   });
 
   it('does not push a record twice when kafkajs re-fetches it', async () => {

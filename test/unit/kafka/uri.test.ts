@@ -22,20 +22,33 @@ describe('parseKafkaUri', () => {
       connection: { brokers: ['a:9092', 'b.example:19092'], clientId: 'c1' },
       topic: 'texts.in',
       group: 'g1',
-      fromBeginning: true,
+      offsetReset: 'earliest',
       partitions: 12,
       concurrency: 4,
-      transactionalId: 'tx-1',
+      transactionalIdPrefix: 'tx-1',
     });
   });
 
-  it('defaults clientId and fromBeginning, leaves the rest unset', () => {
+  it('defaults clientId and offsetReset (earliest, as Kafka Streams), leaves the rest unset', () => {
     const uri = parseKafkaUri('kafka://127.0.0.1:9092/t', {});
     assert.equal(uri.connection.clientId, 'rnnstream');
-    assert.equal(uri.fromBeginning, false);
+    assert.equal(uri.offsetReset, 'earliest');
     assert.equal(uri.group, undefined);
     assert.equal(uri.connection.ssl, undefined);
     assert.equal(uri.connection.sasl, undefined);
+  });
+
+  it('reads offsetReset, and fromBeginning as its older spelling', () => {
+    const reset = (query: string) => parseKafkaUri(`kafka://h:9092/t?${query}`, {}).offsetReset;
+    assert.equal(reset('offsetReset=latest'), 'latest');
+    assert.equal(reset('offsetReset=earliest'), 'earliest');
+    assert.equal(reset('fromBeginning=false'), 'latest');
+    assert.equal(reset('fromBeginning=true'), 'earliest');
+    assert.equal(reset('fromBeginning=true&offsetReset=earliest'), 'earliest');
+    assert.equal(
+      parseKafkaUri('kafka://h:9092/t?transactionalIdPrefix=app', {}).transactionalIdPrefix,
+      'app',
+    );
   });
 
   it('turns TLS on for kafkas://', () => {
@@ -59,6 +72,8 @@ describe('parseKafkaUri', () => {
     ['kafka://h:9092/t?partitions=0', /'partitions' must be a positive integer/],
     ['kafka://h:9092/t?partitions=abc', /'partitions' must be a positive integer/],
     ['kafka://h:9092/t?fromBeginning=yes', /'fromBeginning' must be true or false/],
+    ['kafka://h:9092/t?offsetReset=beginning', /'offsetReset' must be earliest or latest/],
+    ['kafka://h:9092/t?offsetReset=latest&fromBeginning=true', /contradicts 'offsetReset=latest'/],
     ['kafka://h:9092/t?group=', /'group' is empty/],
   ];
   for (const [uri, message] of bad) {

@@ -139,6 +139,7 @@ program
   .requiredOption('--data <files...>', 'CSV/TSV/JSON-lines files with a text and a label column')
   .option('--model <dir>', 'model package folder (default: the shipped model)')
   .option('--json', 'last line is {"accuracy","f1","auc","n"}')
+  .option('--lexicons', 'also score the rows with the VADER, AFINN and wink lexicons (baselines)')
   .addOption(
     new Option('--split <split>', 'only one split of the stable hash split').choices([
       'train',

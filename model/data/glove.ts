@@ -62,7 +62,9 @@ export async function readWordVectors(cache: string): Promise<WordVectors> {
   const vectors = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
   const dims = vectors.length / words.length;
   if (!Number.isInteger(dims)) {
-    throw new ConfigError(`${cache}/${GLOVE_VECTORS_FILE} does not match ${GLOVE_WORDS_FILE} (run make data again)`);
+    throw new ConfigError(
+      `${cache}/${GLOVE_VECTORS_FILE} does not match ${GLOVE_WORDS_FILE} (run make data again)`,
+    );
   }
   return { words, dims, vectors, index: new Map(words.map((w, i) => [w, i])) };
 }

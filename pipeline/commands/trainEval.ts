@@ -75,6 +75,7 @@ export interface EvalFlags {
   textColumn?: string;
   labelColumn?: string;
   backend?: BackendName;
+  lexicons?: boolean;
 }
 
 /** Evaluates a model on labelled files; with `--json` the last line is `{"accuracy","f1","auc","n"}`. */
@@ -87,6 +88,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
       textColumn: flags.textColumn,
       labelColumn: flags.labelColumn,
       backend: flags.backend,
+      lexicons: flags.lexicons,
     }),
   );
   process.stdout.write(`${formatEvaluation(result, flags.json ?? false)}\n`);

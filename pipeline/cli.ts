@@ -128,6 +128,12 @@ program
   .option('--learning-rate <x>', 'Adam learning rate (default 0.003)')
   .option('--clip-norm <x>', 'global gradient norm clip (default 5)')
   .addOption(new Option('--backend <name>', 'training backend').choices(['wasm', 'cpu']))
+  .option(
+    '--glove <dir>',
+    "start from GloVe vectors and lexicon priors in make data's cache (e.g. data/cache)",
+  )
+  .addOption(new Option('--split <rules>', 'tokenizer rules (default words)').choices(['words', 'social']))
+  .option('--max-vocab <n>', 'largest vocabulary (default 20000)')
   .action(async (flags: import('./commands/trainEval.js').TrainFlags) => {
     const { trainCommand } = await import('./commands/trainEval.js');
     process.exitCode = await trainCommand(flags);

@@ -39,6 +39,9 @@ export interface TrainFlags {
   learningRate?: string;
   clipNorm?: string;
   backend?: 'wasm' | 'cpu';
+  glove?: string;
+  split?: 'words' | 'social';
+  maxVocab?: string;
 }
 
 /** Trains a model package; resolves to the exit code. */
@@ -60,6 +63,9 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       learningRate: number('learning-rate', flags.learningRate, false),
       clipNorm: number('clip-norm', flags.clipNorm, false),
       backend: flags.backend,
+      glove: flags.glove,
+      split: flags.split,
+      maxVocab: number('max-vocab', flags.maxVocab),
     }),
   );
   process.stdout.write(`${JSON.stringify(result, (_k, v) => (v instanceof Float32Array ? undefined : v))}\n`);

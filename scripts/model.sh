@@ -15,7 +15,12 @@ for f in uci.jsonl pl-sentences.csv pl-reviews.csv glove-100d.f32; do
 done
 SHIPPED=(node --import tsx model/train/shipped.ts)
 case "${1:-}" in
-  cv) exec "${SHIPPED[@]}" --cv "${2:-10}" ${3:+--cv-epochs "$3"} ;;
+  cv) # One fold per process, each under the heavy-run lock, so other heavy runs can go between folds.
+    K="${2:-10}"
+    for ((i = 0; i < K; i++)); do
+      flock /tmp/rnnstream-heavy.lock "${SHIPPED[@]}" --cv "$K" --cv-fold "$i" ${3:+--cv-epochs "$3"}
+    done
+    exec "${SHIPPED[@]}" --cv "$K" ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
   card) exec "${SHIPPED[@]}" --card-only ;;
   "") exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;

@@ -3,8 +3,8 @@
  * fixed seed from `make data`'s files, benchmarks each and the lexicon baselines through the serving
  * engine, ships the candidate with the best validation score (sentence validation split and the
  * live-feed development set; never a test set) as `models/sentiment`, and writes `metrics.json`, the
- * model card and its calibration plot. Other modes: `--cv K` (k-fold cross-validation of the shipped
- * recipe), `--cost OLD_DIR` (serving cost per token beside an older package), `--card-only`.
+ * model card and its calibration plot. Other modes: `--cv K --cv-fold I` (train fold I of a k-fold
+ * cross-validation of the shipped recipe), `--cv K` (collect the folds into the card), `--cost OLD_DIR` (serving cost per token beside an older package), `--card-only`.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import { calibrationSvg } from '../eval/calibration.js';
 import type { Metrics } from '../eval/metrics.js';
 import { measureServingCost, type ServingCost } from '../eval/servingCost.js';
 import { pct } from './card.js';
-import { type CrossValidation, crossValidate } from './crossValidate.js';
+import { type CrossValidation, collectFolds, runFold } from './crossValidate.js';
 import { CALIBRATION_FILE, renderShippedCard } from './shippedCard.js';
 import { type TrainOptions, type TrainResult, train } from './train.js';
 
@@ -157,6 +157,7 @@ async function main(): Promise<void> {
       previous: { type: 'string' },
       cv: { type: 'string' },
       'cv-epochs': { type: 'string' },
+      'cv-fold': { type: 'string' },
       cost: { type: 'string' },
       'card-only': { type: 'boolean', default: false },
     },
@@ -170,14 +171,22 @@ async function main(): Promise<void> {
   if (values.cv) {
     const metrics = await read();
     const k = Number(values.cv);
-    const epochs = Number(values['cv-epochs'] ?? metrics.shipped.options.epochs);
-    const { data: _d, out: _o, fold: _f, ...recipe } = metrics.shipped.options;
-    metrics.cv = await crossValidate(
-      { ...recipe, data: TRAIN_FILES.map((f) => join(cache, f)), out: '', epochs },
-      k,
-      join(cache, 'cv'),
-      (i, m) => console.log(`model: cv fold ${i + 1}/${k}: accuracy ${pct(m.accuracy)}%`),
-    );
+    const work = join(cache, 'cv');
+    if (values['cv-fold'] !== undefined) {
+      // One fold per process (scripts/model.sh cv takes the heavy-run lock per fold).
+      const epochs = Number(values['cv-epochs'] ?? metrics.shipped.options.epochs);
+      const { data: _d, out: _o, fold: _f, progress: _p, ...recipe } = metrics.shipped.options;
+      const index = Number(values['cv-fold']);
+      const fold = await runFold(
+        { ...recipe, data: TRAIN_FILES.map((f) => join(cache, f)), out: '', epochs },
+        k,
+        index,
+        work,
+      );
+      console.log(`model: cv fold ${index + 1}/${k}: accuracy ${pct(fold.accuracy)}%`);
+      return;
+    }
+    metrics.cv = await collectFolds(k, work);
     await writeCard(out, metrics);
     console.log(
       `model: ${k}-fold accuracy ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,

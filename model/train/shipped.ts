@@ -47,12 +47,21 @@ export const RECIPE: Omit<TrainOptions, 'data' | 'out'> = {
 };
 
 /**
- * The candidates `make model` trains and chooses from: a GRU and an LSTM of about the same serving cost
- * per token (the hidden-to-hidden matmul dominates: 3·128² ≈ 4·112² multiply-adds).
+ * The candidates `make model` trains and chooses from. An LSTM 64/112 of the same serving cost per token
+ * (the hidden-to-hidden matmul dominates: 3·128² ≈ 4·112² multiply-adds) was tried with this recipe and
+ * its training stopped in epoch 3 with a TF.js error (`Pass at least one tensor to concat` in SplitV's
+ * gradient), so it is not a candidate until that is understood (see {@link RECIPE_NOTES}).
  */
 export const CANDIDATES: (Omit<TrainOptions, 'data' | 'out'> & { name: string })[] = [
   { ...RECIPE, name: 'sentiment-gru', cell: 'gru', embed: 64, hidden: 128 },
-  { ...RECIPE, name: 'sentiment-lstm', cell: 'lstm', embed: 64, hidden: 112 },
+];
+
+/** Notes on the choice, shown in the card. */
+export const RECIPE_NOTES = [
+  'Only the GRU 64/128 was compared on validation data for this recipe: the LSTM 64/112 candidate (same serving cost) ' +
+    'reached 80.3% validation accuracy after 2 epochs (GRU: 80.9%) and then failed in epoch 3 with a TF.js error ' +
+    "(`Pass at least one tensor to concat` in SplitV's gradient), not yet understood. With the previous recipe the " +
+    'GRU led the LSTM on validation (76.7% vs 76.5%).',
 ];
 
 /** Training files, in the order of `RECIPE.dataWeights`. */
@@ -85,6 +94,7 @@ export interface ShippedMetrics {
   /** The model shipped before, on the same sets (when `--previous DIR` was given). */
   previous?: ModelBenchmark;
   cv?: CrossValidation;
+  notes?: string[];
   servingCost?: { backend: string; previous: ServingCost; shipped: ServingCost; ratio: number };
 }
 
@@ -223,7 +233,8 @@ async function main(): Promise<void> {
   await cp(join(cache, 'candidates', shipped.name), out, { recursive: true });
   await rm(join(out, 'summary.json'), { force: true });
   const previous = values.previous ? await benchmarkModel(values.previous, data) : undefined;
-  const metrics: ShippedMetrics = { shipped, candidates, lexicons: benchmarkLexicons(data), previous };
+  const lexicons = benchmarkLexicons(data);
+  const metrics: ShippedMetrics = { shipped, candidates, lexicons, previous, notes: RECIPE_NOTES };
   await writeCard(out, metrics);
   const s = shipped.benchmark.sets;
   console.log(

@@ -174,7 +174,7 @@ ${o.embed} values; the vectors of the ${s.trainedRows ?? '-'} tokens of the trai
 learning rate), every other row keeps GloVe's meaning. The projection is folded into the exported
 \`embedding.weight\`, so the package is a plain Embedding → ${o.cell.toUpperCase()} → Dense that the engine runs unchanged.
 Candidates were chosen by the mean of the sentence validation accuracy and the live-feed dev accuracy, never
-by a test figure. Every random number comes from one seeded generator on the host, so \`make model\` reproduces
+by a test figure.${(m.notes ?? []).map((n) => `\n\n${n}`).join('')} Every random number comes from one seeded generator on the host, so \`make model\` reproduces
 the weights bit for bit on the same backend. Training took ${s.trainSeconds.toFixed(0)} s on a shared 2-core CPU (TF.js
 ${s.backend}). The saved package, run by the serving engine, reproduces the training network's probabilities to
 ${s.servingDifference.toExponential(1)}.

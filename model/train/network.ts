@@ -203,7 +203,9 @@ export class TrainableNetwork {
       const outputs: tf.Tensor2D[] = [];
       // One split, not a slice per step: a slice's gradient is a zero-padded copy of the whole input,
       // which made memory and time grow with the square of the sequence length.
-      const steps = tf.split(xProj, batchSizes, 0) as tf.Tensor2D[];
+      // (A batch of one-token texts has one step: split into one piece would give SplitV a single output,
+      // whose gradient TF.js 4.22 then fails to concat.)
+      const steps = batchSizes.length === 1 ? [xProj] : (tf.split(xProj, batchSizes, 0) as tf.Tensor2D[]);
       batchSizes.forEach((active, t) => {
         const x = steps[t];
         const running = active === rows;

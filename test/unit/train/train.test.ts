@@ -183,6 +183,26 @@ describe('train', () => {
     assert.ok((await weights('glove-a')).equals(await weights('glove-b')), 'same seed, same weights');
   });
 
+  it('trains on batches of one-token texts (a single step)', async () => {
+    const words = join(dir, 'words.csv');
+    const rows = ['good', 'great', 'fun', 'bad', 'awful', 'dull'].map((w, i) => `${w},${i < 3 ? 1 : 0}`);
+    await writeFile(words, `text,label\n${[...rows, ...rows, ...rows].join('\n')}\n`);
+    for (const cell of ['lstm', 'gru'] as const) {
+      const result = await train({
+        data: [words],
+        out: join(dir, `words-${cell}`),
+        cell,
+        hidden: 4,
+        embed: 4,
+        epochs: 1,
+        batchSize: 4,
+        minCount: 1,
+        progress: 'none',
+      });
+      assert.equal(result.history.length, 1);
+    }
+  });
+
   it('refuses labels outside an explicit label set, naming the file and line', async () => {
     await assert.rejects(
       train({

@@ -39,6 +39,13 @@ const LETTER_RUN = /(\p{L})\1{2,}/gu;
 
 /** Folds one word or symbol token: emoji modifiers dropped, letter runs of 3+ cut to 2. */
 function foldToken(token: string): string {
+  // Fast path (most tokens): ASCII with no character three times in a row is left as it is.
+  let plain = true;
+  for (let i = 0; i < token.length && plain; i++) {
+    const c = token.charCodeAt(i);
+    plain = c < 128 && !(i >= 2 && c === token.charCodeAt(i - 1) && c === token.charCodeAt(i - 2));
+  }
+  if (plain) return token;
   if (token.length > 1 && /\P{ASCII}/u.test(token)) {
     const bare = token.replace(SKIN_AND_VS16, '');
     if (bare !== '') token = bare;

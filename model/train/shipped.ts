@@ -7,7 +7,7 @@
  * cross-validation of the shipped recipe), `--cv K` (collect the folds into the card), `--cost OLD_DIR` (serving cost per token beside an older package), `--card-only`.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../backend.js';
@@ -95,6 +95,8 @@ export interface ShippedMetrics {
   previous?: ModelBenchmark;
   cv?: CrossValidation;
   notes?: string[];
+  /** Bytes of the package's manifest, vocabulary and weights. */
+  packageBytes?: number;
   servingCost?: { backend: string; previous: ServingCost; shipped: ServingCost; ratio: number };
 }
 
@@ -144,6 +146,11 @@ async function candidate(
 
 /** Writes metrics.json, MODEL_CARD.md and the calibration plot of the package in `out`. */
 async function writeCard(out: string, metrics: ShippedMetrics): Promise<void> {
+  const files = ['rnnstream.json', 'vocab.json', 'weights.safetensors'];
+  metrics.packageBytes = (await Promise.all(files.map((f) => stat(join(out, f))))).reduce(
+    (n, s) => n + s.size,
+    0,
+  );
   await writeFile(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 1)}\n`);
   const c = metrics.shipped.benchmark.calibration;
   const svg = calibrationSvg(

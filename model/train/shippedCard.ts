@@ -76,6 +76,11 @@ function goals(m: ShippedMetrics): Goal[] {
       holds: s.sets.uciTest.accuracy >= 0.84,
     },
     {
+      goal: 'package ≤ 16 MB',
+      figure: m.packageBytes === undefined ? 'not measured' : `${(m.packageBytes / 1e6).toFixed(1)} MB`,
+      holds: m.packageBytes === undefined ? undefined : m.packageBytes <= 16e6,
+    },
+    {
       goal: 'serving cost per token ≤ 1.3× the previous model (wasm)',
       figure: m.servingCost
         ? `${m.servingCost.ratio.toFixed(2)}× (${m.servingCost.shipped.microsecondsPerToken.toFixed(2)} vs ${m.servingCost.previous.microsecondsPerToken.toFixed(2)} µs/token)`
@@ -174,7 +179,9 @@ ${o.embed} values; the vectors of the ${s.trainedRows ?? '-'} tokens of the trai
 learning rate), every other row keeps GloVe's meaning. The projection is folded into the exported
 \`embedding.weight\`, so the package is a plain Embedding → ${o.cell.toUpperCase()} → Dense that the engine runs unchanged.
 Candidates were chosen by the mean of the sentence validation accuracy and the live-feed dev accuracy, never
-by a test figure.${(m.notes ?? []).map((n) => `\n\n${n}`).join('')} Every random number comes from one seeded generator on the host, so \`make model\` reproduces
+by a test figure.${(m.notes ?? []).map((n) => `\n\n${n}`).join('')}
+
+Every random number comes from one seeded generator on the host, so \`make model\` reproduces
 the weights bit for bit on the same backend. Training took ${s.trainSeconds.toFixed(0)} s on a shared 2-core CPU (TF.js
 ${s.backend}). The saved package, run by the serving engine, reproduces the training network's probabilities to
 ${s.servingDifference.toExponential(1)}.

@@ -4,7 +4,7 @@ export KAFKA_BROKERS ?= 127.0.0.1:9092
 export REDIS_URL ?= redis://127.0.0.1:6379
 RNNSTREAM := node bin/rnnstream.js
 
-.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model model-compare bench bench-quick bench-e2e bench-gpu clean
+.PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model model-cv bench bench-quick bench-e2e bench-gpu clean
 
 # Dependencies (npm ci also builds dist/ through `prepare`). Re-run when the lockfile changes.
 node_modules/.package-lock.json: package-lock.json
@@ -55,8 +55,8 @@ data:
 model: build
 	bash scripts/model.sh
 
-model-compare: build
-	bash scripts/model.sh compare
+model-cv: build
+	bash scripts/model.sh cv
 
 bench: build services
 	bash bench/run.sh

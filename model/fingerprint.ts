@@ -1,6 +1,6 @@
 /**
  * The model fingerprint (docs/MODEL_PACKAGE.md): sha256 over the canonical manifest `network` + `head`
- * JSON, the weight bytes and the vocabulary bytes; the first 16 hex digits. It is stored in every state
+ * (+ non-default tokenizer rules) JSON, the weight bytes and the vocabulary bytes; the first 16 hex digits. It is stored in every state
  * record, so a state written by one model is never fed to another.
  */
 import { createHash } from 'node:crypto';
@@ -23,6 +23,8 @@ export interface FingerprintInput {
   network: unknown;
   /** The manifest's `head` section. */
   head: unknown;
+  /** Tokenizer settings that change the ids (`{ split }` when not the original `words`); absent: none. */
+  tokenizer?: unknown;
   /** The weight files' bytes, in a fixed order (safetensors: the file; layers: model.json then the shards). */
   weights: Uint8Array[];
   /** The vocabulary file's bytes. */
@@ -42,7 +44,9 @@ export function modelFingerprint(input: FingerprintInput): string {
     hash.update(length);
     hash.update(bytes);
   };
-  part(Buffer.from(canonicalJson({ network: input.network, head: input.head }), 'utf8'));
+  // `tokenizer` undefined drops out of the canonical JSON: fingerprints of older packages are unchanged.
+  const identity = { network: input.network, head: input.head, tokenizer: input.tokenizer };
+  part(Buffer.from(canonicalJson(identity), 'utf8'));
   for (const weights of input.weights) part(weights);
   part(input.vocab);
   return hash.digest('hex').slice(0, 16);

@@ -50,6 +50,7 @@ export const ManifestSchema = z.object({
     maxTokens: z.number().int().positive().default(512),
     padId: z.number().int().nonnegative().default(0),
     oovId: z.number().int().nonnegative().default(1),
+    split: z.enum(['words', 'social']).default('words'),
   }),
   head: z.object({ kind: z.enum(['sigmoid', 'softmax']), labels: z.array(z.string().min(1)).min(2) }),
   card: packagePath.optional(),
@@ -187,6 +188,8 @@ export async function loadModelPackage(dir: string): Promise<ModelPackage> {
   const fingerprint = modelFingerprint({
     network: manifest.network,
     head: manifest.head,
+    // Tokenizer rules other than the original ones change what the weights see: part of the identity.
+    tokenizer: manifest.tokenizer.split === 'words' ? undefined : { split: manifest.tokenizer.split },
     weights: weightFiles,
     vocab: vocabBytes,
   });
@@ -343,7 +346,7 @@ export interface ModelPackageContents {
   tensors: TensorMap;
   vocab: string[];
   head: HeadSpec;
-  tokenizer?: { lowercase?: boolean; maxTokens?: number };
+  tokenizer?: { lowercase?: boolean; maxTokens?: number; split?: 'words' | 'social' };
   /** Markdown of MODEL_CARD.md (data, licences, hyper-parameters, metrics). */
   card?: string;
 }
@@ -380,6 +383,7 @@ export async function writeModelPackage(dir: string, contents: ModelPackageConte
       maxTokens: contents.tokenizer?.maxTokens ?? 512,
       padId: 0,
       oovId: 1,
+      split: contents.tokenizer?.split ?? 'words',
     },
     head: { kind: contents.head.kind, labels: [...contents.head.labels] },
     card: 'MODEL_CARD.md',

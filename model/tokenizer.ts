@@ -1,9 +1,21 @@
 /**
  * Word-level tokenizer: Unicode-aware lowercasing (NFKC + toLowerCase), words found by ICU's word
  * segmentation (`Intl.Segmenter`, built into Node), every punctuation mark or symbol its own token,
- * whitespace dropped; a vocabulary maps tokens to ids (pad 0, oov 1).
+ * whitespace dropped; a vocabulary maps tokens to ids (pad 0, oov 1). The `social` rules
+ * (model/socialSplit.ts) also keep emoticons whole and fold emoji modifiers and repeated letters.
  */
 import { PoisonInputError } from '../pipeline/errors.js';
+import { foldedVariants, splitSocial } from './socialSplit.js';
+
+/**
+ * How text is split into tokens: `words` ({@link splitWords}) or `social` (emoticons, emoji and
+ * repeated letters folded: {@link splitSocial}); a package says which in `tokenizer.split`.
+ */
+export type SplitRules = 'words' | 'social';
+
+/** Splits text by `rules`. */
+export const splitBy = (rules: SplitRules, text: string, lowercase = true): string[] =>
+  rules === 'social' ? splitSocial(text, lowercase) : splitWords(text, lowercase);
 
 /** Options of {@link Tokenizer}. */
 export interface TokenizerOptions {
@@ -15,6 +27,11 @@ export interface TokenizerOptions {
   padId?: number;
   /** Id given to tokens outside the vocabulary. @default 1 */
   oovId?: number;
+  /**
+   * Splitting rules; with `social`, a token outside the vocabulary is also looked up with its doubled
+   * letters made single ("soo" → "so"). @default 'words'
+   */
+  split?: SplitRules;
 }
 
 /** Defaults of {@link TokenizerOptions}. */
@@ -23,6 +40,7 @@ export const DEFAULT_TOKENIZER_OPTIONS: Required<TokenizerOptions> = {
   maxTokens: 512,
   padId: 0,
   oovId: 1,
+  split: 'words',
 };
 
 /** The reserved tokens at ids 0 and 1 of a vocabulary built by {@link buildVocabulary}. */
@@ -175,7 +193,7 @@ export class Tokenizer {
    * @example tokenizer.tokenize('Great movie!') // ['great', 'movie', '!']
    */
   tokenize(text: string): string[] {
-    return splitWords(text, this.options.lowercase);
+    return splitBy(this.options.split, text, this.options.lowercase);
   }
 
   /**
@@ -197,8 +215,19 @@ export class Tokenizer {
   /** Tokens → ids (unknown tokens → `oovId`), with no length check. */
   encodeTokens(tokens: readonly string[]): Int32Array {
     const out = new Int32Array(tokens.length);
-    for (let i = 0; i < tokens.length; i++) out[i] = this.ids.get(tokens[i]) ?? this.options.oovId;
+    const fold = this.options.split === 'social';
+    for (let i = 0; i < tokens.length; i++)
+      out[i] = this.ids.get(tokens[i]) ?? (fold ? this.foldedId(tokens[i]) : this.options.oovId);
     return out;
+  }
+
+  /** The id of the first {@link foldedVariants} spelling in the vocabulary, else `oovId`. */
+  private foldedId(token: string): number {
+    for (const variant of foldedVariants(token)) {
+      const id = this.ids.get(variant);
+      if (id !== undefined) return id;
+    }
+    return this.options.oovId;
   }
 
   /** Ids → tokens, for debugging. */
@@ -215,6 +244,8 @@ export interface VocabularyOptions {
   maxSize?: number;
   /** Lowercase before counting (must match the tokenizer's setting). @default true */
   lowercase?: boolean;
+  /** Splitting rules (must match the tokenizer's setting). @default 'words' */
+  split?: SplitRules;
 }
 
 /** Defaults of {@link VocabularyOptions}. */
@@ -222,6 +253,7 @@ export const DEFAULT_VOCABULARY_OPTIONS: Required<VocabularyOptions> = {
   minCount: 2,
   maxSize: 20000,
   lowercase: true,
+  split: 'words',
 };
 
 /**
@@ -230,11 +262,11 @@ export const DEFAULT_VOCABULARY_OPTIONS: Required<VocabularyOptions> = {
  * @example const vocab = buildVocabulary(texts, { minCount: 2, maxSize: 20000 });
  */
 export function buildVocabulary(texts: Iterable<string>, options: VocabularyOptions = {}): string[] {
-  const { minCount, maxSize, lowercase } = { ...DEFAULT_VOCABULARY_OPTIONS, ...options };
+  const { minCount, maxSize, lowercase, split } = { ...DEFAULT_VOCABULARY_OPTIONS, ...options };
   if (maxSize < 2) throw new RangeError('maxSize must be at least 2 (<pad> and <unk>)');
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const token of splitWords(text, lowercase)) counts.set(token, (counts.get(token) ?? 0) + 1);
+    for (const token of splitBy(split, text, lowercase)) counts.set(token, (counts.get(token) ?? 0) + 1);
   }
   counts.delete(PAD_TOKEN);
   counts.delete(OOV_TOKEN);

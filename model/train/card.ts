@@ -15,14 +15,32 @@ export const metricsCells = (m: Metrics) => `${pct(m.accuracy)} | ${pct(m.f1)} |
 
 /** The hyper-parameter table of a run. */
 export function hyperParameterTable(
-  result: Pick<TrainResult, 'options' | 'vocabSize' | 'bestEpoch' | 'backend'>,
+  result: Pick<TrainResult, 'options' | 'vocabSize' | 'bestEpoch' | 'backend' | 'trainedRows'>,
 ): string {
   const o = result.options;
+  const vocabulary = o.glove
+    ? `${result.vocabSize} tokens: the ${result.trainedRows} of the training split (count ≥ ${o.minCount}, or any count with a vector or a valence), then lexicon entries, then GloVe's most frequent words`
+    : `${result.vocabSize} tokens (training split, count ≥ ${o.minCount})`;
   const rows: [string, string][] = [
     [
       'network',
       `Embedding(${result.vocabSize}, ${o.embed}) → ${o.layers}× ${o.cell.toUpperCase()}(${o.hidden}) → Dense`,
     ],
+    ...(o.glove
+      ? ([
+          [
+            'input (folded at export)',
+            `[GloVe 100-d + ${o.deltaScale}× trained correction${o.priors ? ' | VADER, AFINN valence' : ''}] → Linear(${o.priors ? 102 : 100} → ${o.embed})`,
+          ],
+        ] as [string, string][])
+      : []),
+    ['tokenizer', `${o.split ?? 'words'} rules, lowercase`],
+    ...(o.dataWeights
+      ? ([['data weights', o.data.map((d, i) => `${basename(d)} ×${o.dataWeights?.[i]}`).join(', ')]] as [
+          string,
+          string,
+        ][])
+      : []),
     ['optimizer', `Adam, learning rate ${o.learningRate}, batch ${o.batchSize}`],
     ['gradient clip', `global L2 norm ≤ ${o.clipNorm} (gradients rescaled)`],
     [
@@ -34,7 +52,7 @@ export function hyperParameterTable(
       `random prefixes for ${pct(o.prefixShare)}% of sentences; ${pct(o.concatShare)}% extra texts of 2–${o.concatMax} same-label sentences`,
     ],
     ['sequence length', `last ${o.maxTokens} tokens of a training text (none cut at serving)`],
-    ['vocabulary', `${result.vocabSize} tokens (training split, count ≥ ${o.minCount})`],
+    ['vocabulary', vocabulary],
     [
       'epochs',
       `at most ${o.epochs}, early stopping on validation accuracy (patience ${o.patience}); kept epoch ${result.bestEpoch}`,

@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CELL_GATES } from '../cells.js';
 import type { TensorMap } from '../safetensors.js';
 import type { CellKind } from '../types.js';
+import { gatherRows, uniform } from './hostOps.js';
+import { PretrainedInput, type PretrainedSpec } from './pretrainedInput.js';
 import type { SeededRandom } from './random.js';
 
 /** The size of a trainable network. */
@@ -24,6 +26,8 @@ export interface NetworkShape {
   numLayers: number;
   /** 1 for a sigmoid head, the number of labels for a softmax head. */
   outputs: number;
+  /** A pretrained input layer instead of a plain embedding (folded into one at export). */
+  pretrained?: PretrainedSpec;
 }
 
 /** A batch of token sequences packed time-major, rows sorted by decreasing length. */
@@ -83,41 +87,6 @@ function dropoutMask(count: number, rate: number, random: SeededRandom): Float32
   return mask;
 }
 
-/**
- * `embedding[ids]` with a gradient computed on the host by scatter-add. TF.js derives gather's gradient
- * with `UnsortedSegmentSum`, which the wasm backend lacks and the cpu backend runs as one masked pass per
- * vocabulary row (minutes per batch for a 6000-word vocabulary); a host loop over the batch's tokens
- * takes microseconds.
- */
-function gatherRows(embedding: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
-  const [vocab, width] = embedding.shape;
-  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const table = args[0] as tf.Tensor2D;
-    const rows = tf.gather(table, tf.tensor1d(ids, 'int32'));
-    return {
-      value: rows,
-      gradFunc: (dy: tf.Tensor) => {
-        const upstream = dy.dataSync();
-        const grad = new Float32Array(vocab * width);
-        for (let n = 0; n < ids.length; n++) {
-          const row = ids[n] * width;
-          const from = n * width;
-          for (let i = 0; i < width; i++) grad[row + i] += upstream[from + i];
-        }
-        return tf.tensor2d(grad, [vocab, width]);
-      },
-    };
-  });
-  return lookup(embedding) as tf.Tensor2D;
-}
-
-/** Uniform host tensor in `[-bound, bound)`. */
-function uniform(count: number, bound: number, random: SeededRandom): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = random.uniform(-bound, bound);
-  return out;
-}
-
 /** Row-major transpose of a `[rows, cols]` matrix. */
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
@@ -128,7 +97,8 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
 /** Embedding → stacked recurrent layers → Dense, as trainable TF.js variables. */
 export class TrainableNetwork {
   readonly shape: NetworkShape;
-  private readonly embedding: tf.Variable;
+  private readonly embedding?: tf.Variable;
+  private readonly pretrained?: PretrainedInput;
   private readonly layers: LayerVariables[] = [];
   private readonly headW: tf.Variable;
   private readonly headB: tf.Variable;
@@ -143,9 +113,15 @@ export class TrainableNetwork {
     const { cell, vocabSize, embed, hiddenSize: H, numLayers, outputs } = shape;
     const G = CELL_GATES[cell] * H;
     const bound = 1 / Math.sqrt(H);
-    const embedding = uniform(vocabSize * embed, 0.1, random);
-    embedding.fill(0, 0, embed); // <pad> never reaches the cell; keep it zero for tidiness.
-    this.embedding = tf.variable(tf.tensor2d(embedding, [vocabSize, embed]), true, 'embedding');
+    if (shape.pretrained) {
+      this.pretrained = new PretrainedInput(shape.pretrained, embed, random);
+      if (this.pretrained.rows !== vocabSize)
+        throw new RangeError(`pretrained table has ${this.pretrained.rows} rows, vocabulary ${vocabSize}`);
+    } else {
+      const embedding = uniform(vocabSize * embed, 0.1, random);
+      embedding.fill(0, 0, embed); // <pad> never reaches the cell; keep it zero for tidiness.
+      this.embedding = tf.variable(tf.tensor2d(embedding, [vocabSize, embed]), true, 'embedding');
+    }
     for (let k = 0; k < numLayers; k++) {
       const input = k === 0 ? embed : H;
       const layer: LayerVariables = {
@@ -169,7 +145,7 @@ export class TrainableNetwork {
   /** The trainable variables, in a fixed order. */
   variables(): tf.Variable[] {
     return [
-      this.embedding,
+      ...(this.embedding ? [this.embedding] : (this.pretrained as PretrainedInput).variables()),
       ...this.layers.flatMap((l) => [l.wIh, l.wHh, l.bIh, l.bHh]),
       this.headW,
       this.headB,
@@ -210,7 +186,9 @@ export class TrainableNetwork {
   encode(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
     const { hiddenSize: H, embed } = this.shape;
     const { batchSizes, rows } = batch;
-    let input: tf.Tensor2D = gatherRows(this.embedding as tf.Tensor2D, batch.ids);
+    let input: tf.Tensor2D = this.pretrained
+      ? this.pretrained.lookup(batch.ids)
+      : gatherRows(this.embedding as tf.Tensor2D, batch.ids);
     if (dropout && dropout.embed > 0) {
       const mask = dropoutMask(batch.ids.length * embed, dropout.embed, dropout.random);
       input = tf.mul(input, tf.tensor2d(mask, [batch.ids.length, embed])) as tf.Tensor2D;
@@ -225,7 +203,9 @@ export class TrainableNetwork {
       const outputs: tf.Tensor2D[] = [];
       // One split, not a slice per step: a slice's gradient is a zero-padded copy of the whole input,
       // which made memory and time grow with the square of the sequence length.
-      const steps = tf.split(xProj, batchSizes, 0) as tf.Tensor2D[];
+      // (A batch of one-token texts has one step: split into one piece would give SplitV a single output,
+      // whose gradient TF.js 4.22 then fails to concat.)
+      const steps = batchSizes.length === 1 ? [xProj] : (tf.split(xProj, batchSizes, 0) as tf.Tensor2D[]);
       batchSizes.forEach((active, t) => {
         const x = steps[t];
         const running = active === rows;
@@ -275,7 +255,8 @@ export class TrainableNetwork {
     const { vocabSize, embed, hiddenSize: H, outputs } = this.shape;
     const read = (v: tf.Variable) => v.dataSync() as Float32Array;
     const tensors: TensorMap = new Map();
-    tensors.set('embedding.weight', { shape: [vocabSize, embed], data: read(this.embedding).slice() });
+    const table = this.pretrained ? this.pretrained.table() : read(this.embedding as tf.Variable).slice();
+    tensors.set('embedding.weight', { shape: [vocabSize, embed], data: table });
     this.layers.forEach((layer, k) => {
       const [input, G] = layer.wIh.shape;
       tensors.set(`rnn.weight_ih_l${k}`, { shape: [G, input], data: transpose(read(layer.wIh), input, G) });
@@ -291,5 +272,6 @@ export class TrainableNetwork {
   /** Releases the variables. */
   dispose(): void {
     tf.dispose(this.variables());
+    this.pretrained?.dispose();
   }
 }

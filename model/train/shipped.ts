@@ -1,12 +1,16 @@
 /**
- * `make model` (scripts/model.sh): trains the shipped default model `models/sentiment` with a fixed seed
- * from `make data`'s files, benchmarks it and the lexicon baselines, and writes `metrics.json` and the
- * model card. With `--compare` it also trains the three cells at the same size for the card's table.
+ * `make model` (scripts/model.sh): trains the candidate recipes for the shipped default model with a
+ * fixed seed from `make data`'s files, benchmarks each and the lexicon baselines through the serving
+ * engine, ships the candidate with the best validation score (sentence validation split and the
+ * live-feed development set; never a test set) as `models/sentiment`, and writes `metrics.json`, the
+ * model card and its calibration plot. Other modes: `--cv K --cv-fold I` (train fold I of a k-fold
+ * cross-validation of the shipped recipe), `--cv K` (collect the folds into the card), `--cost OLD_DIR` (serving cost per token beside an older package), `--card-only`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { selectBackend } from '../backend.js';
 import {
   BENCHMARK_SETS,
   benchmarkLexicons,
@@ -14,223 +18,234 @@ import {
   type LexiconBenchmark,
   type ModelBenchmark,
   readBenchmarkData,
-  SET_TITLES,
 } from '../eval/benchmark.js';
+import { calibrationSvg } from '../eval/calibration.js';
 import type { Metrics } from '../eval/metrics.js';
-import type { CellKind } from '../types.js';
-import { hyperParameterTable, pct } from './card.js';
+import { measureServingCost, type ServingCost } from '../eval/servingCost.js';
+import { pct } from './card.js';
+import { type CrossValidation, collectFolds, runFold } from './crossValidate.js';
+import { CALIBRATION_FILE, renderShippedCard } from './shippedCard.js';
 import { type TrainOptions, type TrainResult, train } from './train.js';
 
-/** The shipped model's settings (picked by validation accuracy on sentences; see the card). */
-export const SHIPPED: Omit<TrainOptions, 'data' | 'out'> = {
-  name: 'sentiment-gru',
-  cell: 'gru',
+/** The recipe every candidate shares (data weights follow TRAIN_FILES). */
+export const RECIPE: Omit<TrainOptions, 'data' | 'out'> = {
   layers: 1,
-  hidden: 128,
-  embed: 64,
   seed: 42,
-  epochs: 12,
+  epochs: 10,
+  patience: 2,
   batchSize: 64,
-  learningRate: 0.001,
+  learningRate: 0.002,
+  split: 'social',
+  priors: true,
+  deltaScale: 0.1,
+  maxVocab: 50000,
+  dataWeights: [2, 1],
+  prefixShare: 0.3,
+  concatShare: 0.25,
+  concatMax: 6,
+  maxTokens: 160,
 };
 
-/** One trained network's summary in metrics.json. */
-interface RunSummary {
-  cell: CellKind;
+/**
+ * The candidates `make model` trains and chooses from. An LSTM 64/112 of the same serving cost per token
+ * (the hidden-to-hidden matmul dominates: 3·128² ≈ 4·112² multiply-adds) is the natural second one; its
+ * run with this recipe hit a trainer bug (fixed since, see {@link RECIPE_NOTES}) and was not re-run.
+ */
+export const CANDIDATES: (Omit<TrainOptions, 'data' | 'out'> & { name: string })[] = [
+  { ...RECIPE, name: 'sentiment-gru', cell: 'gru', embed: 64, hidden: 128 },
+];
+
+/** Notes on the choice, shown in the card. */
+export const RECIPE_NOTES = [
+  'Only the GRU 64/128 was trained to the end with this recipe. The LSTM 64/112 candidate (same serving cost) ' +
+    'reached 80.3% validation accuracy after 2 epochs (the GRU: 80.9%), then stopped in epoch 3 on a trainer bug: ' +
+    "a batch of one-token texts has a single step, and TF.js's gradient of a one-piece split fails. The bug is fixed " +
+    '(model/train/network.ts, with a test), the LSTM was not re-run in the time there was. With the previous recipe ' +
+    'the GRU led the LSTM on validation (76.7% vs 76.5%).',
+];
+
+/** Training files, in the order of `RECIPE.dataWeights`. */
+const TRAIN_FILES = ['uci.jsonl', 'pl-sentences.csv'];
+
+/** One trained candidate in metrics.json. */
+export interface CandidateSummary {
+  name: string;
+  options: TrainResult['options'];
+  /** Sentence validation split, through the serving engine. */
   validation: Metrics;
+  /** What the choice is made by: mean of the validation accuracy and the live-feed dev accuracy. */
+  selectionScore: number;
+  benchmark: ModelBenchmark;
   trainSeconds: number;
   bestEpoch: number;
-  benchmark: ModelBenchmark;
+  history: TrainResult['history'];
+  vocabSize: number;
+  trainedRows?: number;
+  sizes: TrainResult['sizes'];
+  backend: string;
+  servingDifference: number;
 }
 
 /** metrics.json of the shipped package. */
-interface ShippedMetrics {
-  shipped: RunSummary & {
-    options: TrainResult['options'];
-    vocabSize: number;
-    backend: string;
-    sizes: TrainResult['sizes'];
-    history: TrainResult['history'];
-    servingDifference: number;
-  };
+export interface ShippedMetrics {
+  shipped: CandidateSummary;
+  candidates: CandidateSummary[];
   lexicons: LexiconBenchmark[];
-  /** The three cells at the shipped size (`--compare`). */
-  cells?: RunSummary[];
+  /** The model shipped before, on the same sets (when `--previous DIR` was given). */
+  previous?: ModelBenchmark;
+  cv?: CrossValidation;
+  notes?: string[];
+  /** Bytes of the package's manifest, vocabulary and weights. */
+  packageBytes?: number;
+  servingCost?: { backend: string; previous: ServingCost; shipped: ServingCost; ratio: number };
 }
 
-const summary = (result: TrainResult, benchmark: ModelBenchmark): RunSummary => ({
-  cell: result.options.cell,
-  validation: result.validation,
-  trainSeconds: result.trainSeconds,
-  bestEpoch: result.bestEpoch,
-  benchmark,
-});
-
-const accCells = (sets: Record<(typeof BENCHMARK_SETS)[number], Metrics>) =>
-  BENCHMARK_SETS.map((s) => `${pct(sets[s].accuracy)} / ${pct(sets[s].auc)}`).join(' | ');
-
-/** Markdown of the shipped model card. */
-export function renderShippedCard(m: ShippedMetrics): string {
-  const s = m.shipped;
-  const o = s.options;
-  const best = (set: 'plTest' | 'reviews') => Math.max(...m.lexicons.map((l) => l.sets[set].accuracy));
-  const gain = (set: 'plTest' | 'reviews') => 100 * (s.benchmark.sets[set].accuracy - best(set));
-  const rows = [
-    `| **shipped: ${s.cell.toUpperCase()} ${o.embed}/${o.hidden}** | ${pct(s.validation.accuracy)} | ${accCells(s.benchmark.sets)} |`,
-    ...(m.cells ?? []).map(
-      (c) =>
-        `| ${c.cell.toUpperCase()} ${o.embed}/${o.hidden}, same recipe | ${pct(c.validation.accuracy)} | ${accCells(c.benchmark.sets)} |`,
-    ),
-    ...m.lexicons.map(
-      (l) => `| lexicon: ${LEXICON_TITLES[l.name]} (threshold ${l.threshold}) | - | ${accCells(l.sets)} |`,
-    ),
-  ];
-  const prefix = (p: ModelBenchmark['reviewPrefixAccuracy']) => p.map((x) => pct(x.accuracy)).join(' | ');
-  const cellPrefix = (m.cells ?? []).map(
-    (c) => `| ${c.cell.toUpperCase()}, reviews | ${prefix(c.benchmark.reviewPrefixAccuracy)} |`,
+/** Trains a candidate into `dir`, or reuses the run there when its options are the same. */
+async function candidate(
+  c: (typeof CANDIDATES)[number],
+  cache: string,
+  dir: string,
+  data: Awaited<ReturnType<typeof readBenchmarkData>>,
+): Promise<CandidateSummary> {
+  const summaryPath = join(dir, 'summary.json');
+  const wanted = { ...c, data: TRAIN_FILES.map((f) => join(cache, f)), out: dir, glove: cache };
+  if (existsSync(summaryPath)) {
+    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as CandidateSummary;
+    const same = Object.entries(wanted).every(
+      ([k, v]) => JSON.stringify(summary.options[k as keyof TrainOptions]) === JSON.stringify(v),
+    );
+    if (same) {
+      console.log(`model: reusing ${dir} (same options)`);
+      return summary;
+    }
+  }
+  await mkdir(dir, { recursive: true });
+  const result = await train(wanted);
+  const benchmark = await benchmarkModel(dir, data);
+  const summary: CandidateSummary = {
+    name: c.name,
+    options: result.options,
+    validation: result.validation,
+    selectionScore: (result.validation.accuracy + benchmark.sets.liveFeed.accuracy) / 2,
+    benchmark,
+    trainSeconds: result.trainSeconds,
+    bestEpoch: result.bestEpoch,
+    history: result.history,
+    vocabSize: result.vocabSize,
+    trainedRows: result.trainedRows,
+    sizes: result.sizes,
+    backend: result.backend,
+    servingDifference: result.servingDifference,
+  };
+  await writeFile(summaryPath, `${JSON.stringify(summary, null, 1)}\n`);
+  console.log(
+    `model: ${c.name}: validation ${pct(summary.validation.accuracy)}%, selection score ${pct(summary.selectionScore)}`,
   );
-  const history = s.history
-    .map(
-      (h) =>
-        `| ${h.epoch} | ${h.loss.toFixed(4)} | ${pct(h.accuracy)} | ${pct(h.valAccuracy)} | ${h.seconds.toFixed(0)} |`,
-    )
-    .join('\n');
-  return `# sentiment-${s.cell} — the default model of rnnstream
-
-Binary sentiment (labels \`negative\`, \`positive\`; sigmoid head) for English text, read word by word by a
-one-layer ${s.cell.toUpperCase()}, so the score of a stream is available after every message. Used by \`run\`,
-\`score\`, \`eval\` and \`make demo\` when no \`--model\` is given. Reproduce with \`make data && make model\`
-(and \`make model-compare\` for the cell comparison), seed ${o.seed}.
-
-## Data and licences
-- **UCI Sentiment Labelled Sentences** (Kotzias, Denil, de Freitas, Smyth: *From Group to Individual Labels
-  using Deep Features*, KDD 2015), 3000 sentences from IMDb, Yelp and Amazon. Licence: CC BY 4.0 — credit to
-  the authors and the UCI Machine Learning Repository. Fetched from the npm package \`sentiment@5.0.2\`
-  (test fixtures), checksum-verified.
-- **Pang & Lee sentence polarity dataset v1.0** (Pang, Lee: *Seeing stars*, ACL 2005), 4000 of its movie-review
-  sentences, and **polarity dataset v2.0** (Pang, Lee: *A sentimental education*, ACL 2004), 1500 full reviews,
-  as shipped in Debian's \`python3-pattern\` test corpora; for research and personal use. Fetched at
-  data-preparation time, checksum-verified, never committed.
-- Trained on sentences only (UCI + P&L sentences), split 80/10/10 by a hash of the text: ${s.sizes.train}
-  training, ${s.sizes.val} validation, ${s.sizes.test} test texts. **The 1500 full reviews are a test set
-  only**: never trained or tuned on.
-
-## Hyper-parameters
-${hyperParameterTable(s)}
-
-Every random number (initial weights, shuffling, augmentation, dropout masks) comes from one seeded
-generator on the host, so \`make model\` reproduces the weights bit for bit on the same backend.
-Training took ${s.trainSeconds.toFixed(0)} s on a 2-core CPU (TF.js ${s.backend}). The saved package, run by the serving
-engine, reproduces the training network's probabilities to ${s.servingDifference.toExponential(1)}.
-
-## Results
-Accuracy / ROC-AUC in %, measured through the serving engine (\`rnnstream eval\`). Validation = the
-sentence validation split (what the model and the cell were picked by).
-
-| model | validation acc | ${BENCHMARK_SETS.map((x) => SET_TITLES[x]).join(' | ')} |
-|---|---|---|---|---|
-${rows.join('\n')}
-
-Lexicon thresholds were fitted on the training split (the threshold with the best training accuracy), never on a test set.
-
-Goals (shipped model minus the best lexicon, accuracy points): P&L sentence test ${gain('plTest') >= 0 ? '+' : ''}${gain('plTest').toFixed(1)}
-(goal +5), full reviews ${gain('reviews') >= 0 ? '+' : ''}${gain('reviews').toFixed(1)} (goal +2).
-
-## Accuracy vs fraction of the text read
-The streaming score after 25/50/75/100% of each text's tokens (the state after that prefix).
-
-| | 25% | 50% | 75% | 100% |
-|---|---|---|---|---|
-| shipped, full reviews | ${prefix(s.benchmark.reviewPrefixAccuracy)} |
-| shipped, sentence test splits | ${prefix(s.benchmark.sentencePrefixAccuracy)} |
-${cellPrefix.join('\n')}
-
-## Embedding sanity
-Mean cosine similarity of the last hidden state (the \`embedding\` output) between pairs of test texts:
-
-| | same label | opposite label |
-|---|---|---|
-| sentence test splits | ${s.benchmark.embedding.sentences.sameLabel.toFixed(3)} | ${s.benchmark.embedding.sentences.otherLabel.toFixed(3)} |
-| full reviews | ${s.benchmark.embedding.reviews.sameLabel.toFixed(3)} | ${s.benchmark.embedding.reviews.otherLabel.toFixed(3)} |
-
-## Training history
-| epoch | loss | accuracy % | validation accuracy % | seconds |
-|---|---|---|---|---|
-${history}
-
-## Limitations
-- English only; word-level vocabulary of ${s.vocabSize} tokens from ~5.6k sentences, so most rare words are \`<unk>\`.
-- Trained on single sentences: on long texts the final state is dominated by the last sentences (the
-  long-term dependency problem of recurrent networks); see the full-review figures above.
-- Sentences come from product, restaurant and movie reviews; other domains will score worse.
-`;
+  return summary;
 }
 
-const LEXICON_TITLES = {
-  afinn: 'npm sentiment (AFINN-165)',
-  vader: 'vader-sentiment',
-  wink: 'wink-sentiment',
-} as const;
+/** Writes metrics.json, MODEL_CARD.md and the calibration plot of the package in `out`. */
+async function writeCard(out: string, metrics: ShippedMetrics): Promise<void> {
+  const files = ['rnnstream.json', 'vocab.json', 'weights.safetensors'];
+  metrics.packageBytes = (await Promise.all(files.map((f) => stat(join(out, f))))).reduce(
+    (n, s) => n + s.size,
+    0,
+  );
+  await writeFile(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 1)}\n`);
+  const c = metrics.shipped.benchmark.calibration;
+  const svg = calibrationSvg(
+    [
+      { name: 'P&L sentence test', calibration: c.plTest, colour: '#1f77b4' },
+      { name: 'UCI sentence test', calibration: c.uciTest, colour: '#2ca02c' },
+      { name: 'P&L full reviews', calibration: c.reviews, colour: '#d62728' },
+      { name: 'live-feed dev set', calibration: c.liveFeed, colour: '#9467bd' },
+    ],
+    `Calibration of ${metrics.shipped.benchmark.model}`,
+  );
+  await writeFile(join(out, CALIBRATION_FILE), svg);
+  await writeFile(join(out, 'MODEL_CARD.md'), renderShippedCard(metrics));
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       out: { type: 'string', default: 'models/sentiment' },
       cache: { type: 'string', default: 'data/cache' },
-      compare: { type: 'boolean', default: false },
+      previous: { type: 'string' },
+      cv: { type: 'string' },
+      'cv-epochs': { type: 'string' },
+      'cv-fold': { type: 'string' },
+      cost: { type: 'string' },
       'card-only': { type: 'boolean', default: false },
     },
   });
   const out = values.out as string;
   const cache = values.cache as string;
   const metricsPath = join(out, 'metrics.json');
-  const data = await readBenchmarkData(cache);
-  const trainData = [join(cache, 'uci.jsonl'), join(cache, 'pl-sentences.csv')];
-  let metrics: ShippedMetrics | undefined = existsSync(metricsPath)
-    ? (JSON.parse(await readFile(metricsPath, 'utf8')) as ShippedMetrics)
-    : undefined;
+  await selectBackend('wasm');
+  const read = async () => JSON.parse(await readFile(metricsPath, 'utf8')) as ShippedMetrics;
 
-  if (!values.compare && !values['card-only']) {
-    const result = await train({ ...SHIPPED, data: trainData, out });
-    const benchmark = await benchmarkModel(out, data);
-    const lexicons = metrics?.lexicons ?? benchmarkLexicons(data);
-    const sameSize = metrics?.cells?.length && metrics.shipped.options.hidden === SHIPPED.hidden;
-    metrics = {
-      shipped: {
-        ...summary(result, benchmark),
-        options: result.options,
-        vocabSize: result.vocabSize,
-        backend: result.backend,
-        sizes: result.sizes,
-        history: result.history,
-        servingDifference: result.servingDifference,
-      },
-      lexicons,
-      cells: sameSize ? metrics?.cells : undefined,
-    };
-  }
-  if (!metrics) throw new Error(`${metricsPath} is missing: run make model first`);
-  if (values.compare) {
-    const cells: RunSummary[] = [];
-    for (const cell of ['rnn', 'lstm', 'gru'] as const) {
-      // The shipped model is this recipe's run of its own cell: same seed, same weights; not trained twice.
-      if (cell === metrics.shipped.cell) {
-        cells.push({ ...metrics.shipped, cell });
-        continue;
-      }
-      const dir = join(cache, 'compare', cell);
-      await mkdir(dir, { recursive: true });
-      const result = await train({ ...SHIPPED, name: `sentiment-${cell}`, cell, data: trainData, out: dir });
-      cells.push(summary(result, await benchmarkModel(dir, data)));
-      console.log(`model: compared ${cell}: validation accuracy ${pct(result.validation.accuracy)}%`);
+  if (values.cv) {
+    const metrics = await read();
+    const k = Number(values.cv);
+    const work = join(cache, 'cv');
+    if (values['cv-fold'] !== undefined) {
+      // One fold per process (scripts/model.sh cv takes the heavy-run lock per fold).
+      const epochs = Number(values['cv-epochs'] ?? metrics.shipped.options.epochs);
+      const { data: _d, out: _o, fold: _f, progress: _p, ...recipe } = metrics.shipped.options;
+      const index = Number(values['cv-fold']);
+      const fold = await runFold(
+        { ...recipe, data: TRAIN_FILES.map((f) => join(cache, f)), out: '', epochs },
+        k,
+        index,
+        work,
+      );
+      console.log(`model: cv fold ${index + 1}/${k}: accuracy ${pct(fold.accuracy)}%`);
+      return;
     }
-    metrics.cells = cells;
+    metrics.cv = await collectFolds(k, work);
+    await writeCard(out, metrics);
+    console.log(
+      `model: ${k}-fold accuracy ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,
+    );
+    return;
   }
-  await writeFile(metricsPath, `${JSON.stringify(metrics, null, 1)}\n`);
-  await writeFile(join(out, 'MODEL_CARD.md'), renderShippedCard(metrics));
-  const s = metrics.shipped.benchmark.sets;
+  if (values.cost) {
+    const metrics = await read();
+    const texts = (await readBenchmarkData(cache)).reviews.map((r) => r.text);
+    const [previous, shipped] = await measureServingCost([values.cost, out], texts);
+    metrics.servingCost = {
+      backend: 'wasm',
+      previous,
+      shipped,
+      ratio: shipped.microsecondsPerToken / previous.microsecondsPerToken,
+    };
+    await writeCard(out, metrics);
+    console.log(
+      `model: serving cost ${shipped.microsecondsPerToken.toFixed(3)} vs ${previous.microsecondsPerToken.toFixed(3)} µs/token`,
+    );
+    return;
+  }
+  if (values['card-only']) {
+    await writeCard(out, await read());
+    return;
+  }
+
+  const data = await readBenchmarkData(cache);
+  const candidates: CandidateSummary[] = [];
+  for (const c of CANDIDATES)
+    candidates.push(await candidate(c, cache, join(cache, 'candidates', c.name), data));
+  const shipped = candidates.reduce((best, c) => (c.selectionScore > best.selectionScore ? c : best));
+  await rm(out, { recursive: true, force: true });
+  await cp(join(cache, 'candidates', shipped.name), out, { recursive: true });
+  await rm(join(out, 'summary.json'), { force: true });
+  const previous = values.previous ? await benchmarkModel(values.previous, data) : undefined;
+  const lexicons = benchmarkLexicons(data);
+  const metrics: ShippedMetrics = { shipped, candidates, lexicons, previous, notes: RECIPE_NOTES };
+  await writeCard(out, metrics);
+  const s = shipped.benchmark.sets;
   console.log(
-    `model: ${out} ${metrics.shipped.benchmark.model}: ${BENCHMARK_SETS.map((x) => `${x} ${pct(s[x].accuracy)}%`).join(', ')}`,
+    `model: shipped ${shipped.benchmark.model}: ${BENCHMARK_SETS.map((x) => `${x} ${pct(s[x].accuracy)}%`).join(', ')}`,
   );
 }
 

@@ -7,13 +7,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../pipeline/errors.js';
 import { selectBackend } from '../backend.js';
+import { readWordVectors } from '../data/glove.js';
 import { inferHead, inferHeadOfFiles, labelIndex } from '../data/labels.js';
 import { type LabelledText, type ReadOptions, readLabelledFiles } from '../data/readers.js';
-import { type SplitName, splitByText } from '../data/split.js';
+import { type FoldChoice, type SplitName, splitByFold, splitByText } from '../data/split.js';
 import { computeMetrics, type Metrics } from '../eval/metrics.js';
 import { scoreTokens } from '../eval/score.js';
 import { loadModelPackage, type ModelPackage, writeModelPackage } from '../modelPackage.js';
-import { buildVocabulary, Tokenizer } from '../tokenizer.js';
+import { buildVocabulary, type SplitRules, Tokenizer } from '../tokenizer.js';
 import type { CellKind, HeadSpec } from '../types.js';
 import { renderTrainCard } from './card.js';
 import {
@@ -25,6 +26,8 @@ import {
   makeBatches,
 } from './examples.js';
 import { TrainableNetwork } from './network.js';
+import type { PretrainedSpec } from './pretrainedInput.js';
+import { baseTable, lexiconValence, PRIOR_COLUMNS, pretrainedVocabulary } from './priors.js';
 import { createProgress, type EpochFigures, type ProgressMode, type ProgressReporter } from './progress.js';
 import { SeededRandom } from './random.js';
 
@@ -72,6 +75,22 @@ export interface TrainOptions extends ReadOptions, AugmentOptions {
   progress?: ProgressMode;
   /** Extra Markdown appended to the generated card. */
   cardExtra?: string;
+  /** Tokenizer rules (written to the package). @default 'words' */
+  split?: SplitRules;
+  /**
+   * Data cache holding GloVe vectors (`make data`): the input starts from them, over the training
+   * vocabulary plus GloVe's most frequent words up to `maxVocab` (model/train/pretrainedInput.ts).
+   * @default undefined (a plain embedding learnt from scratch)
+   */
+  glove?: string;
+  /** With `glove`: add the VADER and AFINN valence of each token as fixed input columns. @default true */
+  priors?: boolean;
+  /** With `glove`: how fast the vectors may move, relative to the other weights (0 freezes them). @default 0.1 */
+  deltaScale?: number;
+  /** Times each data file's training texts are repeated per epoch (one per `data` file). @default all 1 */
+  dataWeights?: number[];
+  /** Hold out one cross-validation fold as the test set instead of the 80/10/10 split. @default undefined */
+  fold?: FoldChoice;
 }
 
 /** Defaults of {@link TrainOptions} (besides data and out). */
@@ -92,6 +111,9 @@ export const DEFAULT_TRAIN_OPTIONS = {
   maxVocab: 20000,
   backend: 'wasm' as 'wasm' | 'cpu',
   progress: 'auto' as ProgressMode,
+  split: 'words' as SplitRules,
+  priors: true,
+  deltaScale: 0.1,
   ...DEFAULT_AUGMENT_OPTIONS,
 };
 
@@ -113,6 +135,8 @@ export interface TrainResult {
   /** Metrics of the saved package through the serving engine. */
   validation: Metrics;
   test: Metrics;
+  /** With `glove`: rows whose vectors training could correct (the training texts' tokens). */
+  trainedRows?: number;
   /** Largest |p_train − p_serve| over validation and test texts (training forward vs engine). */
   servingDifference: number;
   trainSeconds: number;
@@ -135,6 +159,9 @@ function validate(o: ResolvedTrainOptions): void {
   if (!Number.isInteger(o.seed)) throw new ConfigError(`--seed must be an integer, got ${o.seed}`);
   if (!(o.clipNorm > 0)) throw new ConfigError(`clipNorm must be positive, got ${o.clipNorm}`);
   if (!o.out) throw new ConfigError('--out DIR is required');
+  if (o.dataWeights && o.dataWeights.length !== o.data.length)
+    throw new ConfigError(`dataWeights has ${o.dataWeights.length} entries for ${o.data.length} data files`);
+  if (!(o.deltaScale >= 0)) throw new ConfigError(`deltaScale must be 0 or more, got ${o.deltaScale}`);
 }
 
 /** Logits → class probabilities. */
@@ -204,9 +231,34 @@ async function prepare(o: ResolvedTrainOptions) {
       : { kind: 'softmax', labels: [...o.labels] }
     : inferHeadOfFiles(o.data.map((file) => rows.filter((r) => r.file === file).map((r) => r.label)));
   const labelled = rows.map((r) => ({ ...r, cls: labelIndex(r.label, head, r) }));
-  const split = splitByText(labelled);
+  const split = o.fold ? splitByFold(labelled, o.fold) : splitByText(labelled);
   if (split.train.length === 0) throw new ConfigError(`no training texts in ${o.data.join(', ')}`);
-  return { head, split };
+  const repeats = (r: LabelledText) => o.dataWeights?.[o.data.indexOf(r.file)] ?? 1;
+  const weightedTrain = split.train.flatMap((r) => Array.from({ length: repeats(r) }, () => r));
+  return { head, split, weightedTrain };
+}
+
+/** The vocabulary and, with `glove`, the pretrained input's fixed table. */
+async function vocabularyOf(o: ResolvedTrainOptions, texts: string[]) {
+  if (!o.glove) {
+    const vocab = buildVocabulary(texts, { minCount: o.minCount, maxSize: o.maxVocab, split: o.split });
+    return { vocab, pretrained: undefined };
+  }
+  const glove = await readWordVectors(o.glove);
+  const valence = o.priors ? lexiconValence(o.split) : new Map();
+  const { vocab, trainedRows } = pretrainedVocabulary(texts, glove, valence, {
+    split: o.split,
+    minCount: o.minCount,
+    maxSize: o.maxVocab,
+  });
+  const pretrained: PretrainedSpec = {
+    base: baseTable(vocab, glove, o.priors ? valence : undefined),
+    width: glove.dims + (o.priors ? PRIOR_COLUMNS.length : 0),
+    vectorWidth: glove.dims,
+    trainedRows,
+    deltaScale: o.deltaScale,
+  };
+  return { vocab, pretrained };
 }
 
 /**
@@ -216,17 +268,17 @@ async function prepare(o: ResolvedTrainOptions) {
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const o = { ...DEFAULT_TRAIN_OPTIONS, ...options } as ResolvedTrainOptions;
   validate(o);
-  const { head, split } = await prepare(o);
+  const { head, split, weightedTrain } = await prepare(o);
   const { backend } = await selectBackend(o.backend);
   const random = new SeededRandom(o.seed);
-  const vocab = buildVocabulary(
+  const { vocab, pretrained } = await vocabularyOf(
+    o,
     split.train.map((r) => r.text),
-    { minCount: o.minCount, maxSize: o.maxVocab },
   );
-  const tokenizer = new Tokenizer(vocab);
+  const tokenizer = new Tokenizer(vocab, { split: o.split });
   const encode = (rows: (LabelledText & { cls: number })[]): Example[] =>
     rows.map((r) => ({ ids: tokenizer.encodeTokens(tokenizer.tokenize(r.text)), label: r.cls }));
-  const trainSet = encode(split.train).filter((e) => e.ids.length > 0);
+  const trainSet = encode(weightedTrain).filter((e) => e.ids.length > 0);
   const valSet = encode(split.val).filter((e) => e.ids.length > 0);
   const outputs = head.kind === 'sigmoid' ? 1 : head.labels.length;
   const net = new TrainableNetwork(
@@ -237,6 +289,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       hiddenSize: o.hidden,
       numLayers: o.layers,
       outputs,
+      pretrained,
     },
     random,
   );
@@ -300,7 +353,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       tensors: net.stateDict(),
       vocab,
       head,
-      tokenizer: { lowercase: true },
+      tokenizer: { lowercase: true, split: o.split },
     });
     const model = await loadModelPackage(o.out);
     // The saved package, through the serving engine, against the training forward.
@@ -335,6 +388,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       options: o,
       head,
       vocabSize: vocab.length,
+      trainedRows: pretrained?.trainedRows,
       sizes: { train: split.train.length, val: split.val.length, test: split.test.length },
       history,
       bestEpoch: best.epoch,
@@ -350,7 +404,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       tensors: net.stateDict(),
       vocab,
       head,
-      tokenizer: { lowercase: true },
+      tokenizer: { lowercase: true, split: o.split },
       card: renderTrainCard(result, o.cardExtra),
     });
     progress.line(

@@ -39,6 +39,9 @@ export interface TrainFlags {
   learningRate?: string;
   clipNorm?: string;
   backend?: 'wasm' | 'cpu';
+  glove?: string;
+  split?: 'words' | 'social';
+  maxVocab?: string;
 }
 
 /** Trains a model package; resolves to the exit code. */
@@ -60,6 +63,9 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       learningRate: number('learning-rate', flags.learningRate, false),
       clipNorm: number('clip-norm', flags.clipNorm, false),
       backend: flags.backend,
+      glove: flags.glove,
+      split: flags.split,
+      maxVocab: number('max-vocab', flags.maxVocab),
     }),
   );
   process.stdout.write(`${JSON.stringify(result, (_k, v) => (v instanceof Float32Array ? undefined : v))}\n`);
@@ -75,6 +81,7 @@ export interface EvalFlags {
   textColumn?: string;
   labelColumn?: string;
   backend?: BackendName;
+  lexicons?: boolean;
 }
 
 /** Evaluates a model on labelled files; with `--json` the last line is `{"accuracy","f1","auc","n"}`. */
@@ -87,6 +94,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
       textColumn: flags.textColumn,
       labelColumn: flags.labelColumn,
       backend: flags.backend,
+      lexicons: flags.lexicons,
     }),
   );
   process.stdout.write(`${formatEvaluation(result, flags.json ?? false)}\n`);

@@ -83,8 +83,16 @@ describe('model packages', () => {
     const copy = join(dir, 'gru-copy');
     await cp(pkgDir, copy, { recursive: true });
     assert.equal((await loadModelPackage(copy)).fingerprint, model.fingerprint);
+    // …and the tokenizer's splitting rules when they are not the original `words`.
+    const manifest = JSON.parse(await readFile(join(copy, MANIFEST_FILE), 'utf8'));
+    assert.equal(manifest.tokenizer.split, 'words');
+    manifest.tokenizer.split = 'social';
+    await writeFile(join(copy, MANIFEST_FILE), JSON.stringify(manifest));
+    const social = await loadModelPackage(copy);
+    assert.notEqual(social.fingerprint, model.fingerprint);
+    assert.deepEqual(social.tokenizer.tokenize('Sooo good :)'), ['soo', 'good', ':)']);
     await writeFile(join(copy, 'vocab.json'), JSON.stringify([...VOCAB.slice(0, -1), 'never']));
-    assert.notEqual((await loadModelPackage(copy)).fingerprint, model.fingerprint);
+    assert.notEqual((await loadModelPackage(copy)).fingerprint, social.fingerprint);
   });
 
   it('refuses paths that leave the folder (.., absolute, symlink) and invalid manifests', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { GLOVE_VECTORS_FILE, GLOVE_WORDS_FILE } from '../../../model/data/glove.js';
 import { evaluate } from '../../../model/eval/evaluate.js';
 import { scoreTokens } from '../../../model/eval/score.js';
 import { loadModelPackage } from '../../../model/modelPackage.js';
@@ -137,6 +138,70 @@ describe('train', () => {
       }
     });
   }
+
+  it('starts from pretrained vectors and lexicon priors, folded into a plain embedding, deterministically', async () => {
+    // A tiny stand-in for GloVe: the training words, plus words the training texts never use.
+    const words = ['the', 'was', 'and', 'good', 'bad', 'film', 'superb', 'dreadful', 'splendid', 'rotten'];
+    const vectors = Float32Array.from({ length: words.length * 4 }, (_, i) => Math.sin(i * 1.7));
+    const cache = join(dir, 'glove');
+    await mkdir(cache, { recursive: true });
+    await writeFile(join(cache, GLOVE_WORDS_FILE), JSON.stringify(words));
+    await writeFile(join(cache, GLOVE_VECTORS_FILE), new Uint8Array(vectors.buffer));
+    const pretrained = (out: string) =>
+      train({
+        data: [data],
+        out: join(dir, out),
+        hidden: 8,
+        embed: 6,
+        epochs: 2,
+        batchSize: 8,
+        seed: 5,
+        progress: 'none',
+        glove: cache,
+        split: 'social',
+        maxVocab: 60,
+      });
+    const result = await pretrained('glove-a');
+    const model = await loadModelPackage(join(dir, 'glove-a'));
+    assert.equal(model.manifest.tokenizer.split, 'social');
+    assert.equal(model.config.inputSize, 6);
+    // Rows beyond the training texts' tokens: lexicon words and GloVe words never seen in training.
+    const vocab = model.tokenizer.vocab;
+    assert.ok(result.trainedRows !== undefined && result.trainedRows < vocab.length);
+    for (const word of ['splendid', 'rotten', ':)']) assert.ok(vocab.includes(word), word);
+    // An unseen word's row differs from <unk>'s: it carries its vector and valence through the projection.
+    const row = (token: string) => {
+      const e = model.weights.embedding as { data: Float32Array; shape: number[] };
+      const id = vocab.indexOf(token);
+      return Array.from(e.data.subarray(id * 6, (id + 1) * 6));
+    };
+    assert.notDeepEqual(row('splendid'), row('<unk>'));
+    assert.notDeepEqual(row('splendid'), row('rotten'));
+    assert.ok(result.servingDifference < 1e-4, `serving difference ${result.servingDifference}`);
+    await pretrained('glove-b');
+    const weights = async (name: string) => readFile(join(dir, name, 'weights.safetensors'));
+    assert.ok((await weights('glove-a')).equals(await weights('glove-b')), 'same seed, same weights');
+  });
+
+  it('trains on batches of one-token texts (a single step)', async () => {
+    const words = join(dir, 'words.csv');
+    const rows = ['good', 'great', 'fun', 'bad', 'awful', 'dull'].map((w, i) => `${w},${i < 3 ? 1 : 0}`);
+    await writeFile(words, `text,label\n${[...rows, ...rows, ...rows].join('\n')}\n`);
+    for (const cell of ['lstm', 'gru'] as const) {
+      const result = await train({
+        data: [words],
+        out: join(dir, `words-${cell}`),
+        cell,
+        hidden: 4,
+        embed: 4,
+        epochs: 1,
+        batchSize: 4,
+        minCount: 1,
+        progress: 'none',
+      });
+      assert.equal(result.history.length, 1);
+    }
+  });
 
   it('refuses labels outside an explicit label set, naming the file and line', async () => {
     await assert.rejects(

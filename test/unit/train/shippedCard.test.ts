@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BENCHMARK_SETS, type ModelBenchmark } from '../../../model/eval/benchmark.js';
+import { calibration } from '../../../model/eval/calibration.js';
+import type { MetricsWithIntervals } from '../../../model/eval/intervals.js';
+import type { CandidateSummary, ShippedMetrics } from '../../../model/train/shipped.js';
+import { renderShippedCard } from '../../../model/train/shippedCard.js';
+import { DEFAULT_TRAIN_OPTIONS } from '../../../model/train/train.js';
+
+const figure = (accuracy: number): MetricsWithIntervals => ({
+  accuracy,
+  f1: accuracy,
+  auc: 0.9,
+  n: 400,
+  intervals: { accuracy: [accuracy - 0.04, accuracy + 0.04], f1: [0.7, 0.9], auc: [0.87, 0.93] },
+});
+const perSet = <T>(f: (set: (typeof BENCHMARK_SETS)[number]) => T) =>
+  Object.fromEntries(BENCHMARK_SETS.map((s) => [s, f(s)])) as Record<(typeof BENCHMARK_SETS)[number], T>;
+
+function benchmark(
+  accuracy: Record<(typeof BENCHMARK_SETS)[number], number>,
+  halfway: number,
+): ModelBenchmark {
+  const prefix = [0.25, 0.5, 0.75, 1].map((fraction) => ({
+    fraction,
+    accuracy: fraction === 0.5 ? halfway : 0.7,
+    interval: [0.65, 0.75] as [number, number],
+  }));
+  return {
+    model: 'sentiment-gru@0123456789abcdef',
+    sets: perSet((s) => figure(accuracy[s])),
+    reviewPrefixAccuracy: prefix,
+    sentencePrefixAccuracy: prefix,
+    calibration: perSet(() => calibration([[0.2, 0.8]], [1])),
+    embedding: {
+      sentences: { sameLabel: 0.3, otherLabel: -0.1 },
+      reviews: { sameLabel: 0.2, otherLabel: -0.1 },
+    },
+  };
+}
+
+function metrics(feed: number, plTest: number): ShippedMetrics {
+  const shipped: CandidateSummary = {
+    name: 'sentiment-gru',
+    options: {
+      ...DEFAULT_TRAIN_OPTIONS,
+      data: ['uci.jsonl'],
+      out: 'x',
+      glove: 'data/cache',
+      dataWeights: [2],
+    },
+    validation: figure(0.82),
+    selectionScore: 0.85,
+    benchmark: benchmark({ uciTest: 0.85, plTest, reviews: 0.83, liveFeed: feed }, 0.71),
+    trainSeconds: 900,
+    bestEpoch: 4,
+    history: [{ epoch: 1, loss: 0.5, accuracy: 0.7, valAccuracy: 0.8, seconds: 150 }],
+    vocabSize: 50000,
+    trainedRows: 13000,
+    sizes: { train: 5626, val: 660, test: 714 },
+    backend: 'wasm',
+    servingDifference: 1e-7,
+  };
+  return {
+    shipped,
+    candidates: [shipped],
+    lexicons: [
+      { name: 'wink', threshold: 1.5, sets: perSet(() => figure(0.9)), atZero: perSet(() => figure(0.909)) },
+    ],
+  };
+}
+
+const goal = (card: string, name: string) => card.split('\n').find((l) => l.startsWith(`| ${name}`)) ?? '';
+
+describe('shipped model card', () => {
+  it('judges each goal on its figure, shows the interval, and says what was not measured', () => {
+    const card = renderShippedCard(metrics(0.89, 0.79));
+    assert.match(
+      goal(card, 'live-feed text'),
+      /89\.0 \[85\.0, 93\.0\] vs best lexicon 90\.9 \| \*\*no\*\* \|$/,
+    );
+    assert.match(goal(card, 'P&L sentence test split'), /79\.0 \[75\.0, 83\.0\] \| yes \|$/);
+    assert.match(goal(card, 'UCI'), /\| yes \|$/);
+    assert.match(goal(card, 'reviews, accuracy after 50%'), /71\.0 \[65\.0, 75\.0\] \| \*\*no\*\* \|$/);
+    assert.match(goal(card, '10-fold mean'), /not measured \| not measured \|$/);
+    assert.match(goal(card, 'serving cost'), /not measured \| not measured \|$/);
+    const better = renderShippedCard(metrics(0.95, 0.7));
+    assert.match(goal(better, 'live-feed text'), /\| yes \|$/);
+    assert.match(goal(better, 'P&L sentence test split'), /\| \*\*no\*\* \|$/);
+    assert.match(card, /!\[[^\]]*\]\(calibration\.svg\)/);
+  });
+});

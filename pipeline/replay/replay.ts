@@ -245,9 +245,10 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
     if (prior?.status === 'done') {
       log.info({ name, finishedAt: prior.finishedAt }, 'replay already complete: nothing to read');
       if (!loaded.bidirectional) loaded.model.engine.dispose();
-      const done = finishReplay({ ...base, stats: emptyStats() }, true, request, config.state, log).finally(
-        closeAll,
-      );
+      const done = finishReplay(
+        { ...base, stats: emptyStats(), completed: true },
+        { request, baseStateUri: config.state, log },
+      ).finally(closeAll);
       return { name, stateUri, prefix, done, stop: async () => {} };
     }
 
@@ -394,7 +395,10 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
           completed ? 'replay complete' : `replay stopped: re-run with --namespace ${name} to resume`,
         );
         if (completed) await checkpoint.finish();
-        return await finishReplay({ ...base, stats }, completed, request, config.state, log);
+        return await finishReplay(
+          { ...base, stats, completed },
+          { request, baseStateUri: config.state, log },
+        );
       } finally {
         if (!completed) progress.stop(false);
         await closeAll();
@@ -416,14 +420,12 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
   }
 }
 
-/** Promotes a completed replay's namespace when asked. */
+/** Promotes a completed replay's namespace when asked (`request.promote`), in `baseStateUri`'s database. */
 async function finishReplay(
-  result: Omit<ReplayResult, 'completed' | 'promoted'>,
-  completed: boolean,
-  request: ReplayRequest,
-  baseStateUri: string,
-  log: Logger,
+  result: Omit<ReplayResult, 'promoted'>,
+  { request, baseStateUri, log }: { request: ReplayRequest; baseStateUri: string; log: Logger },
 ): Promise<ReplayResult> {
+  const { completed } = result;
   if (!completed || !request.promote || !result.prefix) {
     if (request.promote && !completed)
       log.warn({ name: result.name }, 'not promoted: the replay did not complete');

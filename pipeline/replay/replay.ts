@@ -486,11 +486,11 @@ async function openKafkaRange(options: {
   remaining?: number;
 }> {
   const { parseKafkaUri } = await import('../kafka/uri.js');
-  const { createKafkaClient } = await import('../kafka/client.js');
+  const { createKafkaClient, kafkaLogger } = await import('../kafka/client.js');
   const { KafkaSource } = await import('../kafka/source.js');
   const { planKafkaRange } = await import('./kafkaRange.js');
   const parsed = parseKafkaUri(options.uri);
-  const log = options.log.child({ ns: 'kafka' });
+  const log = kafkaLogger(options.log);
   const kafka = createKafkaClient(parsed.connection, { logger: log });
   // A private group per replay: its committed offsets are the replay's progress.
   const groupId = `rnnstream-replay.${options.base}.${options.name}`;

@@ -124,6 +124,10 @@ export interface RunningReplay {
   done: Promise<ReplayResult>;
   /** Stops reading; what was read drains, is checkpointed, and `done` resolves with `completed: false`. */
   stop(): Promise<void>;
+  /** Whether the replay has not failed (`/healthz`): false once its pipeline or its finishing step failed. */
+  alive(): boolean;
+  /** Whether it is alive and its state store answers (`/readyz`). */
+  ready(): Promise<boolean>;
 }
 
 type ReplaySource = Source & { start?(): Promise<void> };
@@ -249,7 +253,7 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
         { ...base, stats: emptyStats(), completed: true },
         { request, baseStateUri: config.state, log },
       ).finally(closeAll);
-      return { name, stateUri, prefix, done, stop: async () => {} };
+      return { name, stateUri, prefix, done, stop: async () => {}, ...replayHealth(done) };
     }
 
     const connect: ConnectOptions = {
@@ -409,6 +413,7 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
       stateUri,
       prefix,
       done,
+      ...replayHealth(done, running, store),
       async stop() {
         stopRequested = true;
         await running.stop();
@@ -418,6 +423,20 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
     await closeAll();
     throw error;
   }
+}
+
+/** `alive` and `ready` of a replay: its `done` has not rejected, its pipeline has not failed, its store answers. */
+function replayHealth(
+  done: Promise<unknown>,
+  running?: RunningPipeline,
+  store?: StateStore,
+): Pick<RunningReplay, 'alive' | 'ready'> {
+  let failed = false;
+  done.catch(() => {
+    failed = true;
+  });
+  const alive = () => !failed && (running?.alive() ?? true);
+  return { alive, ready: async () => alive() && (store ? await store.ping() : true) };
 }
 
 /** Promotes a completed replay's namespace when asked (`request.promote`), in `baseStateUri`'s database. */

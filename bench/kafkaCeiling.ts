@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { ConfigError } from '../pipeline/errors.js';
-import { createKafkaClient } from '../pipeline/kafka/client.js';
+import { createKafkaClient, kafkaLogger } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { DEFAULT_KAFKA_SOURCE_OPTIONS } from '../pipeline/kafka/source.js';
 import { parseKafkaUri } from '../pipeline/kafka/uri.js';
@@ -98,7 +98,7 @@ export async function measureKafkaCeiling(options: KafkaCeilingOptions): Promise
   if (o.brokers.length === 0) throw new ConfigError('--brokers must name at least one host:port');
   const log = o.log ?? rootLogger().child({ ns: 'kafka-ceiling' });
   const { connection } = parseKafkaUri(`kafka://${o.brokers.join(',')}/${o.topic}`);
-  const kafka = createKafkaClient(connection, { logger: log.child({ ns: 'kafka' }) });
+  const kafka = createKafkaClient(connection, { logger: kafkaLogger(log) });
 
   await ensureTopic(kafka, o.topic, o.partitions);
   const admin = kafka.admin();

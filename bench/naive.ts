@@ -13,7 +13,7 @@ import { Partitioners } from 'kafkajs';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import type { RnnState } from '../model/types.js';
 import { ConfigError } from '../pipeline/errors.js';
-import { createKafkaClient } from '../pipeline/kafka/client.js';
+import { createKafkaClient, kafkaLogger } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { parseKafkaUri } from '../pipeline/kafka/uri.js';
 import { type Logger, rootLogger } from '../pipeline/logger.js';
@@ -112,7 +112,7 @@ export async function runNaive(options: NaiveOptions): Promise<NaiveResult> {
   const lstm = schema.cell === 'lstm';
 
   const redis = new Redis(o.redis, { lazyConnect: true });
-  const kafka = createKafkaClient(connection, { logger: log.child({ ns: 'kafka' }) });
+  const kafka = createKafkaClient(connection, { logger: kafkaLogger(log) });
   const consumer = kafka.consumer({ groupId: o.group });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   let timer: NodeJS.Timeout | undefined;

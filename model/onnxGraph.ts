@@ -75,7 +75,8 @@ export function onnxGraphNames(
 function permuteGates(data: Float32Array, hidden: number, cols: number, order: number[]): Float32Array {
   const block = hidden * cols;
   const out = new Float32Array(order.length * block);
-  order.forEach((from, to) => out.set(data.subarray(from * block, (from + 1) * block), to * block));
+  for (const [to, from] of order.entries())
+    out.set(data.subarray(from * block, (from + 1) * block), to * block);
   return out;
 }
 

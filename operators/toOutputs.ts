@@ -1,4 +1,3 @@
-import { map, type OperatorFunction } from 'rxjs';
 import type { OutputMessage, ScoredMessage, SinkRecord } from '../pipeline/types.js';
 
 /** What an output carries besides its bookkeeping fields. */
@@ -13,31 +12,12 @@ export interface OutputEmitOptions {
   embedding: boolean | 'base64';
 }
 
-/** Options of {@link toOutputs}. */
-export interface ToOutputsOptions {
-  /** The output's `model` field: `name@fingerprint`. */
-  model: string;
-  /** Which fields to emit. @default DEFAULT_TO_OUTPUTS_OPTIONS.emit */
-  emit?: Partial<OutputEmitOptions>;
-}
-
-/** Defaults of {@link ToOutputsOptions}. */
-export const DEFAULT_TO_OUTPUTS_OPTIONS: { emit: OutputEmitOptions } = {
-  emit: { sentiment: true, embedding: false },
-};
-
 /**
- * Maps scored messages to sink records carrying the output contract (key = the sequence key).
+ * One scored message as a sink record carrying the output contract (key = the sequence key).
  *
  * @example
- * scored$.pipe(toOutputs({ model: 'sentiment-gru@0123456789abcdef', emit: { embedding: 'base64' } }))
+ * toOutput(scored, 'sentiment-gru@0123456789abcdef', { sentiment: true, embedding: 'base64' })
  */
-export function toOutputs(options: ToOutputsOptions): OperatorFunction<ScoredMessage, SinkRecord> {
-  const emit: OutputEmitOptions = { ...DEFAULT_TO_OUTPUTS_OPTIONS.emit, ...options.emit };
-  return map((scored) => toOutput(scored, options.model, emit));
-}
-
-/** One scored message as a sink record (the pure function behind {@link toOutputs}). */
 export function toOutput(scored: ScoredMessage, model: string, emit: OutputEmitOptions): SinkRecord {
   const { message } = scored;
   const value: OutputMessage = {

@@ -36,7 +36,9 @@ export function isRetriable(error: unknown): boolean {
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `fn`, retrying retriable failures with full-jitter exponential backoff.
+ * Runs `fn`, retrying retriable failures with exponential backoff and "equal jitter" (AWS, "Exponential
+ * Backoff And Jitter"): the n-th wait is `cap/2 + random(0, cap/2)` with `cap = min(maxDelayMs,
+ * initialDelayMs·2^(n-1))`, so retries spread out but never come back sooner than half the backoff.
  * @example await withRetry(() => store.write(writes), { onRetry: (e) => log.warn({ err: e }, 'retrying') });
  */
 export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {

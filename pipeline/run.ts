@@ -199,8 +199,9 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
 
   let previousAck: Promise<void> = Promise.resolve();
   const commit = async (positions: readonly SourcePosition[], batchOutputs: readonly SinkRecord[]) => {
-    const abandoned = revocations ? positions.filter((p) => tracker.isForgotten(p)) : [];
     const released = tracker.complete(positions);
+    // Reads of revoked partitions (exactly-once) only give their source budget back.
+    const abandoned = tracker.takeAbandoned();
     const outputs = releasedOutputs(batchOutputs, released);
     // A transactional sink commits the offsets: it writes even with no outputs (all dead letters or held).
     if (outputs.length > 0 || (sink.commitsOffsets && released.length > 0)) {
@@ -367,7 +368,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
       const { batch } = work;
       await writeDead(batch.dead);
       const results = revocations
-        ? batch.results.filter((r) => !tracker.isForgotten(r.message.record.source))
+        ? batch.results.filter((r) => !tracker.isAbandoned(r.message.record.source))
         : batch.results;
       const outputs = results.map((scored) => toOutput(scored, model.id, opts.emit));
       const replayed = batch.results.filter((r) => r.replayed).length;

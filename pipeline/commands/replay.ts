@@ -39,7 +39,11 @@ export async function replayCommand(flags: Record<string, unknown>): Promise<num
   let server: Server | undefined;
   if (metrics && config.metricsPort !== undefined) {
     log.info({ port: config.metricsPort }, 'serving /metrics, /healthz, /readyz');
-    server = await serveMetrics(metrics, { alive: () => true, ready: async () => true }, config.metricsPort);
+    server = await serveMetrics(
+      metrics,
+      { alive: () => replay.alive(), ready: () => replay.ready() },
+      config.metricsPort,
+    );
   }
   let stopping: NodeJS.Timeout | undefined;
   const onSignal = (signal: string) => {

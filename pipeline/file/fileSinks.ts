@@ -9,6 +9,8 @@ import type { DeadLetter, DeadLetterSink, Sink, SinkRecord } from '../types.js';
 class LineWriter {
   private readonly stream: NodeJS.WritableStream;
   private readonly owned: WriteStream | undefined;
+  /** The owned stream's first error (open or write): every later write fails with it. */
+  private error: Error | undefined;
 
   /** `-` = stdout; `stderr` = the process's stderr (whatever it is: a pipe, a socket, a file). */
   constructor(path: string) {
@@ -16,12 +18,18 @@ class LineWriter {
       this.stream = path === '-' ? process.stdout : process.stderr;
     } else {
       this.owned = createWriteStream(path, { flags: 'a' });
+      // A failed write reaches its caller through the write's callback; the stream's 'error' event, with
+      // no listener, would also crash the process as an uncaught exception, past the run's error handling.
+      this.owned.on('error', (error) => {
+        this.error ??= error;
+      });
       this.stream = this.owned;
     }
   }
 
   write(lines: string[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
+    if (this.error) return Promise.reject(this.error);
     return new Promise((resolve, reject) => {
       this.stream.write(lines.join(''), (error) => (error ? reject(error) : resolve()));
     });

@@ -17,8 +17,6 @@ export interface FileSourceOptions {
   maxInFlight?: number;
   /** Longest line kept; longer lines are cut (and refused by the decoder as too large). @default 1 MiB */
   maxLineBytes?: number;
-  /** Skip lines up to and including these positions (resuming a replay). */
-  resumeAfter?: Map<number, bigint>;
 }
 
 export const DEFAULT_FILE_SOURCE = { format: 'json', maxInFlight: 10_000, maxLineBytes: 1 << 20 } as const;
@@ -33,8 +31,7 @@ export class FileSource implements Source {
   private started = false;
   /** The stream being read, destroyed by `stop()` so a read waiting on stdin ends at once. */
   private input: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
-  private readonly options: Required<Omit<FileSourceOptions, 'resumeAfter'>> &
-    Pick<FileSourceOptions, 'resumeAfter'>;
+  private readonly options: Required<FileSourceOptions>;
 
   constructor(options: FileSourceOptions) {
     this.options = { ...DEFAULT_FILE_SOURCE, ...options };
@@ -59,13 +56,11 @@ export class FileSource implements Source {
     const topic = path === '-' ? 'stdin' : `file:${path}`;
     const input = path === '-' ? process.stdin : createReadStream(path);
     this.input = input;
-    const skipThrough = this.options.resumeAfter?.get(partition) ?? -1n;
     let offset = -1n;
     try {
       for await (const line of splitLines(input, this.options.maxLineBytes)) {
         offset++;
         if (this.stopped) break;
-        if (offset <= skipThrough) continue;
         if (line.bytes.length === 0 && !line.truncated) continue; // blank lines are not messages
         while (this.inFlight >= this.options.maxInFlight && !this.stopped) {
           await new Promise<void>((resolve) => {

@@ -25,6 +25,22 @@ export const SILENT_KAFKA_LOGGER: KafkaLogger = {
   error() {},
 };
 
+/**
+ * The Kafka connectors' logger: each line of `log` tagged `component: 'kafka'` as a field of the line,
+ * not as a child binding — pino appends a child's bindings to its parent's, so a `child({ ns: 'kafka' })`
+ * of the command's `ns: 'run'` logger wrote `"ns"` twice in every line. kafkajs' own lines (through
+ * {@link kafkaLogCreator}) keep their `component: 'kafkajs.<Namespace>'`.
+ *
+ * @example const log = kafkaLogger(rootLogger().child({ ns: 'run' })); // {"ns":"run","component":"kafka",…}
+ */
+export function kafkaLogger(log: KafkaLogger): KafkaLogger {
+  const at =
+    (level: keyof KafkaLogger) =>
+    (obj: object, msg: string): void =>
+      log[level]({ component: 'kafka', ...obj }, msg);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
 /** Options of {@link createKafkaClient}. */
 export interface KafkaClientOptions {
   /** Where kafkajs logs go. @default SILENT_KAFKA_LOGGER */

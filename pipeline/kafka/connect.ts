@@ -5,7 +5,7 @@
 import type { Kafka } from 'kafkajs';
 import type { ConnectOptions } from '../connect.js';
 import { ConfigError } from '../errors.js';
-import { createKafkaClient, type KafkaLogger, toKafkaError } from './client.js';
+import { createKafkaClient, type KafkaLogger, kafkaLogger, toKafkaError } from './client.js';
 import { KafkaDeadLetterSink } from './deadLetterSink.js';
 import { KafkaSink } from './sink.js';
 import { KafkaSource, type TopicPartition } from './source.js';
@@ -23,7 +23,7 @@ export interface KafkaSourceWiring {
 }
 
 function client(parsed: KafkaUri, options: ConnectOptions): { kafka: Kafka; log: KafkaLogger } {
-  const log = options.log.child({ ns: 'kafka' });
+  const log = kafkaLogger(options.log);
   log.debug({ connection: describeConnection(parsed.connection), topic: parsed.topic }, 'kafka client');
   return { kafka: createKafkaClient(parsed.connection, { logger: log }), log };
 }

@@ -54,11 +54,6 @@ export class PartitionTracker {
     this.#lastPushed = value;
   }
 
-  /** Whether `offset` is pushed and not yet acked here. */
-  has(offset: string): boolean {
-    return this.#byOffset.has(offset);
-  }
-
   /** Marks `offset` acked; returns its byte size, or `undefined` when it is not pending here. */
   ack(offset: string): number | undefined {
     const entry = this.#byOffset.get(offset);

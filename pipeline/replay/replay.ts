@@ -124,6 +124,10 @@ export interface RunningReplay {
   done: Promise<ReplayResult>;
   /** Stops reading; what was read drains, is checkpointed, and `done` resolves with `completed: false`. */
   stop(): Promise<void>;
+  /** Whether the replay has not failed (`/healthz`): false once its pipeline or its finishing step failed. */
+  alive(): boolean;
+  /** Whether it is alive and its state store answers (`/readyz`). */
+  ready(): Promise<boolean>;
 }
 
 type ReplaySource = Source & { start?(): Promise<void> };
@@ -245,10 +249,11 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
     if (prior?.status === 'done') {
       log.info({ name, finishedAt: prior.finishedAt }, 'replay already complete: nothing to read');
       if (!loaded.bidirectional) loaded.model.engine.dispose();
-      const done = finishReplay({ ...base, stats: emptyStats() }, true, request, config.state, log).finally(
-        closeAll,
-      );
-      return { name, stateUri, prefix, done, stop: async () => {} };
+      const done = finishReplay(
+        { ...base, stats: emptyStats(), completed: true },
+        { request, baseStateUri: config.state, log },
+      ).finally(closeAll);
+      return { name, stateUri, prefix, done, stop: async () => {}, ...replayHealth(done) };
     }
 
     const connect: ConnectOptions = {
@@ -396,7 +401,10 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
           completed ? 'replay complete' : `replay stopped: re-run with --namespace ${name} to resume`,
         );
         if (completed) await checkpoint.finish();
-        return await finishReplay({ ...base, stats }, completed, request, config.state, log);
+        return await finishReplay(
+          { ...base, stats, completed },
+          { request, baseStateUri: config.state, log },
+        );
       } finally {
         if (!completed) progress.stop(false);
         await closeAll();
@@ -407,6 +415,7 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
       stateUri,
       prefix,
       done,
+      ...replayHealth(done, running, store),
       async stop() {
         stopRequested = true;
         await running.stop();
@@ -418,14 +427,26 @@ export async function startReplay(options: StartReplayOptions): Promise<RunningR
   }
 }
 
-/** Promotes a completed replay's namespace when asked. */
+/** `alive` and `ready` of a replay: its `done` has not rejected, its pipeline has not failed, its store answers. */
+function replayHealth(
+  done: Promise<unknown>,
+  running?: RunningPipeline,
+  store?: StateStore,
+): Pick<RunningReplay, 'alive' | 'ready'> {
+  let failed = false;
+  done.catch(() => {
+    failed = true;
+  });
+  const alive = () => !failed && (running?.alive() ?? true);
+  return { alive, ready: async () => alive() && (store ? await store.ping() : true) };
+}
+
+/** Promotes a completed replay's namespace when asked (`request.promote`), in `baseStateUri`'s database. */
 async function finishReplay(
-  result: Omit<ReplayResult, 'completed' | 'promoted'>,
-  completed: boolean,
-  request: ReplayRequest,
-  baseStateUri: string,
-  log: Logger,
+  result: Omit<ReplayResult, 'promoted'>,
+  { request, baseStateUri, log }: { request: ReplayRequest; baseStateUri: string; log: Logger },
 ): Promise<ReplayResult> {
+  const { completed } = result;
   if (!completed || !request.promote || !result.prefix) {
     if (request.promote && !completed)
       log.warn({ name: result.name }, 'not promoted: the replay did not complete');
@@ -486,11 +507,11 @@ async function openKafkaRange(options: {
   remaining?: number;
 }> {
   const { parseKafkaUri } = await import('../kafka/uri.js');
-  const { createKafkaClient } = await import('../kafka/client.js');
+  const { createKafkaClient, kafkaLogger } = await import('../kafka/client.js');
   const { KafkaSource } = await import('../kafka/source.js');
   const { planKafkaRange } = await import('./kafkaRange.js');
   const parsed = parseKafkaUri(options.uri);
-  const log = options.log.child({ ns: 'kafka' });
+  const log = kafkaLogger(options.log);
   const kafka = createKafkaClient(parsed.connection, { logger: log });
   // A private group per replay: its committed offsets are the replay's progress.
   const groupId = `rnnstream-replay.${options.base}.${options.name}`;

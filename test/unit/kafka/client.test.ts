@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs, { logLevel } from 'kafkajs';
+import { pino } from 'pino';
 import { RnnstreamError, TransientError } from '../../../pipeline/errors.js';
-import { type KafkaLogger, kafkaLogCreator, toKafkaError } from '../../../pipeline/kafka/client.js';
+import {
+  type KafkaLogger,
+  kafkaLogCreator,
+  kafkaLogger,
+  toKafkaError,
+} from '../../../pipeline/kafka/client.js';
 
 // kafkajs is CommonJS and spreads its error classes into module.exports: Node sees them on the default export only.
 const { KafkaJSError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
@@ -48,6 +54,38 @@ describe('kafkaLogCreator', () => {
     });
     assert.ok(!JSON.stringify(lines).includes('hunter2'));
     assert.equal(lines[0].msg, 'auth *** failed');
+  });
+});
+
+describe('kafkaLogger', () => {
+  it('tags connector and kafkajs lines once each: one "ns" (the command\'s), one "component"', () => {
+    const lines: string[] = [];
+    const root = pino({ base: { app: 'rnnstream' } }, { write: (line: string) => lines.push(line) });
+    const log = kafkaLogger(root.child({ ns: 'run' }));
+    log.info({ topic: 't' }, 'kafka source started');
+    kafkaLogCreator(log)()({
+      namespace: 'Consumer',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { timestamp: 't', message: 'crash', groupId: 'g' },
+    });
+    assert.equal(lines.length, 2);
+    const count = (line: string, key: string) => line.split(`"${key}":`).length - 1;
+    for (const line of lines) {
+      // Counted in the raw line: JSON.parse keeps the last of two equal keys and would hide a repeat.
+      assert.equal(count(line, 'ns'), 1, line);
+      assert.equal(count(line, 'component'), 1, line);
+    }
+    assert.deepEqual(
+      lines.map((line) => {
+        const { ns, component, msg } = JSON.parse(line);
+        return [ns, component, msg];
+      }),
+      [
+        ['run', 'kafka', 'kafka source started'],
+        ['run', 'kafkajs.Consumer', 'crash'],
+      ],
+    );
   });
 });
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TestScheduler } from 'rxjs/testing';
-import { float32ToBase64, toOutputs } from '../../../operators/toOutputs.js';
+import { float32ToBase64, type OutputEmitOptions, toOutput } from '../../../operators/toOutputs.js';
 import type { ScoredMessage, SinkRecord, TokenizedMessage } from '../../../pipeline/types.js';
 
 function msg(key: string, offset: string, extra: Partial<TokenizedMessage> = {}): TokenizedMessage {
@@ -25,58 +24,39 @@ const scored: ScoredMessage = {
 };
 const ended: ScoredMessage = { message: msg('k', '11', { end: true }), totalTokens: 14, replayed: true };
 
-describe('toOutputs', () => {
-  it('maps scored messages to the output contract (marbles)', () => {
-    new TestScheduler((x, y) => assert.deepStrictEqual(x, y)).run(({ cold, expectObservable }) => {
-      const out$ = cold('a-b|', { a: scored, b: ended }).pipe(toOutputs({ model: 'gru@abc' }));
-      expectObservable(out$).toBe('a-b|', {
-        a: {
-          key: 'k',
-          value: {
-            key: 'k',
-            id: 'm-1',
-            source: { topic: 'in', partition: 3, offset: '10' },
-            tokens: 2,
-            totalTokens: 12,
-            sentiment: { label: 'positive', score: 0.75 },
-            model: 'gru@abc',
-          },
-        } satisfies SinkRecord,
-        b: {
-          key: 'k',
-          value: {
-            key: 'k',
-            source: { topic: 'in', partition: 3, offset: '11' },
-            tokens: 2,
-            totalTokens: 14,
-            model: 'gru@abc',
-            end: true,
-            replayed: true,
-          },
-        } satisfies SinkRecord,
-      });
-    });
-  });
+const DEFAULT_EMIT: OutputEmitOptions = { sentiment: true, embedding: false };
 
-  it('propagates source errors', () => {
-    new TestScheduler((x, y) => assert.deepStrictEqual(x, y)).run(({ cold, expectObservable }) => {
-      expectObservable(cold<ScoredMessage>('-#').pipe(toOutputs({ model: 'm' }))).toBe('-#');
-    });
+describe('toOutput', () => {
+  it('maps scored messages to the output contract', () => {
+    assert.deepStrictEqual(toOutput(scored, 'gru@abc', DEFAULT_EMIT), {
+      key: 'k',
+      value: {
+        key: 'k',
+        id: 'm-1',
+        source: { topic: 'in', partition: 3, offset: '10' },
+        tokens: 2,
+        totalTokens: 12,
+        sentiment: { label: 'positive', score: 0.75 },
+        model: 'gru@abc',
+      },
+    } satisfies SinkRecord);
+    assert.deepStrictEqual(toOutput(ended, 'gru@abc', DEFAULT_EMIT), {
+      key: 'k',
+      value: {
+        key: 'k',
+        source: { topic: 'in', partition: 3, offset: '11' },
+        tokens: 2,
+        totalTokens: 14,
+        model: 'gru@abc',
+        end: true,
+        replayed: true,
+      },
+    } satisfies SinkRecord);
   });
 
   it('emits embeddings as numbers or base64 little-endian float32, and sentiment only when asked', () => {
-    const project = (emit: Parameters<typeof toOutputs>[0]['emit']) => {
-      let out: SinkRecord | undefined;
-      new TestScheduler(() => {}).run(({ cold }) => {
-        cold('a|', { a: scored })
-          .pipe(toOutputs({ model: 'm', emit }))
-          .subscribe((r) => {
-            out = r;
-          });
-      });
-      assert.ok(out);
-      return out.value;
-    };
+    const project = (emit: Partial<OutputEmitOptions>) =>
+      toOutput(scored, 'm', { ...DEFAULT_EMIT, ...emit }).value;
     assert.deepEqual(project({ embedding: true }).embedding, [0.5, -1.25, 3]);
     const b64 = project({ embedding: 'base64', sentiment: false });
     assert.equal(b64.sentiment, undefined);

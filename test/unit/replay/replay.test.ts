@@ -3,6 +3,7 @@
  * and globs (JSON lines and CSV), bidirectional whole-text scoring, and its configuration rules.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,32 @@ describe('replay of files (memory state)', () => {
     } finally {
       encoder.dispose();
     }
+  });
+
+  it('reports its health: alive and ready while it works and once done, neither once it failed', async () => {
+    const input = join(work, 'health.jsonl');
+    writeJsonLines(input, makeCorpus(50, 5, 3));
+    const start = (out: string) =>
+      startReplay({
+        config: resolveReplayConfig(
+          { backend: 'cpu', model, logLevel: 'silent', in: `file:${input}`, out },
+          {},
+        ),
+        request: {},
+        log,
+        progressTty: false,
+      });
+    const ok = await start(`file:${join(work, 'health-out.jsonl')}`);
+    assert.equal(ok.alive(), true);
+    assert.equal(await ok.ready(), true);
+    assert.equal((await ok.done).completed, true);
+    assert.equal(ok.alive(), true);
+    // A sink that cannot write (ENOSPC is not retriable): the replay fails, and says so.
+    if (!existsSync('/dev/full')) return;
+    const failing = await start('file:/dev/full');
+    await assert.rejects(failing.done, /ENOSPC|no space/i);
+    assert.equal(failing.alive(), false);
+    assert.equal(await failing.ready(), false);
   });
 
   it('refuses what it cannot do, naming the option', async () => {

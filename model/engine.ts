@@ -22,7 +22,7 @@ import {
 } from './cells.js';
 import { filledTensor2d } from './hostTensor.js';
 import type { HostTensor } from './safetensors.js';
-import { checkStepRow, incomingLast, unchangedResult } from './stepRows.js';
+import { incomingLast, type RunningRow, splitStepRows } from './stepRows.js';
 import type { RnnConfig, StepEngine, StepOptions, StepResult, StepRow } from './types.js';
 
 /** Options of {@link createEngine}. */
@@ -72,13 +72,6 @@ interface InputParams {
 
 /** The input projection of time step t, one `[batchSizes[t], width]` tensor per gate group (caller disposes). */
 type StepFeed = (t: number) => tf.Tensor2D[];
-
-/** One row after validation, with its place in the sorted batch. */
-interface PreparedRow {
-  index: number;
-  steps: number;
-  row: StepRow;
-}
 
 const upload2d = (t: HostTensor) => tf.tensor2d(t.data, t.shape as [number, number], 'float32');
 const upload1d = (t: HostTensor | undefined) => (t ? tf.tensor1d(t.data, 'float32') : undefined);
@@ -158,16 +151,8 @@ class BatchedEngine implements StepEngine {
   async step(rows: StepRow[], options: StepOptions = {}): Promise<StepResult[]> {
     if (this.disposed) throw new Error('engine used after dispose()');
     const { hiddenSize: H, numLayers: L } = this.config;
-    const results: StepResult[] = new Array(rows.length);
-    const running: PreparedRow[] = [];
-    rows.forEach((row, index) => {
-      const steps = checkStepRow(this.config, this.vocabSize, row, index);
-      if (steps > 0) running.push({ index, steps, row });
-      else results[index] = unchangedResult(this.config, row, options);
-    });
+    const { results, running } = splitStepRows(this.config, this.vocabSize, rows, options);
     if (running.length === 0) return results;
-    // Longest first (stable), so the rows still running at any step are a prefix of the batch.
-    running.sort((a, b) => b.steps - a.steps || a.index - b.index);
     const B = running.length;
     const T = running[0].steps;
     const batchSizes: number[] = [];
@@ -231,7 +216,7 @@ class BatchedEngine implements StepEngine {
 
   /** The tensor program of one call; returns everything to read back, flattened into one tensor. */
   private program(
-    running: PreparedRow[],
+    running: RunningRow[],
     batchSizes: number[],
     offsets: number[],
     N: number,

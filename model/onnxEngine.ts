@@ -12,7 +12,7 @@ import type { OnnxRuntime } from './backend.js';
 import type { RnnWeights } from './cells.js';
 import { checkRnnWeights } from './cells.js';
 import { buildOnnxGraph, type OnnxGraphNames, onnxGraphNames } from './onnxGraph.js';
-import { checkStepRow, incomingLast, unchangedResult } from './stepRows.js';
+import { incomingLast, type RunningRow, splitStepRows } from './stepRows.js';
 import type { RnnConfig, StepEngine, StepOptions, StepResult, StepRow } from './types.js';
 
 /** Options of {@link createOnnxEngine}. */
@@ -33,13 +33,6 @@ export interface OnnxEngineOptions {
 
 /** Defaults of {@link OnnxEngineOptions}. */
 export const DEFAULT_ONNX_ENGINE_OPTIONS: Required<OnnxEngineOptions> = { threads: 1, runCost: 48 };
-
-/** A row that runs, with its place in the caller's order. */
-interface RunningRow {
-  index: number;
-  steps: number;
-  row: StepRow;
-}
 
 /**
  * Cuts rows sorted by steps (longest first) into consecutive groups minimising
@@ -113,15 +106,8 @@ class OnnxEngine implements StepEngine {
 
   async step(rows: StepRow[], options: StepOptions = {}): Promise<StepResult[]> {
     if (this.disposed) throw new Error('engine used after dispose()');
-    const results: StepResult[] = new Array(rows.length);
-    const running: RunningRow[] = [];
-    rows.forEach((row, index) => {
-      const steps = checkStepRow(this.config, this.vocabSize, row, index);
-      if (steps > 0) running.push({ index, steps, row });
-      else results[index] = unchangedResult(this.config, row, options);
-    });
+    const { results, running } = splitStepRows(this.config, this.vocabSize, rows, options);
     if (running.length === 0) return results;
-    running.sort((a, b) => b.steps - a.steps || a.index - b.index);
     const session = await this.session;
     const ends = planRuns(
       running.map((r) => r.steps),

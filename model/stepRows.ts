@@ -66,3 +66,32 @@ export function unchangedResult(config: RnnConfig, row: StepRow, options: StepOp
   if (options.returnOutputs) result.outputs = new Float32Array(0);
   return result;
 }
+
+/** A row with steps, with its place in the caller's order. */
+export interface RunningRow {
+  index: number;
+  steps: number;
+  row: StepRow;
+}
+
+/**
+ * Checks every row, answers the rows without steps at once (their state unchanged), and returns the
+ * others sorted longest first (stable), so the rows still running at any step are a prefix.
+ * @example const { results, running } = splitStepRows(config, vocabSize, rows, options);
+ */
+export function splitStepRows(
+  config: RnnConfig,
+  vocabSize: number,
+  rows: StepRow[],
+  options: StepOptions,
+): { results: StepResult[]; running: RunningRow[] } {
+  const results: StepResult[] = new Array(rows.length);
+  const running: RunningRow[] = [];
+  rows.forEach((row, index) => {
+    const steps = checkStepRow(config, vocabSize, row, index);
+    if (steps > 0) running.push({ index, steps, row });
+    else results[index] = unchangedResult(config, row, options);
+  });
+  running.sort((a, b) => b.steps - a.steps || a.index - b.index);
+  return { results, running };
+}

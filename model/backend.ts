@@ -154,8 +154,9 @@ async function useTensorflow(): Promise<string> {
 
 /**
  * Activates the requested backend, or for `auto` the best available one: onnxruntime when its binding
- * loads (several times faster than TF.js on a CPU, and ahead of TF.js webgpu at the batch sizes a
- * stream forms), else webgpu when a GPU adapter is found, else wasm, else cpu. An explicitly requested
+ * loads (several times faster than TF.js wasm on a CPU, BENCHMARKS.md (a); TF.js webgpu has not been
+ * measured on a GPU beside it, so a GPU machine asks for `webgpu` explicitly), else webgpu when a GPU
+ * adapter is found, else wasm, else cpu. An explicitly requested
  * backend that is missing or fails is a {@link ConfigError}.
  * @example const { backend, reason } = await selectBackend('auto', logger('model'));
  */

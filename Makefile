@@ -13,7 +13,7 @@ node_modules/.package-lock.json: package-lock.json
 
 install: node_modules/.package-lock.json
 
-dist/pipeline/cli.js: install $(shell find model operators pipeline bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+dist/pipeline/cli.js: install $(shell find core model operators pipeline bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 	npm run build --silent
 	@touch $@
 

@@ -1,5 +1,4 @@
 import { concatMap, first, from, map, type ObservableInput, type OperatorFunction, of } from 'rxjs';
-import { ConfigError, RnnstreamError } from '../pipeline/errors.js';
 import type {
   Batch,
   DeadLetter,
@@ -8,7 +7,8 @@ import type {
   LoadedRow,
   LoadedState,
   TokenizedMessage,
-} from '../pipeline/types.js';
+} from '../core/contracts.js';
+import { ConfigError, RnnstreamError } from '../core/errors.js';
 
 /** What to do with a key whose stored state is unusable (garbage, bad checksum, another model). */
 export type BadStatePolicy = 'reset' | 'dlq' | 'fail';

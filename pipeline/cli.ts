@@ -4,9 +4,9 @@
  * on stderr naming the option, exit code 2.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, RnnstreamError } from '../core/errors.js';
 import { BACKEND_NAMES } from '../model/backendNames.js';
 import { registerReplayCommand } from './commands/replay.js';
-import { ConfigError, RnnstreamError } from './errors.js';
 
 const program = new Command()
   .name('rnnstream')

@@ -18,7 +18,15 @@ import {
   share,
   tap,
 } from 'rxjs';
-import type { Prediction, StepEngine } from '../model/types.js';
+import type {
+  Batch,
+  DeadLetter,
+  Prediction,
+  SinkRecord,
+  SourcePosition,
+  SteppedBatch,
+} from '../core/contracts.js';
+import type { StepEngine } from '../model/types.js';
 import { BatchCostModel } from '../operators/batchCost.js';
 import { decodeRecord } from '../operators/decodeRecord.js';
 import { loadState } from '../operators/loadState.js';
@@ -29,21 +37,11 @@ import { storeState } from '../operators/storeState.js';
 import { tokenizeMessages } from '../operators/tokenizeMessages.js';
 import { toOutput } from '../operators/toOutputs.js';
 import { AckTracker } from './ackTracker.js';
+import type { DeadLetterSink, Sink, Source, StateStore } from './connectors.js';
 import { MessageTimings, overloadReporter } from './latency.js';
 import type { Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { RunContext, type RunningPipeline } from './running.js';
-import type {
-  Batch,
-  DeadLetter,
-  DeadLetterSink,
-  Sink,
-  SinkRecord,
-  Source,
-  SourcePosition,
-  StateStore,
-  SteppedBatch,
-} from './types.js';
 
 /** What the pipeline needs of a model: tokenizer, batched step, head. */
 export interface PipelineModel {

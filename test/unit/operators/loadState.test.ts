@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchError, EmptyError, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { loadState, splitBatch } from '../../../operators/loadState.js';
-import { ConfigError, RnnstreamError } from '../../../pipeline/errors.js';
 import type {
   Batch,
   LoadedBatch,
   LoadedState,
   StoredState,
   TokenizedMessage,
-} from '../../../pipeline/types.js';
+} from '../../../core/contracts.js';
+import { ConfigError, RnnstreamError } from '../../../core/errors.js';
+import { loadState, splitBatch } from '../../../operators/loadState.js';
 
 function msg(key: string, offset: string, partition = 0): TokenizedMessage {
   return {

@@ -42,6 +42,8 @@ test-fault: build services
 lint: install
 	npx biome check .
 	npx tsc -p tsconfig.json --noEmit
+	# Folders depend one way (core ← model ← operators ← pipeline): .dependency-cruiser.cjs
+	npx depcruise core model operators pipeline bench test scripts --config .dependency-cruiser.cjs
 
 format: install
 	npx biome check --write .

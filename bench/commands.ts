@@ -5,6 +5,13 @@
  */
 import { type Command, Option } from 'commander';
 
+/** A command action that imports its bench only when it runs; the bench's exit code becomes the process's. */
+function lazy(load: () => Promise<(flags: never) => Promise<number>>) {
+  return async (flags: Record<string, unknown>): Promise<void> => {
+    process.exitCode = await (await load())(flags as never);
+  };
+}
+
 /**
  * Adds `kernel`, `pipeline` and `memory` to the `bench` command.
  * @param backendOption makes the CLI's `--backend` option (the same choices and help as `run`'s)
@@ -26,15 +33,12 @@ export function registerBenchCommands(bench: Command, backendOption: () => Optio
     .option('--engine-workers <n>', 'engine worker threads over disjoint rows (default 1)')
     .option('--threads <n>', 'ONNX Runtime threads per session (default 1)')
     .option('--context <name>', 'label the point (e.g. pipeline: the kernel at the pipeline batch)')
-    .addOption(backendOption())
     .addOption(
       new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']),
     )
+    .addOption(backendOption())
     .option('--json', 'last line is a JSON object')
-    .action(async (flags: Record<string, unknown>) => {
-      const { benchKernelCommand } = await import('./kernel.js');
-      process.exitCode = await benchKernelCommand(flags as never);
-    });
+    .action(lazy(async () => (await import('./kernel.js')).benchKernelCommand));
   bench
     .command('pipeline')
     .description('the embedded pipeline end to end, micro-batched or one message at a time')
@@ -47,10 +51,7 @@ export function registerBenchCommands(bench: Command, backendOption: () => Optio
     .option('--engine-workers <n>', 'engine worker threads (default 1)')
     .addOption(backendOption())
     .option('--json', 'last line is a JSON object')
-    .action(async (flags: Record<string, unknown>) => {
-      const { benchPipelineCommand } = await import('./pipeline.js');
-      process.exitCode = await benchPipelineCommand(flags as never);
-    });
+    .action(lazy(async () => (await import('./pipeline.js')).benchPipelineCommand));
   bench
     .command('memory')
     .description('RSS with many active keys in the memory state store')
@@ -65,8 +66,5 @@ export function registerBenchCommands(bench: Command, backendOption: () => Optio
     .option('--model <dir>', 'model package folder')
     .addOption(backendOption())
     .option('--json', 'last line is a JSON object')
-    .action(async (flags: Record<string, unknown>) => {
-      const { benchMemoryCommand } = await import('./memory.js');
-      process.exitCode = await benchMemoryCommand(flags as never);
-    });
+    .action(lazy(async () => (await import('./memory.js')).benchMemoryCommand));
 }

@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, RnnstreamError } from '../core/errors.js';
 import { BACKEND_NAMES } from '../model/backendNames.js';
 import { registerReplayCommand } from './commands/replay.js';
+import { errorLine } from './logger.js';
 
 const program = new Command()
   .name('rnnstream')
@@ -263,12 +264,12 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (error instanceof ConfigError) {
-      process.stderr.write(`rnnstream: ${error.message}\n`);
+      process.stderr.write(`rnnstream: ${errorLine(error)}\n`);
       process.exitCode = 2;
       return;
     }
     if (error instanceof RnnstreamError) {
-      process.stderr.write(`rnnstream: ${error.message}\n`);
+      process.stderr.write(`rnnstream: ${errorLine(error)}\n`);
       process.exitCode = 1;
       return;
     }

@@ -39,7 +39,7 @@ import { toOutput } from '../operators/toOutputs.js';
 import { AckTracker } from './ackTracker.js';
 import type { DeadLetterSink, Sink, Source, StateStore } from './connectors.js';
 import { MessageTimings, overloadReporter } from './latency.js';
-import type { Logger } from './logger.js';
+import { deadLetterFields, type Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { RunContext, type RunningPipeline } from './running.js';
 
@@ -223,7 +223,7 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     if (dead.length === 0) return;
     for (const d of dead) {
       metrics?.deadLetters.inc({ reason: d.reason, stage: d.stage });
-      log.warn({ reason: d.reason, stage: d.stage, ...d.record.source, detail: d.detail }, 'dead letter');
+      log.warn(deadLetterFields(d), 'dead letter');
     }
     stats.deadLetters += dead.length;
     await retry('dlq', () => deadLetters.write(dead));

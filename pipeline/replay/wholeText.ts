@@ -11,7 +11,7 @@ import { decodeRecord } from '../../operators/decodeRecord.js';
 import { tokenizeMessages } from '../../operators/tokenizeMessages.js';
 import { type OutputEmitOptions, toOutput } from '../../operators/toOutputs.js';
 import type { DeadLetterSink, Sink, Source } from '../connectors.js';
-import type { Logger } from '../logger.js';
+import { deadLetterFields, type Logger } from '../logger.js';
 import { RunContext, type RunningPipeline } from '../running.js';
 
 /** What the whole-text pipeline needs of a model. */
@@ -93,8 +93,7 @@ export function runWholeTextPipeline(
       stats.batches++;
       stats.rows += good.length;
       if (dead.length > 0) {
-        for (const d of dead)
-          log.warn({ reason: d.reason, stage: d.stage, ...d.record.source }, 'dead letter');
+        for (const d of dead) log.warn(deadLetterFields(d), 'dead letter');
         stats.deadLetters += dead.length;
         await retry('dlq', () => deadLetters.write(dead));
       }

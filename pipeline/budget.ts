@@ -91,8 +91,8 @@ export class Budget {
   }
 
   /**
-   * Takes the budget, waiting for releases while it does not fit; resolves `false` (taking nothing) when
-   * `signal` aborts first — how a source that is stopped gives up waiting.
+   * Takes the budget, waiting for releases while it does not fit; resolves `false` (taking nothing) once
+   * `signal` is aborted, also when it already was — how a stopped source gives up reading.
    *
    * @example
    * for await (const record of records) {
@@ -101,11 +101,11 @@ export class Budget {
    * }
    */
   async take(messages: number, bytes: number, signal?: AbortSignal): Promise<boolean> {
-    while (!this.tryAcquire(messages, bytes)) {
-      if (signal?.aborted) return false;
+    while (!signal?.aborted) {
+      if (this.tryAcquire(messages, bytes)) return true;
       await this.released(signal);
     }
-    return true;
+    return false;
   }
 
   /** Callers waiting in {@link released}. */

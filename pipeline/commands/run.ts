@@ -132,13 +132,14 @@ async function runLoaded(
     log.info({ ...stats, tokensPerSecond: Math.round(stats.tokens / Math.max(stats.seconds, 1e-9)) }, 'done');
     return 0;
   } finally {
-    if (stopping) clearTimeout(stopping);
     if (lagTimer) clearInterval(lagTimer);
     fencing?.unsubscribe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);
     server?.close();
+    // After the connectors closed: the drain's bound covers closing them too.
+    if (stopping) clearTimeout(stopping);
   }
 }
 

@@ -190,6 +190,22 @@ describe('KafkaSink exactly-once across owners (broker)', () => {
     assert.deepEqual(await committedOffsets(groupId, input), { 0: '2', 1: '1' });
   });
 
+  it('a closed sink opens no producer: an assignment landing while the worker stops creates none', async () => {
+    const topic = await newTopic('sink-closed', 1);
+    const input = await newTopic('sink-closed-in', 2);
+    const groupId = uniqueName('g-closed');
+    const [p0, p1] = [0, 1].map((partition) => ({ topic: input, partition }));
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
+    closers.push(() => sink.close());
+    await sink.assign([p0]);
+    assert.equal(sink.transactionalIds().length, 1);
+    await sink.close();
+    assert.deepEqual(sink.transactionalIds(), [], 'closed: every producer disconnected');
+    // A group join while stopping (kafkajs rejoins until the consumer leaves) calls assign after close.
+    await sink.assign([p0, p1]);
+    assert.deepEqual(sink.transactionalIds(), [], 'no producer (and no connection) after close');
+  });
+
   it('a retried write does not commit again the partitions that committed', async () => {
     const topic = await newTopic('sink-retry', 1);
     const input = await newTopic('sink-retry-in', 2);

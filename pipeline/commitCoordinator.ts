@@ -17,8 +17,9 @@
  * A revoked partition (exactly-once) is forgotten: its reads in flight are abandoned, their held and later
  * outputs dropped (the new owner redoes them and fenced this worker's producer).
  */
+import type { SinkRecord, SourcePosition } from '../core/contracts.js';
 import { AckTracker } from './ackTracker.js';
-import type { Sink, SinkRecord, Source, SourcePosition } from './types.js';
+import type { Sink, Source } from './connectors.js';
 
 /** What {@link CommitCoordinator} drives. */
 export interface CommitCoordinatorOptions {

@@ -3,6 +3,9 @@
  * limit), the head, the state schema its records are checked against, and either the incremental step
  * engine (a streaming model) or the encoder of whole texts (a bidirectional model, or `wholeText`).
  */
+
+import { ConfigError } from '../core/errors.js';
+import { defaultModelDir } from '../core/paths.js';
 import { type BackendName, selectBackend } from '../model/backend.js';
 import {
   createStreamingEngine,
@@ -13,9 +16,7 @@ import {
 } from '../model/modelPackage.js';
 import { createParallelEngine } from '../model/parallelEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
-import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import { defaultModelDir } from './paths.js';
 import type { WholeTextModel } from './replay/wholeText.js';
 import type { PipelineModel } from './run.js';
 import type { StateSchema } from './state/record.js';

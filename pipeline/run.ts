@@ -18,7 +18,15 @@ import {
   share,
   tap,
 } from 'rxjs';
-import type { Prediction, StepEngine } from '../model/types.js';
+import type {
+  Batch,
+  DeadLetter,
+  Prediction,
+  SourcePosition,
+  SteppedBatch,
+  TokenizedMessage,
+} from '../core/contracts.js';
+import type { StepEngine } from '../model/types.js';
 import { BatchCostModel } from '../operators/batchCost.js';
 import { decodeRecord } from '../operators/decodeRecord.js';
 import { loadState } from '../operators/loadState.js';
@@ -29,21 +37,11 @@ import { storeState } from '../operators/storeState.js';
 import { tokenizeMessages } from '../operators/tokenizeMessages.js';
 import { toOutput } from '../operators/toOutputs.js';
 import { CommitCoordinator } from './commitCoordinator.js';
+import type { DeadLetterSink, Sink, Source, StateStore } from './connectors.js';
 import { MessageTimings, overloadReporter } from './latency.js';
-import type { Logger } from './logger.js';
+import { deadLetterFields, type Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { RunContext, type RunningPipeline } from './running.js';
-import type {
-  Batch,
-  DeadLetter,
-  DeadLetterSink,
-  Sink,
-  Source,
-  SourcePosition,
-  StateStore,
-  SteppedBatch,
-  TokenizedMessage,
-} from './types.js';
 
 /** What the pipeline needs of a model: tokenizer, batched step, head. */
 export interface PipelineModel {
@@ -353,7 +351,7 @@ async function writeDead(stages: RunStages, dead: readonly DeadLetter[]): Promis
   const { log, metrics, deadLetters } = stages.parts;
   for (const d of dead) {
     metrics?.deadLetters.inc({ reason: d.reason, stage: d.stage });
-    log.warn({ reason: d.reason, stage: d.stage, ...d.record.source, detail: d.detail }, 'dead letter');
+    log.warn(deadLetterFields(d), 'dead letter');
   }
   stages.run.stats.deadLetters += dead.length;
   await stages.retry('dlq', () => deadLetters.write(dead));

@@ -3,17 +3,17 @@
  * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
  */
 import type { Server } from 'node:http';
+import { ConfigError, RnnstreamError } from '../../core/errors.js';
 import { checkRunParts, findingLine, throwFirstError } from '../checks.js';
 import { maskSecrets, type RunConfig, resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
-import { ConfigError, RnnstreamError } from '../errors.js';
+import type { Sink, Source } from '../connectors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { bidirectionalRefusal, type LoadedModel, type LoadedStreamingModel, loadModel } from '../model.js';
 import { type ConfigOptions, optionsFromConfig } from '../options.js';
 import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
-import type { Sink, Source } from '../types.js';
 
 /** Runs the streaming pipeline; resolves to the process exit code. */
 export async function runCommand(flags: Record<string, unknown>): Promise<number> {

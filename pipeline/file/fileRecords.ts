@@ -6,8 +6,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
-import { ConfigError } from '../errors.js';
-import type { SourcePosition, SourceRecord } from '../types.js';
+import type { SourcePosition, SourceRecord } from '../../core/contracts.js';
+import { ConfigError } from '../../core/errors.js';
 import { splitLines } from './lineSplitter.js';
 
 /** How one file's records are written. */

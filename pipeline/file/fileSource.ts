@@ -10,8 +10,9 @@
  * `resumeAfter` skips what a replay's checkpoint covers.
  */
 import { Subject } from 'rxjs';
+import type { SourcePosition, SourceRecord } from '../../core/contracts.js';
 import { Budget } from '../budget.js';
-import type { Source, SourcePosition, SourceRecord } from '../types.js';
+import type { Source } from '../connectors.js';
 import { csvRecords, fileFormat, lineRecords } from './fileRecords.js';
 
 /** Offsets of file i start at i × this (2^40 lines per file is beyond any file). */

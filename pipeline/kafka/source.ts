@@ -23,7 +23,8 @@
  */
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { type Observable, Observable as RxObservable, Subject } from 'rxjs';
-import type { Source, SourcePosition, SourceRecord } from '../types.js';
+import type { SourcePosition, SourceRecord } from '../../core/contracts.js';
+import type { Source } from '../connectors.js';
 import { Budget } from './budget.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
 import { PartitionTracker, partitionKey } from './offsetTracker.js';

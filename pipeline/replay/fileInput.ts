@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
 import type { FileFormat } from '../file/fileRecords.js';
 
 /**

@@ -9,9 +9,11 @@
  * finish (checkpoint, log, promotion, close).
  */
 import { readFileSync } from 'node:fs';
+import type { SourcePosition } from '../../core/contracts.js';
+import { ConfigError } from '../../core/errors.js';
 import { envName, type RunConfig, resolveRunConfig } from '../config.js';
 import { openDeadLetterSink, openSink, openStateStore } from '../connect.js';
-import { ConfigError } from '../errors.js';
+import type { DeadLetterSink, Sink, StateStore } from '../connectors.js';
 import type { Logger } from '../logger.js';
 import type { PipelineMetrics } from '../metrics.js';
 import {
@@ -24,7 +26,6 @@ import { type ConfigOptions, optionsFromConfig } from '../options.js';
 import { runPipeline } from '../run.js';
 import { emptyStats, type RunningPipeline, type RunStats } from '../running.js';
 import { connectRedis, parseStateUri, redactUri, type StateTarget } from '../state/stateUri.js';
-import type { DeadLetterSink, Sink, SourcePosition, StateStore } from '../types.js';
 import {
   type CheckpointData,
   NoCheckpoint,

@@ -3,14 +3,15 @@
  * (`--from-…`, `--to-end`), resolved from the command line and then opened as a source, with the counts
  * its progress bar needs and what a fresh replay's checkpoint records about it.
  */
+
+import { ConfigError } from '../../core/errors.js';
 import type { RunConfig } from '../config.js';
 import { filePath } from '../connect.js';
-import { ConfigError } from '../errors.js';
+import type { Source } from '../connectors.js';
 import { fileFormat } from '../file/fileRecords.js';
 import { FileSource, maxLineBytesFor, splitFileOffset } from '../file/fileSource.js';
 import type { KafkaSource } from '../kafka/source.js';
 import type { Logger } from '../logger.js';
-import type { Source } from '../types.js';
 import type { CheckpointData, ReplayInputSpec } from './checkpoint.js';
 import { countRecords, expandInputs } from './fileInput.js';
 import { describeStart, type KafkaStart, parseFromOffsets, parseFromTime, parseStart } from './kafkaRange.js';

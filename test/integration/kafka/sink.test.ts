@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import { RnnstreamError } from '../../../pipeline/errors.js';
+import type { OutputMessage, SinkRecord, SourcePosition } from '../../../core/contracts.js';
+import { RnnstreamError } from '../../../core/errors.js';
 import { createKafkaClient } from '../../../pipeline/kafka/client.js';
 import { KafkaDeadLetterSink } from '../../../pipeline/kafka/deadLetterSink.js';
 import { KafkaSink } from '../../../pipeline/kafka/sink.js';
-import type { OutputMessage, SinkRecord, SourcePosition } from '../../../pipeline/types.js';
 import {
   consumeAll,
   createTopic,

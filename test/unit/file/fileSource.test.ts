@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lastValueFrom, toArray } from 'rxjs';
+import type { SourceRecord } from '../../../core/contracts.js';
 import { FILE_OFFSET_STRIDE, FileSource, maxLineBytesFor } from '../../../pipeline/file/fileSource.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { SourceRecord } from '../../../core/contracts.js';
 import { KafkaSource } from '../../../pipeline/kafka/source.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Subject } from 'rxjs';
+import type { SinkRecord, SourcePosition } from '../../../core/contracts.js';
 import { CommitCoordinator } from '../../../pipeline/commitCoordinator.js';
-import type { SinkRecord, SourcePosition } from '../../../pipeline/types.js';
 
 const pos = (offset: number, partition = 0): SourcePosition => ({
   topic: 't',

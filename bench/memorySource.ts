@@ -5,6 +5,7 @@
  */
 import { Subject } from 'rxjs';
 import type { DeadLetter, SinkRecord, SourcePosition, SourceRecord } from '../core/contracts.js';
+import { Budget } from '../pipeline/budget.js';
 import type { DeadLetterSink, Sink, Source } from '../pipeline/connectors.js';
 import { seededRandom } from './random.js';
 
@@ -58,6 +59,8 @@ export class GeneratedSource implements Source {
   private readonly options: Required<GeneratedSourceOptions>;
   /** Next offset to be acked, per partition (everything below is acked). */
   private readonly ackedUpTo: bigint[];
+  /** Emitted and not yet acked (the shared {@link Budget}, as the Kafka and file sources). */
+  private readonly budget: Budget;
   private emitted = 0;
   private stopped = false;
   private pumping = false;
@@ -78,6 +81,7 @@ export class GeneratedSource implements Source {
     const next = seededRandom(seed);
     const offsets = new Array<number>(partitions).fill(0);
     this.ackedUpTo = new Array<bigint>(partitions).fill(0n);
+    this.budget = new Budget({ maxMessages: maxInFlight });
     this.records = Array.from({ length: messages }, (_, i) => {
       const k = i % keys;
       const partition = k % partitions;
@@ -105,10 +109,15 @@ export class GeneratedSource implements Source {
 
   async ack(positions: readonly SourcePosition[]): Promise<void> {
     // Acks are cumulative per partition (a position acks every earlier offset of its partition).
+    let released = 0;
     for (const { partition, offset } of positions) {
       const upTo = BigInt(offset) + 1n;
-      if (upTo > this.ackedUpTo[partition]) this.ackedUpTo[partition] = upTo;
+      if (upTo > this.ackedUpTo[partition]) {
+        released += Number(upTo - this.ackedUpTo[partition]);
+        this.ackedUpTo[partition] = upTo;
+      }
     }
+    this.budget.release(released, 0);
     // Resume on a later turn: emitting from inside the pipeline's ack would re-enter its operators.
     setImmediate(() => this.pump());
   }
@@ -128,8 +137,8 @@ export class GeneratedSource implements Source {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
     try {
-      const { messages, maxInFlight } = this.options;
-      while (this.emitted < messages && this.emitted - this.acked < maxInFlight && !this.stopped) {
+      const { messages } = this.options;
+      while (this.emitted < messages && !this.stopped && this.budget.tryAcquire(1, 0)) {
         this.subject.next(this.records[this.emitted++]);
       }
       if (this.emitted === messages) void this.stop();

@@ -103,9 +103,8 @@ export async function runNaive(options: NaiveOptions): Promise<NaiveResult> {
   const { connection } = parseKafkaUri(`kafka://${o.brokers.join(',')}/${o.input}`);
   parseKafkaUri(`kafka://${o.brokers.join(',')}/${o.output}`);
 
+  // A bidirectional model is refused there (it cannot stream).
   const loaded = await loadPipelineModel({ dir: o.model, backend: o.backend, log });
-  if (loaded.bidirectional)
-    throw new ConfigError(`model ${loaded.package.id} is bidirectional: it cannot stream`);
   const { model, schema } = loaded;
   const engine = model.engine;
   const size = schema.layers * schema.hidden;

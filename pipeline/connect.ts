@@ -5,7 +5,7 @@
 import { ConfigError } from '../core/errors.js';
 import type { DeadLetterSink, Sink, Source, StateStore } from './connectors.js';
 import { FileDeadLetterSink, FileSink } from './file/fileSinks.js';
-import { FileSource } from './file/fileSource.js';
+import { FileSource, maxLineBytesFor } from './file/fileSource.js';
 import type { Logger } from './logger.js';
 import type { StateSchema } from './state/record.js';
 
@@ -47,8 +47,10 @@ export async function openSource(
     return new FileSource({
       paths: [path],
       format: options.inputFormat,
+      // `run` reads every file as --input-format lines; replay reads `.csv` paths as CSV.
+      csvByExtension: false,
       maxInFlight: options.maxInFlight,
-      maxLineBytes: options.maxValueBytes * 4 + 4096,
+      maxLineBytes: maxLineBytesFor(options.maxValueBytes),
     });
   }
   if (isKafka(uri)) {

@@ -7,7 +7,7 @@
 import { checkRunParts, type Finding, findingLine } from '../checks.js';
 import { resolveRunConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { loadPipelineModel } from '../model.js';
+import { loadModel } from '../model.js';
 
 const LABELS = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' } as const;
 
@@ -33,15 +33,16 @@ export async function doctorCommand(flags: Record<string, unknown>): Promise<num
 /** Loads the model package on the chosen backend, as `run` would. */
 async function checkModel(
   dir: string | undefined,
-  backend: Parameters<typeof loadPipelineModel>[0]['backend'],
+  backend: Parameters<typeof loadModel>[0]['backend'],
 ): Promise<Finding> {
   const option = '--model';
   const target = dir ?? '(the shipped model)';
   try {
-    const loaded = await loadPipelineModel({ dir, backend, log: createLogger('silent') });
+    const loaded = await loadModel({ dir, backend, log: createLogger('silent') });
+    loaded.dispose();
     const { cell, numLayers, hiddenSize } = loaded.package.config;
     const shape = `${cell}, ${numLayers} layer${numLayers === 1 ? '' : 's'} × ${hiddenSize}`;
-    if (loaded.bidirectional) {
+    if (loaded.kind === 'wholeText') {
       return {
         option,
         target,
@@ -49,7 +50,6 @@ async function checkModel(
         message: `${loaded.model.id} (${shape}) is bidirectional: it needs whole texts, so \`run\` refuses it (use replay or score)`,
       };
     }
-    loaded.model.engine.dispose();
     return {
       option,
       target,

@@ -10,7 +10,8 @@ import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } 
 import type { Sink, Source } from '../connectors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
-import { type LoadedModel, loadPipelineModel } from '../model.js';
+import { bidirectionalRefusal, type LoadedModel, type LoadedStreamingModel, loadModel } from '../model.js';
+import { type ConfigOptions, optionsFromConfig } from '../options.js';
 import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
 
@@ -24,26 +25,21 @@ export async function runCommand(flags: Record<string, unknown>): Promise<number
   throwFirstError(findings);
   for (const f of findings)
     if (f.severity === 'warn' && f.logInRun !== false) log.warn({ option: f.option }, findingLine(f));
-  const loaded = await loadModel(config, log);
+  const options = optionsFromConfig(config, { log });
+  const loaded = await loadRunModel(config, options);
   try {
-    return await runLoaded(config, loaded, log);
+    if (loaded.kind !== 'streaming') throw new ConfigError(bidirectionalRefusal(loaded.dir));
+    return await runLoaded(config, options, loaded);
   } finally {
     // Also on a failed start (a bad URI, an unreachable store): the engine's worker threads must end.
-    if (!loaded.bidirectional) loaded.model.engine.dispose();
+    loaded.dispose();
   }
 }
 
 /** Loads the model package; one that cannot be loaded is a ConfigError naming `--model`. */
-async function loadModel(config: RunConfig, log: Logger): Promise<LoadedModel> {
+async function loadRunModel(config: RunConfig, options: ConfigOptions): Promise<LoadedModel> {
   try {
-    return await loadPipelineModel({
-      dir: config.model,
-      backend: config.backend,
-      maxTokens: config.maxTokens,
-      engineWorkers: config.engineWorkers,
-      stateDtype: config.stateDtype,
-      log,
-    });
+    return await loadModel(options.model);
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) throw error;
     if (error instanceof RnnstreamError && !(error instanceof ConfigError)) throw error;
@@ -56,21 +52,17 @@ async function loadModel(config: RunConfig, log: Logger): Promise<LoadedModel> {
 }
 
 /** Opens the connectors, runs the pipeline until the input ends or a signal, closes everything. */
-async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): Promise<number> {
-  if (loaded.bidirectional) {
-    throw new ConfigError(
-      `--model ${loaded.dir}: a bidirectional model needs the whole text (its backward direction reads from the end), so it cannot score a stream incrementally; use it with \`rnnstream replay\` or \`rnnstream score\``,
-    );
-  }
+async function runLoaded(
+  config: RunConfig,
+  options: ConfigOptions,
+  loaded: LoadedStreamingModel,
+): Promise<number> {
+  const {
+    connect,
+    model: { log },
+  } = options;
   const metrics = new PipelineMetrics();
   metrics.backend.set({ backend: loaded.backend }, 1);
-  const connect = {
-    inputFormat: config.inputFormat,
-    maxInFlight: config.maxInFlight,
-    maxValueBytes: config.maxValueBytes,
-    exactlyOnce: config.exactlyOnce,
-    log,
-  };
   // A replay promoted with --promote moves the live namespace: follow its pointer (one GET at start).
   const stateUri = await resolveActiveNamespace(config.state);
   if (stateUri !== config.state)
@@ -98,18 +90,7 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   let server: Server | undefined;
   const running = runPipeline(
     { source, sink, deadLetters, store, model: loaded.model, log, metrics },
-    {
-      inputFormat: config.inputFormat,
-      maxBatchRows: config.maxBatchRows,
-      maxBatchTokens: config.maxBatchTokens,
-      maxDelayMs: config.maxDelayMs,
-      maxBatchesInFlight: config.maxBatchesInFlight,
-      targetLatencyMs: config.targetLatencyMs,
-      emit: config.emit,
-      onBadState: config.onBadState,
-      maxValueBytes: config.maxValueBytes,
-      maxKeyBytes: config.maxKeyBytes,
-    },
+    options.pipeline,
   );
   if (config.metricsPort !== undefined) {
     server = await serveMetrics(

@@ -3,9 +3,8 @@
  * one JSON line per text.
  */
 import type { BackendName } from '../../model/backend.js';
-import { createWholeEncoder } from '../../model/modelPackage.js';
 import { createLogger } from '../logger.js';
-import { loadPipelineModel } from '../model.js';
+import { loadModel } from '../model.js';
 
 /** Scores texts; resolves to the exit code. */
 export async function scoreCommand(
@@ -13,8 +12,13 @@ export async function scoreCommand(
   flags: { model?: string; backend: string; embedding?: boolean },
 ): Promise<number> {
   const log = createLogger('warn');
-  const loaded = await loadPipelineModel({ dir: flags.model, backend: flags.backend as BackendName, log });
-  const encoder = createWholeEncoder(loaded.package);
+  const loaded = await loadModel({
+    dir: flags.model,
+    backend: flags.backend as BackendName,
+    wholeText: true,
+    log,
+  });
+  const { encoder } = loaded;
   try {
     const hidden = await encoder.encodeWhole(texts);
     const predictions = loaded.package.head.predict(hidden);

@@ -10,9 +10,9 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { SourcePosition } from '../../core/contracts.js';
+import { splitFileOffset } from '../file/fileSource.js';
 import type { Logger } from '../logger.js';
 import { wrapRedisError } from '../state/redisErrors.js';
-import { splitFileOffset } from './fileInput.js';
 
 /** What a replay reads, as stored in its checkpoint (compared on resume). */
 export type ReplayInputSpec =

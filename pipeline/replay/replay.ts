@@ -3,22 +3,29 @@
  * ({@link runPipeline}), into a fresh state namespace, resumable, with progress; optionally promoted to
  * the namespace live workers read. A bidirectional model scores each message as a whole text instead
  * ({@link runWholeTextPipeline}): it keeps no state.
+ *
+ * {@link startReplay} runs four steps: resolve (input, name, namespace: no I/O but the globs), open (the
+ * model, the checkpoint, the input, the sinks and the store), run (the pipeline the model calls for) and
+ * finish (checkpoint, log, promotion, close).
  */
 import { readFileSync } from 'node:fs';
 import type { SourcePosition } from '../../core/contracts.js';
 import { ConfigError } from '../../core/errors.js';
-import type { BackendName } from '../../model/backend.js';
-import { createWholeEncoder, type WholeEncoder } from '../../model/modelPackage.js';
 import { envName, type RunConfig, resolveRunConfig } from '../config.js';
-import { type ConnectOptions, filePath, openDeadLetterSink, openSink, openStateStore } from '../connect.js';
-import type { Source, StateStore } from '../connectors.js';
-import type { KafkaSource } from '../kafka/source.js';
+import { openDeadLetterSink, openSink, openStateStore } from '../connect.js';
+import type { DeadLetterSink, Sink, StateStore } from '../connectors.js';
 import type { Logger } from '../logger.js';
 import type { PipelineMetrics } from '../metrics.js';
-import { loadPipelineModel } from '../model.js';
+import {
+  type LoadedModel,
+  type LoadedStreamingModel,
+  type LoadedWholeTextModel,
+  loadModel,
+} from '../model.js';
+import { type ConfigOptions, optionsFromConfig } from '../options.js';
 import { runPipeline } from '../run.js';
 import { emptyStats, type RunningPipeline, type RunStats } from '../running.js';
-import { connectRedis, parseStateUri, redactUri } from '../state/stateUri.js';
+import { connectRedis, parseStateUri, redactUri, type StateTarget } from '../state/stateUri.js';
 import {
   type CheckpointData,
   NoCheckpoint,
@@ -26,8 +33,6 @@ import {
   type ReplayCheckpoint,
   type ReplayInputSpec,
 } from './checkpoint.js';
-import { countRecords, expandInputs, fileFormat, ReplayFileSource, splitFileOffset } from './fileInput.js';
-import { describeStart, type KafkaStart, parseFromOffsets, parseFromTime, parseStart } from './kafkaRange.js';
 import {
   basePrefix,
   checkpointKey,
@@ -38,6 +43,14 @@ import {
   withStatePrefix,
 } from './namespace.js';
 import { createProgress } from './progress.js';
+import {
+  inputSpec,
+  type OpenedInput,
+  openInput,
+  type ReplayInput,
+  type ReplaySource,
+  resolveInput,
+} from './replayInput.js';
 import { runWholeTextPipeline } from './wholeText.js';
 
 /** What `replay` adds to the run options. */
@@ -131,46 +144,269 @@ export interface RunningReplay {
   ready(): Promise<boolean>;
 }
 
-type ReplaySource = Source & { start?(): Promise<void> };
+/** The replay a request names, resolved (step 1): what it reads and where its state goes. */
+interface ReplayPlan {
+  name: string;
+  input: ReplayInput;
+  /** The `--state` target; its prefix is the namespace base. */
+  target: StateTarget;
+  /** The state URI the replay writes (its own namespace for Redis, the base URI for memory). */
+  stateUri: string;
+  /** Its namespace prefix (Redis state only). */
+  prefix?: string;
+}
 
-/** Where the replay reads from, resolved. */
-type Input =
-  | { kind: 'files'; paths: string[] }
-  | { kind: 'kafka'; uri: string; start: KafkaStart | undefined };
+/** Step 1: the input, the name and the namespace; a request that cannot run is a ConfigError. */
+async function resolveReplay({ config, request, now }: StartReplayOptions): Promise<ReplayPlan> {
+  const input = await resolveInput(config, request);
+  const name = checkReplayName(request.namespace ?? defaultReplayName(now));
+  const target = parseStateUri(config.state);
+  if (request.promote && target.kind !== 'redis') {
+    throw new ConfigError(
+      '--promote needs a redis:// state URI (--state): a memory: store ends with the replay',
+    );
+  }
+  const prefix = target.kind === 'redis' ? replayPrefix(target.prefix, name) : undefined;
+  const stateUri = prefix ? withStatePrefix(config.state, prefix) : config.state;
+  return { name, input, target, stateUri, prefix };
+}
 
-async function resolveInput(config: RunConfig, request: ReplayRequest): Promise<Input> {
-  const kafka = config.in.startsWith('kafka://') || config.in.startsWith('kafkas://');
-  const starts = [request.fromBeginning, request.fromOffset, request.fromTime].filter(
-    (v) => v !== undefined && v !== false,
+/** What closes when a replay ends (or fails to start), last opened first. */
+class Closers {
+  readonly #items: { close(): Promise<void> | void }[] = [];
+
+  add<T extends { close(): Promise<void> | void }>(item: T): T {
+    this.#items.push(item);
+    return item;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.#items.reverse().map(async (c) => c.close()));
+  }
+}
+
+/** A replay whose checkpoint is open (step 2a). */
+interface OpenReplay {
+  checkpoint: ReplayCheckpoint;
+  prior: CheckpointData | undefined;
+  /** What the checkpoint records as the input. */
+  spec: ReplayInputSpec;
+  /** The result's fields known before it runs. */
+  base: Omit<ReplayResult, 'stats' | 'completed' | 'promoted'>;
+}
+
+/** Step 2a: the checkpoint, read and checked against this request (same input, same model). */
+async function openCheckpoint(
+  plan: ReplayPlan,
+  loaded: LoadedModel,
+  { config, request, log }: StartReplayOptions,
+  closers: Closers,
+): Promise<OpenReplay> {
+  const { name, target, stateUri, prefix } = plan;
+  const modelId = loaded.model.id;
+  if (loaded.kind === 'wholeText' && request.promote) {
+    throw new ConfigError(
+      `--promote: model ${modelId} is bidirectional and keeps no state (each text is scored whole): there is no namespace to promote`,
+    );
+  }
+  const checkpoint: ReplayCheckpoint = closers.add(
+    target.kind === 'redis'
+      ? new RedisCheckpoint(
+          connectRedis(target, { onError: (e) => log.debug({ err: e.message }, 'redis') }),
+          checkpointKey(target.prefix, name),
+          log,
+        )
+      : new NoCheckpoint(),
   );
-  if (starts.length > 1) throw new ConfigError('give one of --from-beginning, --from-offset, --from-time');
-  if (kafka) {
-    if (request.files?.length)
-      throw new ConfigError('--files and a Kafka --in cannot be combined: replay one input');
-    let start: KafkaStart | undefined;
-    if (request.fromOffset !== undefined)
-      start = { kind: 'offsets', offsets: parseFromOffsets(request.fromOffset) };
-    else if (request.fromTime !== undefined)
-      start = { kind: 'time', timestamp: parseFromTime(request.fromTime) };
-    else if (request.fromBeginning) start = { kind: 'beginning' };
-    return { kind: 'kafka', uri: config.in, start };
+  const prior = await checkpoint.load();
+  const spec = await inputSpec(plan.input, config.inputFormat);
+  if (prior) checkSameReplay(name, prior, spec, modelId);
+  const resumed = prior !== undefined;
+  log.info(
+    {
+      name,
+      state: redactUri(stateUri),
+      input: spec,
+      model: modelId,
+      resumed,
+      bidirectional: loaded.package.bidirectional,
+    },
+    resumed ? 'replay resuming from its checkpoint' : 'replay starting',
+  );
+  return { checkpoint, prior, spec, base: { name, stateUri, prefix, resumed, model: modelId } };
+}
+
+/** A model and what it scores with: the state store of a streaming model. */
+type Scoring =
+  | { kind: 'streaming'; loaded: LoadedStreamingModel; store: StateStore }
+  | { kind: 'wholeText'; loaded: LoadedWholeTextModel };
+
+/** The open parts of a replay (step 2b). */
+interface ReplayParts {
+  input: OpenedInput;
+  sink: Sink;
+  deadLetters: DeadLetterSink;
+  scoring: Scoring;
+}
+
+/** Step 2b: the input (a fresh replay's checkpoint begins with it), the sinks and the state store. */
+async function openParts(
+  plan: ReplayPlan,
+  open: OpenReplay,
+  loaded: LoadedModel,
+  { config, request, log }: StartReplayOptions,
+  { connect }: ConfigOptions,
+  closers: Closers,
+): Promise<ReplayParts> {
+  const { checkpoint, prior, spec } = open;
+  const input = await openInput(plan.input, {
+    config,
+    log,
+    name: plan.name,
+    base: plan.target.kind === 'redis' ? basePrefix(plan.target.prefix) : 'memory',
+    prior,
+    toEnd: request.toEnd ?? true,
+  });
+  closers.add(input.source);
+  if (!prior) await checkpoint.begin({ input: spec, model: loaded.model.id, ...input.begin });
+  const sink = closers.add(await openSink(config.out, { ...connect, groupId: input.groupId }));
+  const deadLetters = closers.add(await openDeadLetterSink(config.dlq, connect));
+  const scoring: Scoring =
+    loaded.kind === 'streaming'
+      ? { kind: 'streaming', loaded, store: closers.add(await openStateStore(plan.stateUri, loaded.schema)) }
+      : { kind: 'wholeText', loaded };
+  return { input, sink, deadLetters, scoring };
+}
+
+/** Step 3: the pipeline the model calls for, over a source whose acks advance progress and checkpoint. */
+function startPipeline(
+  { input, sink, deadLetters, scoring }: ReplayParts,
+  onAck: (positions: readonly SourcePosition[]) => Promise<void>,
+  options: ConfigOptions,
+  metrics: PipelineMetrics | undefined,
+): RunningPipeline {
+  const { log } = options.model;
+  const source = trackAcks(input.source, onAck);
+  if (scoring.kind === 'wholeText') {
+    const { model } = scoring.loaded;
+    return runWholeTextPipeline({ source, sink, deadLetters, log, model }, options.wholeText);
   }
-  if (starts.length > 0)
-    throw new ConfigError('--from-beginning, --from-offset and --from-time apply to a Kafka --in');
-  const patterns = [...(request.files ?? [])];
-  const path = config.in === '-' ? undefined : filePath(config.in);
-  if (config.in !== '-' && path === undefined) {
-    throw new ConfigError(
-      `--in "${config.in}": replay reads file:PATH (globs allowed), --files GLOB… or kafka://…`,
-    );
+  const { store, loaded } = scoring;
+  return runPipeline(
+    { source, sink, deadLetters, store, model: loaded.model, log, metrics },
+    options.pipeline,
+  );
+}
+
+/** Step 3, run: the pipeline to its end (or a stop), then step 4, then everything closes. */
+function runReplay(
+  plan: ReplayPlan,
+  open: OpenReplay,
+  parts: ReplayParts,
+  options: StartReplayOptions,
+  configOptions: ConfigOptions,
+  closers: Closers,
+): RunningReplay {
+  const { name, stateUri, prefix } = plan;
+  const { log } = options;
+  const progress = createProgress({
+    total: parts.input.total,
+    initial: parts.input.initial,
+    log,
+    tty: options.progressTty,
+    logIntervalMs: options.progressIntervalMs,
+  });
+  const onAck = async (positions: readonly SourcePosition[]) => {
+    progress.advance(positions.length);
+    await open.checkpoint.advance(positions);
+  };
+  const running = startPipeline(parts, onAck, configOptions, options.metrics);
+  let stopRequested = false;
+  const done = (async () => {
+    let completed = false;
+    try {
+      const stats = await running.done;
+      // A bounded Kafka read completes only at its end offsets; a followed topic only by a stop.
+      completed = !stopRequested && (parts.input.kafka ? parts.input.kafka.reachedEnd() : true);
+      progress.stop(completed);
+      logEnd(name, { stats, completed }, log);
+      return await finishReplay(open, { stats, completed }, options);
+    } finally {
+      if (!completed) progress.stop(false);
+      await closers.closeAll();
+    }
+  })();
+  const store = parts.scoring.kind === 'streaming' ? parts.scoring.store : undefined;
+  return {
+    name,
+    stateUri,
+    prefix,
+    done,
+    ...replayHealth(done, running, store),
+    async stop() {
+      stopRequested = true;
+      await running.stop();
+    },
+  };
+}
+
+/** How a run of the pipeline ended. */
+interface ReplayEnd {
+  stats: RunStats;
+  /** Everything up to the end was read and is durable. */
+  completed: boolean;
+}
+
+function logEnd(name: string, { stats, completed }: ReplayEnd, log: Logger): void {
+  log.info(
+    {
+      name,
+      ...stats,
+      messagesPerSecond: Math.round(stats.messagesIn / Math.max(stats.seconds, 1e-9)),
+      tokensPerSecond: Math.round(stats.tokens / Math.max(stats.seconds, 1e-9)),
+      completed,
+    },
+    completed ? 'replay complete' : `replay stopped: re-run with --namespace ${name} to resume`,
+  );
+}
+
+/**
+ * Step 4: marks a replay that completed now as done in its checkpoint, and promotes a completed
+ * replay's namespace when asked (`request.promote`), in the `--state` database.
+ */
+async function finishReplay(
+  open: OpenReplay,
+  { stats, completed }: ReplayEnd,
+  { request, config, log }: Pick<StartReplayOptions, 'request' | 'config' | 'log'>,
+): Promise<ReplayResult> {
+  const result = { ...open.base, stats, completed };
+  const { name } = result;
+  if (completed && open.prior?.status !== 'done') await open.checkpoint.finish();
+  if (!completed || !request.promote || !result.prefix) {
+    if (request.promote && !completed) log.warn({ name }, 'not promoted: the replay did not complete');
+    return { ...result, promoted: false };
   }
-  if (path !== undefined) patterns.unshift(path);
-  if (patterns.length === 0) {
-    throw new ConfigError(
-      'replay needs an input: --in file:PATH, --files GLOB… or --in kafka://HOST:PORT/TOPIC',
-    );
-  }
-  return { kind: 'files', paths: await expandInputs(patterns) };
+  const previous = await promoteNamespace(config.state, result.prefix);
+  log.info(
+    { name, active: result.prefix, previous },
+    'namespace promoted: live workers read it from their next start',
+  );
+  return { ...result, promoted: true, previous };
+}
+
+/** A replay whose checkpoint says it completed: nothing to read, only step 4 (promotion) to do. */
+function alreadyComplete(
+  plan: ReplayPlan,
+  open: OpenReplay,
+  options: StartReplayOptions,
+  closers: Closers,
+): RunningReplay {
+  const { name, stateUri, prefix } = plan;
+  options.log.info({ name, finishedAt: open.prior?.finishedAt }, 'replay already complete: nothing to read');
+  const done = finishReplay(open, { stats: emptyStats(), completed: true }, options).finally(() =>
+    closers.closeAll(),
+  );
+  return { name, stateUri, prefix, done, stop: async () => {}, ...replayHealth(done) };
 }
 
 /**
@@ -182,248 +418,18 @@ async function resolveInput(config: RunConfig, request: ReplayRequest): Promise<
  * const result = await replay.done;
  */
 export async function startReplay(options: StartReplayOptions): Promise<RunningReplay> {
-  const { config, request, log, metrics } = options;
-  const input = await resolveInput(config, request);
-  const name = checkReplayName(request.namespace ?? defaultReplayName(options.now));
-  const target = parseStateUri(config.state);
-  const durable = target.kind === 'redis';
-  if (request.promote && !durable) {
-    throw new ConfigError(
-      '--promote needs a redis:// state URI (--state): a memory: store ends with the replay',
-    );
-  }
-  const prefix = durable ? replayPrefix(target.prefix, name) : undefined;
-  const stateUri = prefix ? withStatePrefix(config.state, prefix) : config.state;
-  const toClose: { close(): Promise<void> | void }[] = [];
-  const closeAll = () => Promise.allSettled(toClose.reverse().map(async (c) => c.close()));
-
+  const plan = await resolveReplay(options);
+  const configOptions = optionsFromConfig(options.config, { log: options.log, mode: 'replay' });
+  const closers = new Closers();
   try {
-    const loaded = await loadPipelineModel({
-      dir: config.model,
-      backend: config.backend as BackendName,
-      maxTokens: config.maxTokens,
-      engineWorkers: config.engineWorkers,
-      stateDtype: config.stateDtype,
-      log,
-    });
-    const modelId = loaded.model.id;
-    if (loaded.bidirectional && request.promote) {
-      throw new ConfigError(
-        `--promote: model ${modelId} is bidirectional and keeps no state (each text is scored whole): there is no namespace to promote`,
-      );
-    }
-    const checkpoint: ReplayCheckpoint =
-      target.kind === 'redis'
-        ? new RedisCheckpoint(
-            connectRedis(target, { onError: (e) => log.debug({ err: e.message }, 'redis') }),
-            checkpointKey(target.prefix, name),
-            log,
-          )
-        : new NoCheckpoint();
-    toClose.push(checkpoint);
-    const prior = await checkpoint.load();
-    const spec: ReplayInputSpec =
-      input.kind === 'kafka'
-        ? { kind: 'kafka', topic: (await import('../kafka/uri.js')).parseKafkaUri(input.uri).topic }
-        : { kind: 'files', paths: input.paths, format: config.inputFormat };
-    if (prior) checkSameReplay(name, prior, spec, modelId);
-    const resumed = prior !== undefined;
-    const base: Omit<ReplayResult, 'stats' | 'completed' | 'promoted'> = {
-      name,
-      stateUri,
-      prefix,
-      resumed,
-      model: modelId,
-    };
-    log.info(
-      {
-        name,
-        state: redactUri(stateUri),
-        input: spec,
-        model: modelId,
-        resumed,
-        bidirectional: loaded.bidirectional,
-      },
-      resumed ? 'replay resuming from its checkpoint' : 'replay starting',
-    );
-
-    if (prior?.status === 'done') {
-      log.info({ name, finishedAt: prior.finishedAt }, 'replay already complete: nothing to read');
-      if (!loaded.bidirectional) loaded.model.engine.dispose();
-      const done = finishReplay(
-        { ...base, stats: emptyStats(), completed: true },
-        { request, baseStateUri: config.state, log },
-      ).finally(closeAll);
-      return { name, stateUri, prefix, done, stop: async () => {}, ...replayHealth(done) };
-    }
-
-    const connect: ConnectOptions = {
-      inputFormat: config.inputFormat,
-      maxInFlight: config.maxInFlight,
-      maxValueBytes: config.maxValueBytes,
-      exactlyOnce: config.exactlyOnce,
-      log,
-    };
-    let source: ReplaySource;
-    let total: number | undefined;
-    let initial = 0;
-    let groupId: string | undefined;
-    let kafkaSource: KafkaSource | undefined;
-    if (input.kind === 'files') {
-      const resumeAfter = prior?.files ?? new Map<number, bigint>();
-      const counts = await Promise.all(
-        input.paths.map((p) => countRecords(p, fileFormat(p, config.inputFormat))),
-      );
-      total = counts.reduce((a, b) => a + b, 0);
-      initial = counts.reduce((sum, n, i) => {
-        const last = resumeAfter.get(i);
-        return last === undefined ? sum : sum + Math.min(n, Number(splitFileOffset(last).line + 1n));
-      }, 0);
-      source = new ReplayFileSource({
-        paths: input.paths,
-        format: config.inputFormat,
-        maxInFlight: config.maxInFlight,
-        maxLineBytes: config.maxValueBytes * 4 + 4096,
-        resumeAfter,
-      });
-      if (!prior) await checkpoint.begin({ input: spec, model: modelId });
-    } else {
-      const opened = await openKafkaRange({
-        uri: input.uri,
-        config,
-        log,
-        name,
-        base: durable ? basePrefix(target.prefix) : 'memory',
-        start: prior?.start ? parseStart(prior.start) : (input.start ?? { kind: 'beginning' }),
-        prior,
-        toEnd: request.toEnd ?? true,
-      });
-      if (prior?.start && input.start && describeStart(input.start) !== prior.start) {
-        log.warn(
-          { name, start: prior.start },
-          'resuming: the start of the first run applies, not the one given now',
-        );
-      }
-      source = opened.source;
-      kafkaSource = opened.source;
-      groupId = opened.groupId;
-      total = opened.remaining;
-      toClose.push(source);
-      if (!prior) {
-        await checkpoint.begin({
-          input: spec,
-          model: modelId,
-          start: describeStart(opened.start),
-          stopAt: opened.stopAt,
-        });
-      }
-    }
-    if (input.kind === 'files') toClose.push(source);
-
-    const sink = await openSink(config.out, { ...connect, groupId });
-    toClose.push(sink);
-    const deadLetters = await openDeadLetterSink(config.dlq, connect);
-    toClose.push(deadLetters);
-    let store: StateStore | undefined;
-    let encoder: WholeEncoder | undefined;
-    if (loaded.bidirectional) {
-      encoder = createWholeEncoder(loaded.package);
-      const e = encoder;
-      toClose.push({ close: () => e.dispose() });
-    } else {
-      store = await openStateStore(stateUri, loaded.schema);
-      toClose.push(store);
-      toClose.push({ close: () => loaded.model.engine.dispose() });
-    }
-
-    const progress = createProgress({
-      total,
-      initial,
-      log,
-      tty: options.progressTty,
-      logIntervalMs: options.progressIntervalMs,
-    });
-    const tracked = trackAcks(source, async (positions) => {
-      progress.advance(positions.length);
-      await checkpoint.advance(positions);
-    });
-    let stopRequested = false;
-    const batching = {
-      inputFormat: config.inputFormat,
-      maxBatchRows: config.maxBatchRows,
-      maxDelayMs: config.maxDelayMs,
-      maxBatchesInFlight: config.maxBatchesInFlight,
-      // A replay is a throughput job: no latency goal.
-      targetLatencyMs: 0,
-      emit: config.emit,
-      maxValueBytes: config.maxValueBytes,
-      maxKeyBytes: config.maxKeyBytes,
-    };
-    let running: RunningPipeline;
-    if (encoder) {
-      const e = encoder;
-      running = runWholeTextPipeline(
-        {
-          source: tracked,
-          sink,
-          deadLetters,
-          log,
-          model: {
-            id: modelId,
-            tokenize: (text) => loaded.model.tokenize(text),
-            encodeTokens: (rows) => e.encodeTokens(rows),
-            predict: (hidden) => loaded.model.predict(hidden),
-          },
-        },
-        batching,
-      );
-    } else {
-      running = runPipeline(
-        { source: tracked, sink, deadLetters, store: store as StateStore, model: loaded.model, log, metrics },
-        { ...batching, maxBatchTokens: config.maxBatchTokens, onBadState: config.onBadState },
-      );
-    }
-
-    const done = (async () => {
-      let completed = false;
-      try {
-        const stats = await running.done;
-        // A bounded Kafka read completes only at its end offsets; a followed topic only by a stop.
-        completed = !stopRequested && (kafkaSource ? kafkaSource.reachedEnd() : true);
-        progress.stop(completed);
-        log.info(
-          {
-            name,
-            ...stats,
-            messagesPerSecond: Math.round(stats.messagesIn / Math.max(stats.seconds, 1e-9)),
-            tokensPerSecond: Math.round(stats.tokens / Math.max(stats.seconds, 1e-9)),
-            completed,
-          },
-          completed ? 'replay complete' : `replay stopped: re-run with --namespace ${name} to resume`,
-        );
-        if (completed) await checkpoint.finish();
-        return await finishReplay(
-          { ...base, stats, completed },
-          { request, baseStateUri: config.state, log },
-        );
-      } finally {
-        if (!completed) progress.stop(false);
-        await closeAll();
-      }
-    })();
-    return {
-      name,
-      stateUri,
-      prefix,
-      done,
-      ...replayHealth(done, running, store),
-      async stop() {
-        stopRequested = true;
-        await running.stop();
-      },
-    };
+    const loaded = await loadModel(configOptions.model);
+    closers.add({ close: () => loaded.dispose() });
+    const open = await openCheckpoint(plan, loaded, options, closers);
+    if (open.prior?.status === 'done') return alreadyComplete(plan, open, options, closers);
+    const parts = await openParts(plan, open, loaded, options, configOptions, closers);
+    return runReplay(plan, open, parts, options, configOptions, closers);
   } catch (error) {
-    await closeAll();
+    await closers.closeAll();
     throw error;
   }
 }
@@ -440,25 +446,6 @@ function replayHealth(
   });
   const alive = () => !failed && (running?.alive() ?? true);
   return { alive, ready: async () => alive() && (store ? await store.ping() : true) };
-}
-
-/** Promotes a completed replay's namespace when asked (`request.promote`), in `baseStateUri`'s database. */
-async function finishReplay(
-  result: Omit<ReplayResult, 'promoted'>,
-  { request, baseStateUri, log }: { request: ReplayRequest; baseStateUri: string; log: Logger },
-): Promise<ReplayResult> {
-  const { completed } = result;
-  if (!completed || !request.promote || !result.prefix) {
-    if (request.promote && !completed)
-      log.warn({ name: result.name }, 'not promoted: the replay did not complete');
-    return { ...result, completed, promoted: false };
-  }
-  const previous = await promoteNamespace(baseStateUri, result.prefix);
-  log.info(
-    { name: result.name, active: result.prefix, previous },
-    'namespace promoted: live workers read it from their next start',
-  );
-  return { ...result, completed, promoted: true, previous };
 }
 
 function checkSameReplay(name: string, prior: CheckpointData, spec: ReplayInputSpec, model: string): void {
@@ -489,62 +476,4 @@ function trackAcks(
     close: () => source.close(),
     start: source.start ? () => (source.start as () => Promise<void>).call(source) : undefined,
   };
-}
-
-async function openKafkaRange(options: {
-  uri: string;
-  config: RunConfig;
-  log: Logger;
-  name: string;
-  base: string;
-  start: KafkaStart;
-  prior: CheckpointData | undefined;
-  toEnd: boolean;
-}): Promise<{
-  source: KafkaSource;
-  groupId: string;
-  start: KafkaStart;
-  stopAt?: Map<number, string>;
-  remaining?: number;
-}> {
-  const { parseKafkaUri } = await import('../kafka/uri.js');
-  const { createKafkaClient, kafkaLogger } = await import('../kafka/client.js');
-  const { KafkaSource } = await import('../kafka/source.js');
-  const { planKafkaRange } = await import('./kafkaRange.js');
-  const parsed = parseKafkaUri(options.uri);
-  const log = kafkaLogger(options.log);
-  const kafka = createKafkaClient(parsed.connection, { logger: log });
-  // A private group per replay: its committed offsets are the replay's progress.
-  const groupId = `rnnstream-replay.${options.base}.${options.name}`;
-  const plan = await planKafkaRange({
-    kafka,
-    topic: parsed.topic,
-    groupId,
-    start: options.start,
-    resume: options.prior !== undefined,
-    stopAt: options.prior?.stopAt ?? (options.toEnd ? true : undefined),
-  });
-  options.log.info(
-    {
-      topic: parsed.topic,
-      groupId,
-      starts: Object.fromEntries(plan.starts),
-      stopAt: plan.stopAt ? Object.fromEntries(plan.stopAt) : 'follow',
-      remaining: plan.remaining,
-      resumedPartitions: plan.resumed,
-    },
-    'replay range',
-  );
-  const source = new KafkaSource({
-    kafka,
-    topic: parsed.topic,
-    groupId,
-    offsetReset: 'earliest',
-    stopAt: plan.stopAt,
-    partitionsConsumedConcurrently: parsed.concurrency,
-    maxInFlightMessages: options.config.maxInFlight,
-    commitViaSink: options.config.exactlyOnce,
-    logger: log,
-  });
-  return { source, groupId, start: options.start, stopAt: plan.stopAt, remaining: plan.remaining };
 }

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { OutputMessage } from '../../core/contracts.js';
 import { seededRandom } from '../../model/verify.js';
 import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import { encodeRecord } from '../../pipeline/state/record.js';
 import {
   committedOffsets,
@@ -73,7 +73,7 @@ function makeInputs(): FeedMessage[] {
 const FIRST_BAD_OFFSET = GOOD_KEYS.length * 2;
 
 /** The unusable bytes for each bad key; `fenceOffset` is where their (readable) fence says they stand. */
-function badRecords(loaded: LoadedModel, fenceOffset: string): Map<BadKey, Buffer> {
+function badRecords(loaded: LoadedStreamingModel, fenceOffset: string): Map<BadKey, Buffer> {
   const { schema } = loaded;
   const per = schema.layers * schema.hidden;
   const fence = { partition: 0, offset: fenceOffset };
@@ -108,7 +108,7 @@ function badRecords(loaded: LoadedModel, fenceOffset: string): Map<BadKey, Buffe
 describe('fault: bad stored state (--on-bad-state reset|dlq|fail)', () => {
   let services: Services;
   let model: string;
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   let redis: Redis;
   const inputs = makeInputs();
   /** Reference outputs by input offset: every key from a fresh state (what `reset` must give). */

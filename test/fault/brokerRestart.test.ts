@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import {
   compareStates,
   delay,
@@ -82,7 +82,7 @@ async function messagesIn(brokers: string[], topic: string): Promise<number> {
 describe('fault: the Kafka broker restarts under load', () => {
   let shared: Services;
   let model: string;
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   before(async () => {
     shared = await getServices();
     // A fresh broker: stop a leftover of an interrupted run, then format new data.

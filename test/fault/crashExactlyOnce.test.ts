@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import { crashScenario } from '../fixtures/faults.js';
 import { makeTinyModel } from '../fixtures/tinyModel.js';
 import { getServices, type Services } from '../harness/index.js';
@@ -15,7 +15,7 @@ import { getServices, type Services } from '../harness/index.js';
 describe('fault: SIGKILL the worker 5 times (--exactly-once, read_committed)', () => {
   let services: Services;
   let model: string;
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   before(async () => {
     services = await getServices();
     model = await makeTinyModel({ cell: 'gru', seed: 6 });

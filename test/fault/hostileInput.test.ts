@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { OutputMessage, SourceRecord } from '../../core/contracts.js';
 import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { MemoryStateStore } from '../../pipeline/state/memoryStore.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource } from '../fixtures/memoryConnectors.js';
@@ -193,7 +193,7 @@ const id = (r: { source: { partition: number; offset: string } }) =>
   `${r.source.partition}:${r.source.offset}`;
 
 describe('fault: hostile input through the embedded pipeline', () => {
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   before(async () => {
     loaded = await loadPipelineModel({
       dir: await makeTinyModel({ seed: 13 }),

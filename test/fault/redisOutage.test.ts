@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import {
   compareStates,
   delay,
@@ -38,7 +38,7 @@ describe('fault: Redis frozen for 10 s under load', () => {
   let services: Services;
   let redis: PrivateRedis;
   let model: string;
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   before(async () => {
     services = await getServices();
     redis = await PrivateRedis.start();

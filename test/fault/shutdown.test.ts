@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import {
   compareStates,
   delay,
@@ -39,7 +39,7 @@ const DRAIN_BOUND_MS = 15_000;
 describe('fault: SIGTERM under load', () => {
   let services: Services;
   let model: string;
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   before(async () => {
     services = await getServices();
     model = await makeTinyModel({ cell: 'gru', seed: 8 });

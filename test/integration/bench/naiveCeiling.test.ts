@@ -13,7 +13,7 @@ import { seededRandom } from '../../../bench/random.js';
 import type { SourceRecord } from '../../../core/contracts.js';
 import { ConfigError } from '../../../core/errors.js';
 import { rootLogger } from '../../../pipeline/logger.js';
-import { type LoadedModel, loadPipelineModel } from '../../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../../pipeline/model.js';
 import { runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource } from '../../fixtures/memoryConnectors.js';
@@ -57,7 +57,7 @@ interface NaiveOutput {
 describe('bench: naive baseline and Kafka ceiling', { timeout: 60_000 }, () => {
   let services: Services;
   let redis: Redis;
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   const topics: string[] = [];
   const prefix = `${uniqueName('naive-state')}:`;
 

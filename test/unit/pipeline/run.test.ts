@@ -7,7 +7,7 @@ import { selectBackend } from '../../../model/backend.js';
 import { createWholeEncoder, loadModelPackage, type ModelPackage } from '../../../model/modelPackage.js';
 import { rootLogger } from '../../../pipeline/logger.js';
 import { PipelineMetrics } from '../../../pipeline/metrics.js';
-import { type LoadedModel, loadPipelineModel } from '../../../pipeline/model.js';
+import { type LoadedStreamingModel, loadPipelineModel } from '../../../pipeline/model.js';
 import { type RunOptions, runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource, jsonRecord } from '../../fixtures/memoryConnectors.js';
@@ -17,7 +17,7 @@ const log = rootLogger().child({ ns: 'test' });
 const WORDS = TINY_VOCAB.slice(2).concat(['zebra', 'Ünïcode', 'GREAT']);
 
 async function runOnce(
-  loaded: LoadedModel,
+  loaded: LoadedStreamingModel,
   records: SourceRecord[],
   options: Partial<RunOptions> = {},
   store?: MemoryStateStore,
@@ -34,7 +34,7 @@ async function runOnce(
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`pipeline on ${backend}`, () => {
     let dir: string;
-    let loaded: LoadedModel;
+    let loaded: LoadedStreamingModel;
     let pkg: ModelPackage;
 
     before(async () => {
@@ -111,7 +111,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 }
 
 describe('pipeline bad input', () => {
-  let loaded: LoadedModel;
+  let loaded: LoadedStreamingModel;
   before(async () => {
     await selectBackend('wasm');
     loaded = await loadPipelineModel({ dir: await makeTinyModel(), backend: 'wasm', log, maxTokens: 50 });

@@ -8,14 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lastValueFrom, toArray } from 'rxjs';
+import { FILE_OFFSET_STRIDE, FileSource, splitFileOffset } from '../../../pipeline/file/fileSource.js';
 import { rootLogger } from '../../../pipeline/logger.js';
-import {
-  countRecords,
-  expandInputs,
-  FILE_OFFSET_STRIDE,
-  ReplayFileSource,
-  splitFileOffset,
-} from '../../../pipeline/replay/fileInput.js';
+import { countRecords, expandInputs } from '../../../pipeline/replay/fileInput.js';
 import {
   describeStart,
   parseFromOffsets,
@@ -115,7 +110,7 @@ describe('replay files', () => {
     assert.equal(await countRecords(a, 'json'), 3);
     assert.equal(await countRecords(b, 'csv'), 2);
     const read = async (resumeAfter?: Map<number, bigint>) => {
-      const source = new ReplayFileSource({ paths: [a, b], resumeAfter });
+      const source = new FileSource({ paths: [a, b], resumeAfter });
       const all = lastValueFrom(source.records$.pipe(toArray()));
       void source.start();
       return all;
@@ -148,7 +143,7 @@ describe('replay files', () => {
   it('refuses a CSV without key and text columns', async () => {
     const bad = join(work, 'bad.csv');
     await writeFile(bad, 'user,message\nk,hi\n');
-    const source = new ReplayFileSource({ paths: [bad] });
+    const source = new FileSource({ paths: [bad] });
     const all = lastValueFrom(source.records$.pipe(toArray()));
     void source.start();
     await assert.rejects(all, /"key" and "text" columns/);

@@ -15,16 +15,29 @@ import type { WorkerExit, WorkerProcess } from './worker.js';
 /** Options of {@link crashScenario}. */
 export interface CrashScenarioOptions {
   exactlyOnce: boolean;
-  messages: number;
-  keys: number;
-  /** SIGKILLs before the last, uninterrupted run. */
-  kills: number;
   seed: number;
-  /** Each kill happens after this many new inputs got an output since the (re)start: seeded in the range. */
-  killAfter: [number, number];
+  /** @default 20000 */
+  messages?: number;
+  /** @default 1000 */
+  keys?: number;
+  /** SIGKILLs before the last, uninterrupted run. @default 5 */
+  kills?: number;
+  /**
+   * Each kill happens after this many new inputs got an output since the (re)start: seeded in the range.
+   * @default [200, 1000]
+   */
+  killAfter?: [number, number];
   /** Progress messages (test diagnostics). */
   note?: (text: string) => void;
 }
+
+/** Defaults of {@link CrashScenarioOptions}: 20 000 inputs over 1 000 keys, 5 kills. */
+export const DEFAULT_CRASH_SCENARIO = {
+  messages: 20_000,
+  keys: 1_000,
+  kills: 5,
+  killAfter: [200, 1_000] as [number, number],
+};
 
 /** What a crash scenario measured. */
 export interface CrashScenarioResult {
@@ -46,6 +59,16 @@ export interface CrashScenarioResult {
   resumeSeconds: number[];
 }
 
+function withDefaults(asked: CrashScenarioOptions) {
+  const { messages, keys, kills, killAfter } = DEFAULT_CRASH_SCENARIO;
+  return {
+    messages: asked.messages ?? messages,
+    keys: asked.keys ?? keys,
+    kills: asked.kills ?? kills,
+    killAfter: asked.killAfter ?? killAfter,
+  };
+}
+
 /**
  * Pre-produces a seeded feed, SIGKILLs the worker `kills` times at seeded output counts (restarting it
  * each time with the same worker id), lets a last worker finish, and compares outputs and final states
@@ -53,9 +76,10 @@ export interface CrashScenarioResult {
  */
 export async function crashScenario(
   fx: Fixture,
-  options: CrashScenarioOptions,
+  asked: CrashScenarioOptions,
 ): Promise<CrashScenarioResult> {
   const started = Date.now();
+  const options = { ...asked, ...withDefaults(asked) };
   const note = options.note ?? (() => undefined);
   const scene = await fx.scene(options.exactlyOnce ? 'crash-eos' : 'crash').createTopics(4);
   const random = seededRandom(options.seed);

@@ -74,10 +74,7 @@ function withDefaults(asked: CrashScenarioOptions) {
  * each time with the same worker id), lets a last worker finish, and compares outputs and final states
  * with an uninterrupted reference pass over the fixture's model (loaded with `loadModel`).
  */
-export async function crashScenario(
-  fx: Fixture,
-  asked: CrashScenarioOptions,
-): Promise<CrashScenarioResult> {
+export async function crashScenario(fx: Fixture, asked: CrashScenarioOptions): Promise<CrashScenarioResult> {
   const started = Date.now();
   const options = { ...asked, ...withDefaults(asked) };
   const note = options.note ?? (() => undefined);

@@ -25,6 +25,8 @@ export interface FixtureOptions {
   model?: TinyModelOptions;
   /** Also load the model in this process (on wasm), for reference passes. @default false */
   loadModel?: boolean;
+  /** With `false` the hooks do nothing (for files whose tests are all skipped). @default true */
+  enabled?: boolean;
 }
 
 /** A worker by topic, group and prefix names (the fixture's brokers, Redis and model unless given). */
@@ -49,6 +51,7 @@ export type NamedWorkerOptions = Omit<WorkerOptions, 'in' | 'out' | 'dlq' | 'sta
  */
 export function useFixture(options: FixtureOptions = {}): Fixture {
   const fixture = new Fixture();
+  if (options.enabled === false) return fixture;
   before(() => fixture.open(options));
   after(() => fixture.cleanup());
   return fixture;

@@ -3,7 +3,12 @@
  * and the worker-process fixture (workers, output watchers, offsets, metrics, states, scenes).
  */
 
-export { type CrashScenarioOptions, type CrashScenarioResult, crashScenario, DEFAULT_CRASH_SCENARIO } from './crashScenario.js';
+export {
+  type CrashScenarioOptions,
+  type CrashScenarioResult,
+  crashScenario,
+  DEFAULT_CRASH_SCENARIO,
+} from './crashScenario.js';
 export * from './feeds.js';
 export { Fixture, type FixtureOptions, type NamedWorkerOptions, useFixture } from './fixture.js';
 export {

@@ -10,8 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../../fixtures/faults.js';
-import { getServices, type Services, uniqueName } from '../../harness/index.js';
+import { getServices, REPO_ROOT, type Services, uniqueName } from '../../harness/index.js';
 
 /** Where nothing listens: connections are refused at once. */
 const DEAD = '127.0.0.1:1';

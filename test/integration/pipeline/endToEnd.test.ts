@@ -5,29 +5,31 @@
  * re-emits every output marked `replayed`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { OutputMessage } from '../../../pipeline/types.js';
 import {
+  type ConsumedMessage,
   committedOffsets,
+  consumeAll,
   countBySource,
-  E2eContext,
   jsonMessages,
   keyedInputs,
   outputsByKey,
   parseOutput,
   positionsOf,
+  produce,
   readRawStates,
   readStates,
   topicEnds,
-} from '../../fixtures/kafkaRun.js';
-import { type ConsumedMessage, consumeAll, produce } from '../../harness/index.js';
+  useFixture,
+} from '../../harness/index.js';
 
 const KEYS = 30;
 const PER_KEY = 10;
 const N = KEYS * PER_KEY;
 
 describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_000 }, () => {
-  let ctx: E2eContext;
+  const ctx = useFixture();
   let input: string;
   let prefix: string;
   let inputs: ConsumedMessage[];
@@ -36,7 +38,6 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
   let first: OutputMessage[] = [];
 
   before(async () => {
-    ctx = await E2eContext.create();
     input = await ctx.topic('e2e-in', 4);
     prefix = ctx.prefix('e2e-state');
     await produce(ctx.brokers, input, jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 7 })));
@@ -44,8 +45,6 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
     inputs = await consumeAll(ctx.brokers, input, { count: N });
     keys = [...new Set(inputs.map((m) => m.key ?? ''))].sort();
   });
-
-  after(() => ctx?.cleanup());
 
   it('writes exactly one output per input, in per-key order, with its source position', async () => {
     const output = await ctx.topic('e2e-out', 4);

@@ -5,32 +5,27 @@
  * the Redis fence keeps the state from being applied twice, so re-read inputs come out as replays).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import {
+  consumeAll,
   countBySource,
   diffStates,
-  E2eContext,
   feedWhile,
   jsonMessages,
   keyedInputs,
   parseOutput,
   positionsOf,
+  produce,
   readStates,
-} from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+  useFixture,
+} from '../../harness/index.js';
 
 const KEYS = 30;
 const PER_KEY = 10;
 const N = KEYS * PER_KEY;
 
 describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   /** Stops (or kills) a worker mid-stream, starts another, and checks what read_committed readers see. */
   async function restartMidStream(t: TestContext, how: 'SIGTERM' | 'SIGKILL', seed: number): Promise<void> {
@@ -43,11 +38,11 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
     // while input is arriving; the rest (at least 40) after it stopped, for the second worker.
     const rest = messages.slice(N / 2);
     await produce(ctx.brokers, input, messages.slice(0, N / 2));
-    const watcher = await ctx.watch(output, { isolationLevel: 'read_committed' });
+    const watcher = await ctx.watch(output, { isolation: 'read_committed' });
 
     const first = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'first' });
     await watcher.waitForCount(N / 2, 90_000);
-    const feeding = feedWhile(ctx.brokers, input, rest, () => first.running, { chunk: 2, reserve: 40 });
+    const feeding = feedWhile(ctx.brokers, input, rest, () => first.alive, { chunk: 2, reserve: 40 });
     feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     await watcher.waitForCount(N / 2 + 1, 60_000);
     if (how === 'SIGTERM') {

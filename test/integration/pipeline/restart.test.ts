@@ -4,19 +4,20 @@
  * input (tolerance 1e-5), and every input gets an output.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
+  consumeAll,
   countBySource,
   diffStates,
-  E2eContext,
   feedWhile,
   jsonMessages,
   keyedInputs,
   parseOutput,
   positionsOf,
+  produce,
   readStates,
-} from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+  useFixture,
+} from '../../harness/index.js';
 
 const KEYS = 30;
 const PER_KEY = 10;
@@ -24,13 +25,7 @@ const N = KEYS * PER_KEY;
 const TOLERANCE = 1e-5;
 
 describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   it('continues every key from its stored state and ends equal to one uninterrupted pass', async (t) => {
     const input = await ctx.topic('restart-in', 4);
@@ -46,7 +41,7 @@ describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
 
     const first = ctx.worker({ input, group, output, prefix, name: 'first' });
     await watcher.waitForCount(N / 2, 90_000);
-    const feeding = feedWhile(ctx.brokers, input, rest, () => first.running, { chunk: 2, reserve: 60 });
+    const feeding = feedWhile(ctx.brokers, input, rest, () => first.alive, { chunk: 2, reserve: 60 });
     feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     await watcher.waitForCount(N / 2 + 1, 60_000);
     const firstStats = await first.stop();

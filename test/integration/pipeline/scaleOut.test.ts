@@ -3,19 +3,20 @@
  * together write every output, and leave the same states as a single worker over the same input.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
+  consumeAll,
   countBySource,
   diffStates,
-  E2eContext,
   jsonMessages,
   keyedInputs,
   parseOutput,
   positionsOf,
+  produce,
   readStates,
-  type Worker,
-} from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+  useFixture,
+  type WorkerProcess,
+} from '../../harness/index.js';
 
 const KEYS = 40;
 const PER_KEY = 8;
@@ -23,7 +24,7 @@ const N = KEYS * PER_KEY;
 const PARTITIONS = [0, 1, 2, 3];
 
 /** True when the workers' latest assignments are disjoint, non-empty and together cover every partition. */
-function split(workers: readonly Worker[]): boolean {
+function split(workers: readonly WorkerProcess[]): boolean {
   const all = workers.map((w) => w.assigned());
   if (all.some((a) => a.length === 0)) return false;
   const union = all.flat().sort((a, b) => a - b);
@@ -31,13 +32,7 @@ function split(workers: readonly Worker[]): boolean {
 }
 
 describe('two workers in one group', { timeout: 180_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   it('split the partitions, write every output together, and end with a single worker’s states', async (t) => {
     const input = await ctx.topic('scale-in', 4);
@@ -66,7 +61,7 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
     // Each worker read exactly the inputs of its own partitions.
     const perPartition = new Map<number, number>();
     for (const m of inputs) perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + 1);
-    const share = (w: Worker) =>
+    const share = (w: WorkerProcess) =>
       (assigned.get(w) ?? []).reduce((sum, p) => sum + (perPartition.get(p) ?? 0), 0);
     assert.equal(statsA.messagesIn, share(a), 'a read its partitions');
     assert.equal(statsB.messagesIn, share(b), 'b read its partitions');

@@ -10,10 +10,8 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import {
   assertStatesEqual,
-  compareWithReference,
   consumeAll,
   delay,
-  lostInputs,
   makeFeed,
   positionsOf,
   produceMany,
@@ -122,9 +120,8 @@ describe('fault: the Kafka broker restarts under load', () => {
     const exit = await live.exited;
     await delay(1_000);
 
-    const { keys, states } = await compareWithReference(fx.loaded, scene, inputs);
+    const { keys, states, lost } = await scene.compareWithReference(fx.loaded, w, feed.length);
     const outputs = (await topicEnds(scene.brokers, scene.output)).records;
-    const lost = lostInputs(w, positions).length;
     const warnings = live.logs.filter((l) => l.level >= 40);
     const figures = {
       inputs: positions.length,

@@ -16,10 +16,7 @@ import { createStateStore } from '../../pipeline/state/stateUri.js';
 import type { LoadedState } from '../../pipeline/types.js';
 import {
   assertStatesEqual,
-  compareWithReference,
-  consumeAll,
   delay,
-  lostInputs,
   makeFeed,
   useFixture,
   type WorkerProcess,
@@ -150,9 +147,7 @@ describe('fault: rebalance under load (members join, leave and die)', () => {
     // Anything still on its way (a late duplicate) arrives within this.
     await delay(1_500);
 
-    const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
-    const { positions, keys, states } = await compareWithReference(loaded, scene, input);
-    const lost = lostInputs(w, positions).length;
+    const { positions, keys, states, lost } = await scene.compareWithReference(loaded, w, produced);
     const mismatches = await describeKeys(loaded, scene.uris.state, scene.uris.reference, states.bookkeeping);
     const figures = {
       inputs: positions.length,

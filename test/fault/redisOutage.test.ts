@@ -9,10 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   assertStatesEqual,
-  compareWithReference,
-  consumeAll,
   delay,
-  lostInputs,
   makeFeed,
   PrivateRedis,
   rssBytes,
@@ -76,9 +73,7 @@ describe('fault: Redis frozen for 10 s under load', () => {
       await delay(1_000);
 
       const retries = live.logs.filter((l) => l.msg.endsWith('failed, retrying'));
-      const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
-      const { positions, states } = await compareWithReference(fx.loaded, scene, input);
-      const lost = lostInputs(w, positions).length;
+      const { states, lost } = await scene.compareWithReference(fx.loaded, w, produced);
       const figures = {
         produced,
         producedDuringOutage,

@@ -6,16 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  assertStatesEqual,
-  compareWithReference,
-  consumeAll,
-  delay,
-  lostInputs,
-  makeFeed,
-  useFixture,
-  waitFor,
-} from '../harness/index.js';
+import { assertStatesEqual, delay, makeFeed, useFixture, waitFor } from '../harness/index.js';
 
 /** The longest a SIGTERM drain may take. */
 const DRAIN_BOUND_MS = 15_000;
@@ -53,9 +44,7 @@ describe('fault: SIGTERM under load', () => {
     const secondExit = await second.exited;
     await delay(1_000);
 
-    const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
-    const { positions, states } = await compareWithReference(fx.loaded, scene, input);
-    const lost = lostInputs(w, positions).length;
+    const { states, lost } = await scene.compareWithReference(fx.loaded, w, produced);
     const figures = {
       produced,
       producedAtTerm,

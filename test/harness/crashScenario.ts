@@ -5,9 +5,6 @@
 import { seededRandom } from '../../model/verify.js';
 import { makeFeed, produceMany } from './feeds.js';
 import type { Fixture } from './fixture.js';
-import { consumeAll } from './kafka.js';
-import { lostInputs } from './outputs.js';
-import { compareWithReference } from './scene.js';
 import type { StateComparison } from './states.js';
 import { delay, waitFor, withTimeout } from './timeout.js';
 import type { WorkerExit, WorkerProcess } from './worker.js';
@@ -82,8 +79,7 @@ export async function crashScenario(fx: Fixture, asked: CrashScenarioOptions): P
   const random = seededRandom(options.seed);
   const feed = makeFeed({ messages: options.messages, keys: options.keys, seed: options.seed });
   await produceMany(scene.brokers, scene.input, feed);
-  const consumed = await consumeAll(scene.brokers, scene.input, { count: feed.length, timeoutMs: 60_000 });
-  const inputs = consumed.length;
+  const inputs = feed.length;
   note(`produced ${feed.length} inputs over ${options.keys} keys`);
 
   const w = await scene.watch({
@@ -144,14 +140,14 @@ export async function crashScenario(fx: Fixture, asked: CrashScenarioOptions): P
   );
   // Anything still on its way (a late duplicate) arrives within this.
   await delay(1_500);
-  const { positions, keys, states } = await compareWithReference(fx.loaded, scene, consumed);
+  const { positions, keys, states, lost } = await scene.compareWithReference(fx.loaded, w, inputs);
   return {
     inputs: positions.length,
     keys: keys.length,
     kills: killedAt.length,
     killedAt,
     outputs: w.total,
-    lost: lostInputs(w, positions).length,
+    lost,
     duplicates: w.duplicates,
     replayedOutputs: w.replayed,
     finalExit,

@@ -9,14 +9,15 @@ import type { Redis } from 'ioredis';
 import { rootLogger } from '../../pipeline/logger.js';
 import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
 import type { StateSchema } from '../../pipeline/state/record.js';
+import type { LoadedState } from '../../pipeline/types.js';
 import { makeTinyModel, type TinyModelOptions } from '../fixtures/tinyModel.js';
-import { createTopic, deleteTopics } from './kafka.js';
+import { type ConsumedMessage, createTopic, deleteTopics } from './kafka.js';
 import { uniqueName } from './names.js';
-import { OutputWatcher, type WatchOptions } from './outputs.js';
+import { OutputWatcher, positionsOf, type WatchOptions } from './outputs.js';
 import { deleteKeys, redisClient } from './redis.js';
 import { Scene } from './scene.js';
 import { getServices, type Services } from './services.js';
-import { stateSchemaOf } from './states.js';
+import { readStates, stateSchemaOf } from './states.js';
 import { inputUri, killWorkers, stateUri, topicUri, type WorkerOptions, WorkerProcess } from './worker.js';
 
 /** Options of {@link useFixture}. */
@@ -130,6 +131,25 @@ export class Fixture {
     const watcher = await OutputWatcher.start(this.brokers, topic, options);
     this.#watchers.push(watcher);
     return watcher;
+  }
+
+  /**
+   * One worker, one pass over `input` (another group, output and namespace), stopped once every one of
+   * `inputs` has an output: the reference a run's states are compared with. Resolves to its state prefix.
+   */
+  async referenceRun(name: string, input: string, inputs: readonly ConsumedMessage[]): Promise<string> {
+    const output = await this.topic(`${name}-out`, 4);
+    const prefix = this.prefix(name);
+    const watcher = await this.watch(output);
+    const reference = this.worker({ input, group: this.group(name), output, prefix, name: 'reference' });
+    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await reference.stop();
+    return prefix;
+  }
+
+  /** The decoded stored state of each key under `prefix` (on the fixture's Redis and model). */
+  states(prefix: string, keys: readonly string[]): Promise<Map<string, LoadedState>> {
+    return readStates(this.redis, prefix, keys, this.schema);
   }
 
   /**

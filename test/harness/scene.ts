@@ -4,10 +4,10 @@
 import type { LoadedModel } from '../../pipeline/model.js';
 import type { FeedMessage } from './feeds.js';
 import { toSourceRecords } from './feeds.js';
-import { type ConsumedMessage, createTopic, deleteTopics } from './kafka.js';
+import { type ConsumedMessage, consumeAll, createTopic, deleteTopics } from './kafka.js';
 import { LoadProducer } from './load.js';
 import { uniqueName } from './names.js';
-import { OutputWatcher, positionsOf, type WatchOptions } from './outputs.js';
+import { lostInputs, OutputWatcher, positionsOf, type WatchOptions } from './outputs.js';
 import { deleteKeys, redisClient } from './redis.js';
 import { compareStates, referencePass, type StateComparison } from './states.js';
 import { stateUri, topicUri, type WorkerOptions, WorkerProcess } from './worker.js';
@@ -105,6 +105,29 @@ export class Scene {
     return load;
   }
 
+  /**
+   * Reads the `count` inputs back, runs the uninterrupted reference pass over them, and compares every
+   * key's final state with it; `lost` counts the inputs `watcher` saw no output of.
+   */
+  async compareWithReference(
+    loaded: LoadedModel,
+    watcher: OutputWatcher,
+    count: number,
+  ): Promise<{
+    input: ConsumedMessage[];
+    positions: string[];
+    keys: string[];
+    states: StateComparison;
+    lost: number;
+  }> {
+    const input = await consumeAll(this.brokers, this.input, { count, timeoutMs: 60_000 });
+    await referencePass(loaded, toSourceRecords(input), this.uris.reference);
+    const keys = [...new Set(input.map((m) => m.key ?? ''))];
+    const states = await compareStates(loaded, this.uris.state, this.uris.reference, keys);
+    const positions = positionsOf(input);
+    return { input, positions, keys, states, lost: lostInputs(watcher, positions).length };
+  }
+
   /** Stops the load, the workers and the watchers, and drops the scene's topics and prefixes. */
   async dispose(): Promise<void> {
     await Promise.all(this.#loads.map((load) => load.stop().catch(() => undefined)));
@@ -117,16 +140,4 @@ export class Scene {
     await deleteKeys(redis, this.referencePrefix).catch(() => undefined);
     await redis.quit().catch(() => undefined);
   }
-}
-
-/** The uninterrupted reference pass over `input`, and every key's final state compared with it. */
-export async function compareWithReference(
-  loaded: LoadedModel,
-  scene: Scene,
-  input: readonly ConsumedMessage[],
-): Promise<{ positions: string[]; keys: string[]; states: StateComparison }> {
-  await referencePass(loaded, toSourceRecords(input), scene.uris.reference);
-  const keys = [...new Set(input.map((m) => m.key ?? ''))];
-  const states = await compareStates(loaded, scene.uris.state, scene.uris.reference, keys);
-  return { positions: positionsOf(input), keys, states };
 }

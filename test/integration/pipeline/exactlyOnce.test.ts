@@ -16,7 +16,6 @@ import {
   parseOutput,
   positionsOf,
   produce,
-  readStates,
   useFixture,
 } from '../../harness/index.js';
 
@@ -78,26 +77,10 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
     assert.equal(committed.length, N);
 
     // And the state is that of one pass (the Redis fence held across the restart).
-    const refOutput = await ctx.topic(`eos-${how}-ref-out`, 4);
-    const refPrefix = ctx.prefix(`eos-${how}-ref`);
-    const refWatcher = await ctx.watch(refOutput);
-    const reference = ctx.worker({
-      input,
-      group: ctx.group('eos-ref'),
-      output: refOutput,
-      prefix: refPrefix,
-      name: 'reference',
-    });
-    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
-    await reference.stop();
+    const refPrefix = await ctx.referenceRun(`eos-${how}-ref`, input, inputs);
     const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
     assert.deepEqual(
-      diffStates(
-        keys,
-        await readStates(ctx.redis, prefix, keys, ctx.schema),
-        await readStates(ctx.redis, refPrefix, keys, ctx.schema),
-        1e-5,
-      ),
+      diffStates(keys, await ctx.states(prefix, keys), await ctx.states(refPrefix, keys), 1e-5),
       [],
     );
   }

@@ -15,7 +15,6 @@ import {
   parseOutput,
   positionsOf,
   produce,
-  readStates,
   useFixture,
 } from '../../harness/index.js';
 
@@ -62,22 +61,11 @@ describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
     for (const m of inputs) assert.ok((counts.get(`${m.partition}:${m.offset}`) ?? 0) >= 1);
 
     // The reference: one worker, one pass, another group and namespace.
-    const refOutput = await ctx.topic('restart-ref-out', 4);
-    const refPrefix = ctx.prefix('restart-ref');
-    const refWatcher = await ctx.watch(refOutput);
-    const reference = ctx.worker({
-      input,
-      group: ctx.group('restart-ref'),
-      output: refOutput,
-      prefix: refPrefix,
-      name: 'reference',
-    });
-    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
-    await reference.stop();
+    const refPrefix = await ctx.referenceRun('restart-ref', input, inputs);
 
     const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
-    const actual = await readStates(ctx.redis, prefix, keys, ctx.schema);
-    const expected = await readStates(ctx.redis, refPrefix, keys, ctx.schema);
+    const actual = await ctx.states(prefix, keys);
+    const expected = await ctx.states(refPrefix, keys);
     assert.deepEqual(diffStates(keys, actual, expected, TOLERANCE), []);
     for (const key of keys) {
       const a = actual.get(key);

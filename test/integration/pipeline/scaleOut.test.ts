@@ -13,7 +13,6 @@ import {
   parseOutput,
   positionsOf,
   produce,
-  readStates,
   useFixture,
   type WorkerProcess,
 } from '../../harness/index.js';
@@ -70,22 +69,11 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
     for (const m of inputs)
       assert.equal(counts.get(`${m.partition}:${m.offset}`), 1, `outputs of ${m.partition}:${m.offset}`);
 
-    const refOutput = await ctx.topic('scale-ref-out', 4);
-    const refPrefix = ctx.prefix('scale-ref');
-    const refWatcher = await ctx.watch(refOutput);
-    const single = ctx.worker({
-      input,
-      group: ctx.group('scale-ref'),
-      output: refOutput,
-      prefix: refPrefix,
-      name: 'single',
-    });
-    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
-    await single.stop();
+    const refPrefix = await ctx.referenceRun('scale-ref', input, inputs);
 
     const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
-    const together = await readStates(ctx.redis, prefix, keys, ctx.schema);
-    const alone = await readStates(ctx.redis, refPrefix, keys, ctx.schema);
+    const together = await ctx.states(prefix, keys);
+    const alone = await ctx.states(refPrefix, keys);
     assert.deepEqual(diffStates(keys, together, alone, 1e-5), []);
   });
 });

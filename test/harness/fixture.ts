@@ -13,7 +13,7 @@ import type { LoadedState } from '../../pipeline/types.js';
 import { makeTinyModel, type TinyModelOptions } from '../fixtures/tinyModel.js';
 import { type ConsumedMessage, createTopic, deleteTopics } from './kafka.js';
 import { uniqueName } from './names.js';
-import { OutputWatcher, positionsOf, type WatchOptions } from './outputs.js';
+import { OutputWatcher, type WatchOptions } from './outputs.js';
 import { deleteKeys, redisClient } from './redis.js';
 import { Scene } from './scene.js';
 import { getServices, type Services } from './services.js';
@@ -108,6 +108,19 @@ export class Fixture {
     return prefix;
   }
 
+  /**
+   * The names of one run: `NAME-in` and `NAME-out` topics with `partitions` each (created), a state
+   * prefix and a consumer group (all cleaned up).
+   */
+  async names(
+    name: string,
+    partitions: number,
+  ): Promise<{ input: string; output: string; prefix: string; group: string }> {
+    const input = await this.topic(`${name}-in`, partitions);
+    const output = await this.topic(`${name}-out`, partitions);
+    return { input, output, prefix: this.prefix(`${name}-state`), group: this.group(name) };
+  }
+
   /** A unique consumer group id. */
   group(name: string): string {
     return uniqueName(name);
@@ -142,7 +155,7 @@ export class Fixture {
     const prefix = this.prefix(name);
     const watcher = await this.watch(output);
     const reference = this.worker({ input, group: this.group(name), output, prefix, name: 'reference' });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     await reference.stop();
     return prefix;
   }

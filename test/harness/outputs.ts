@@ -133,9 +133,9 @@ export class OutputWatcher {
     );
   }
 
-  /** Waits until every source position in `positions` (`partition:offset`) has an output. */
-  waitForSources(positions: Iterable<string>, timeoutMs = 60_000): Promise<void> {
-    const wanted = [...new Set(positions)];
+  /** Waits until every one of `inputs` (consumed input messages) has an output. */
+  waitForInputs(inputs: readonly ConsumedMessage[], timeoutMs = 60_000): Promise<void> {
+    const wanted = [...new Set(positionsOf(inputs))];
     return this.waitFor(
       () => wanted.every((at) => this.perPosition.has(at)),
       () => `outputs of ${wanted.length} inputs`,

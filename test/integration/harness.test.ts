@@ -3,7 +3,7 @@
  * fail, every other integration test's failures are about the harness, not the code under test.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConfigError, TransientError } from '../../pipeline/errors.js';
 import {
   consumeAll,

@@ -16,7 +16,6 @@ import {
   keyedInputs,
   outputsByKey,
   parseOutput,
-  positionsOf,
   produce,
   readRawStates,
   readStates,
@@ -51,7 +50,7 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
     const group = ctx.group('e2e');
     const watcher = await ctx.watch(output);
     const worker = ctx.worker({ input, group, output, dlq: ctx.topicName('e2e-dlq'), prefix });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     const stats = await worker.stop();
 
     // Everything the worker wrote, read to the topic's end: nothing more, nothing less.
@@ -120,7 +119,7 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
     const watcher = await ctx.watch(output);
     // A new group reading from the beginning: the same as resetting the group's offsets.
     const worker = ctx.worker({ input, group: ctx.group('e2e-replay'), output, prefix, name: 'replay' });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     const stats = await worker.stop();
     const { records } = await topicEnds(ctx.brokers, output);
     await watcher.waitForCount(records);

@@ -14,7 +14,6 @@ import {
   jsonMessages,
   keyedInputs,
   parseOutput,
-  positionsOf,
   produce,
   useFixture,
 } from '../../harness/index.js';
@@ -28,10 +27,7 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
 
   /** Stops (or kills) a worker mid-stream, starts another, and checks what read_committed readers see. */
   async function restartMidStream(t: TestContext, how: 'SIGTERM' | 'SIGKILL', seed: number): Promise<void> {
-    const input = await ctx.topic(`eos-${how}-in`, 4);
-    const output = await ctx.topic(`eos-${how}-out`, 4);
-    const prefix = ctx.prefix(`eos-${how}-state`);
-    const group = ctx.group(`eos-${how}`);
+    const { input, output, prefix, group } = await ctx.names(`eos-${how}`, 4);
     const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed }));
     // Half before the first worker; then small requests for as long as it runs, so that the stop lands
     // while input is arriving; the rest (at least 40) after it stopped, for the second worker.
@@ -57,7 +53,7 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
 
     const second = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'second' });
     const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForSources(positionsOf(inputs), 120_000);
+    await watcher.waitForInputs(inputs, 120_000);
     const stats = await second.stop();
     t.diagnostic(`second worker read ${stats.messagesIn} (replays ${stats.replayed})`);
 

@@ -7,13 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   consumeAll,
-  countBySource,
   diffStates,
   feedWhile,
   jsonMessages,
   keyedInputs,
-  parseOutput,
-  positionsOf,
   produce,
   useFixture,
 } from '../../harness/index.js';
@@ -27,10 +24,7 @@ describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
   const ctx = useFixture();
 
   it('continues every key from its stored state and ends equal to one uninterrupted pass', async (t) => {
-    const input = await ctx.topic('restart-in', 4);
-    const output = await ctx.topic('restart-out', 4);
-    const prefix = ctx.prefix('restart-state');
-    const group = ctx.group('restart');
+    const { input, output, prefix, group } = await ctx.names('restart', 4);
     const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 11 }));
     // Half before the first worker; then small requests for as long as it runs, so that the stop lands
     // while input is arriving; the rest (at least 60) after it stopped, for the second worker.
@@ -50,14 +44,14 @@ describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
 
     const second = ctx.worker({ input, group, output, prefix, name: 'second' });
     const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     const secondStats = await second.stop();
     t.diagnostic(`first worker read ${firstStats.messagesIn}, second ${secondStats.messagesIn}`);
     assert.ok(firstStats.messagesIn > 0 && secondStats.messagesIn > 0, 'both workers had work');
     // Graceful stops commit what they drained: the second worker starts where the first ended.
     assert.equal(firstStats.messagesIn + secondStats.messagesIn, N, 'no input read twice after a clean stop');
 
-    const counts = countBySource(watcher.messages.map(parseOutput));
+    const counts = watcher.perPosition;
     for (const m of inputs) assert.ok((counts.get(`${m.partition}:${m.offset}`) ?? 0) >= 1);
 
     // The reference: one worker, one pass, another group and namespace.

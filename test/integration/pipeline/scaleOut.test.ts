@@ -6,12 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   consumeAll,
-  countBySource,
   diffStates,
   jsonMessages,
   keyedInputs,
-  parseOutput,
-  positionsOf,
   produce,
   useFixture,
   type WorkerProcess,
@@ -34,10 +31,7 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
   const ctx = useFixture();
 
   it('split the partitions, write every output together, and end with a single worker’s states', async (t) => {
-    const input = await ctx.topic('scale-in', 4);
-    const output = await ctx.topic('scale-out', 4);
-    const prefix = ctx.prefix('scale-state');
-    const group = ctx.group('scale');
+    const { input, output, prefix, group } = await ctx.names('scale', 4);
     const watcher = await ctx.watch(output);
 
     const a = ctx.worker({ input, group, output, prefix, name: 'a' });
@@ -51,7 +45,7 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
 
     await produce(ctx.brokers, input, jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 23 })));
     const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     // The split the inputs were read under: once one worker stops, the other is given every partition.
     const assigned = new Map([a, b].map((w) => [w, w.assigned()] as const));
     const [statsA, statsB] = await Promise.all([a.stop(), b.stop()]);
@@ -65,7 +59,7 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
     assert.equal(statsA.messagesIn, share(a), 'a read its partitions');
     assert.equal(statsB.messagesIn, share(b), 'b read its partitions');
     assert.ok(statsA.outputs > 0 && statsB.outputs > 0, 'both workers wrote outputs');
-    const counts = countBySource(watcher.messages.map(parseOutput));
+    const counts = watcher.perPosition;
     for (const m of inputs)
       assert.equal(counts.get(`${m.partition}:${m.offset}`), 1, `outputs of ${m.partition}:${m.offset}`);
 

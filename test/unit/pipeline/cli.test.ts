@@ -10,6 +10,13 @@ import { makeTinyModel } from '../../fixtures/tinyModel.js';
 const CLI = ['--import', 'tsx', 'pipeline/cli.ts'];
 const env = { ...process.env, RNNSTREAM_BACKEND: 'wasm' };
 
+/** The JSON values of a text of JSON lines. */
+const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
 function cli(args: string[], input?: string) {
   return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', input, env, timeout: 120_000 });
 }
@@ -90,19 +97,13 @@ describe('rnnstream CLI', () => {
       'silent',
     ]);
     assert.equal(r.status, 0, r.stderr);
-    const outs = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const outs = jsonLines(r.stdout);
     assert.equal(outs.length, 3);
     assert.deepEqual(
       outs.filter((o) => o.key === 'a').map((o) => o.totalTokens),
       [2, 4],
     );
-    const dead = (await readFile(dlq, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const dead = jsonLines(await readFile(dlq, 'utf8'));
     assert.equal(dead.length, 1);
     assert.equal(dead[0].reason, 'invalid-json');
     assert.equal(Buffer.from(dead[0].value, 'base64').toString(), 'not json');
@@ -114,10 +115,7 @@ describe('rnnstream CLI', () => {
       'k1\tgood movie\nk2\tterrible\nk1\tvery good\n',
     );
     assert.equal(r.status, 0, r.stderr);
-    const outs = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const outs = jsonLines(r.stdout);
     assert.equal(outs.length, 3);
     assert.deepEqual(
       outs.filter((o) => o.key === 'k1').map((o) => o.totalTokens),

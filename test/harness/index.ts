@@ -33,6 +33,12 @@ export { committedOffsets, topicEnds } from './offsets.js';
 export * from './outputs.js';
 export { PrivateRedis } from './privateRedis.js';
 export { DEFAULT_REDIS_CLIENT_OPTIONS, deleteKeys, type RedisClientOptions, redisClient } from './redis.js';
+export {
+  RESTART_INPUTS,
+  type RestartOptions,
+  type RestartRun,
+  restartMidStream,
+} from './restartMidStream.js';
 export { Scene, type SceneWorkerOptions } from './scene.js';
 export {
   DEFAULT_GET_SERVICES_OPTIONS,

@@ -10,52 +10,36 @@ import {
   consumeAll,
   countBySource,
   diffStates,
-  feedWhile,
-  jsonMessages,
-  keyedInputs,
   parseOutput,
-  produce,
+  RESTART_INPUTS,
+  restartMidStream,
   useFixture,
 } from '../../harness/index.js';
 
-const KEYS = 30;
-const PER_KEY = 10;
-const N = KEYS * PER_KEY;
+const N = RESTART_INPUTS.keys * RESTART_INPUTS.perKey;
 
 describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
   const ctx = useFixture();
 
   /** Stops (or kills) a worker mid-stream, starts another, and checks what read_committed readers see. */
-  async function restartMidStream(t: TestContext, how: 'SIGTERM' | 'SIGKILL', seed: number): Promise<void> {
-    const { input, output, prefix, group } = await ctx.names(`eos-${how}`, 4);
-    const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed }));
-    // Half before the first worker; then small requests for as long as it runs, so that the stop lands
-    // while input is arriving; the rest (at least 40) after it stopped, for the second worker.
-    const rest = messages.slice(N / 2);
-    await produce(ctx.brokers, input, messages.slice(0, N / 2));
-    const watcher = await ctx.watch(output, { isolation: 'read_committed' });
-
-    const first = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'first' });
-    await watcher.waitForCount(N / 2, 90_000);
-    const feeding = feedWhile(ctx.brokers, input, rest, () => first.alive, { chunk: 2, reserve: 40 });
-    feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-    await watcher.waitForCount(N / 2 + 1, 60_000);
-    if (how === 'SIGTERM') {
-      await first.stop();
-    } else {
-      first.kill();
-      const exit = await first.exited;
-      assert.equal(exit.signal, 'SIGKILL');
-    }
-    const fed = await feeding;
-    t.diagnostic(`${fed} messages fed while the first worker ran`);
-    await produce(ctx.brokers, input, rest.slice(fed));
-
-    const second = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'second' });
-    const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForInputs(inputs, 120_000);
-    const stats = await second.stop();
-    t.diagnostic(`second worker read ${stats.messagesIn} (replays ${stats.replayed})`);
+  async function restartAndCheck(t: TestContext, how: 'SIGTERM' | 'SIGKILL', seed: number): Promise<void> {
+    const { input, output, prefix, inputs, second } = await restartMidStream(ctx, t, {
+      name: `eos-${how}`,
+      seed,
+      reserve: 40,
+      exactlyOnce: true,
+      timeoutMs: 120_000,
+      stop: async (first) => {
+        if (how === 'SIGTERM') {
+          await first.stop();
+        } else {
+          first.kill();
+          const exit = await first.exited;
+          assert.equal(exit.signal, 'SIGKILL');
+        }
+      },
+    });
+    t.diagnostic(`second worker read ${second.messagesIn} (replays ${second.replayed})`);
 
     // A fresh read_committed reader, lingering after the last expected output to catch any duplicate.
     const committed = await consumeAll(ctx.brokers, output, {
@@ -82,7 +66,7 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
   }
 
   it('a read_committed consumer sees exactly one output per input across a SIGTERM restart', (t) =>
-    restartMidStream(t, 'SIGTERM', 31));
+    restartAndCheck(t, 'SIGTERM', 31));
 
-  it('… and across a SIGKILL crash', (t) => restartMidStream(t, 'SIGKILL', 37));
+  it('… and across a SIGKILL crash', (t) => restartAndCheck(t, 'SIGKILL', 37));
 });

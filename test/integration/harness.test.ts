@@ -157,6 +157,7 @@ describe('harness against real Kafka and Redis', () => {
 
   it('SETs and GETs under a unique prefix, and deletes only that prefix', async () => {
     const { redis } = fx;
+    assert.ok(redis);
     const prefix = `${uniqueName('harness')}:`;
     const other = `${uniqueName('harness-other')}:`;
     try {

@@ -147,16 +147,11 @@ describe('fault: rebalance under load (members join, leave and die)', () => {
     // Anything still on its way (a late duplicate) arrives within this.
     await delay(1_500);
 
-    const { positions, keys, states, lost } = await scene.compareWithReference(loaded, w, produced);
+    const { positions, states, lost, counts } = await scene.compareWithReference(loaded, w, produced);
     const mismatches = await describeKeys(loaded, scene.uris.state, scene.uris.reference, states.bookkeeping);
     const figures = {
-      inputs: positions.length,
-      keys: keys.length,
+      ...counts,
       marks,
-      outputs: w.total,
-      lost,
-      duplicates: w.duplicates,
-      replayedOutputs: w.replayed,
       exits: { A: exitA, B: exitB, C: exitC, D: exitD },
       rebalances: Object.fromEntries(scene.workers.map((x) => [x.name, x.count('kafka group joined')])),
       states,

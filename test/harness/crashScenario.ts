@@ -140,16 +140,11 @@ export async function crashScenario(fx: Fixture, asked: CrashScenarioOptions): P
   );
   // Anything still on its way (a late duplicate) arrives within this.
   await delay(1_500);
-  const { positions, keys, states, lost } = await scene.compareWithReference(fx.loaded, w, inputs);
+  const { states, counts } = await scene.compareWithReference(fx.loaded, w, inputs);
   return {
-    inputs: positions.length,
-    keys: keys.length,
+    ...counts,
     kills: killedAt.length,
     killedAt,
-    outputs: w.total,
-    lost,
-    duplicates: w.duplicates,
-    replayedOutputs: w.replayed,
     finalExit,
     states,
     seconds: (Date.now() - started) / 1000,

@@ -12,6 +12,25 @@ import { deleteKeys, redisClient } from './redis.js';
 import { compareStates, referencePass, type StateComparison } from './states.js';
 import { stateUri, topicUri, type WorkerOptions, WorkerProcess } from './worker.js';
 
+/** What {@link Scene.compareWithReference} found. */
+export interface ReferenceComparison {
+  input: ConsumedMessage[];
+  /** `partition:offset` of every input. */
+  positions: string[];
+  keys: string[];
+  states: StateComparison;
+  /** Inputs without any output. */
+  lost: number;
+  counts: {
+    inputs: number;
+    keys: number;
+    outputs: number;
+    lost: number;
+    duplicates: number;
+    replayedOutputs: number;
+  };
+}
+
 /** Options of {@link Scene.startWorker}: the scene's URIs and model unless given. */
 export type SceneWorkerOptions = Omit<WorkerOptions, 'in' | 'out' | 'state' | 'model'> &
   Partial<Pick<WorkerOptions, 'state' | 'model'>>;
@@ -107,25 +126,29 @@ export class Scene {
 
   /**
    * Reads the `count` inputs back, runs the uninterrupted reference pass over them, and compares every
-   * key's final state with it; `lost` counts the inputs `watcher` saw no output of.
+   * key's final state with it; `lost` counts the inputs `watcher` saw no output of, and `counts` gathers
+   * the figures every fault test reports.
    */
   async compareWithReference(
     loaded: LoadedModel,
     watcher: OutputWatcher,
     count: number,
-  ): Promise<{
-    input: ConsumedMessage[];
-    positions: string[];
-    keys: string[];
-    states: StateComparison;
-    lost: number;
-  }> {
+  ): Promise<ReferenceComparison> {
     const input = await consumeAll(this.brokers, this.input, { count, timeoutMs: 60_000 });
     await referencePass(loaded, toSourceRecords(input), this.uris.reference);
     const keys = [...new Set(input.map((m) => m.key ?? ''))];
     const states = await compareStates(loaded, this.uris.state, this.uris.reference, keys);
     const positions = positionsOf(input);
-    return { input, positions, keys, states, lost: lostInputs(watcher, positions).length };
+    const lost = lostInputs(watcher, positions).length;
+    const counts = {
+      inputs: positions.length,
+      keys: keys.length,
+      outputs: watcher.total,
+      lost,
+      duplicates: watcher.duplicates,
+      replayedOutputs: watcher.replayed,
+    };
+    return { input, positions, keys, states, lost, counts };
   }
 
   /** Stops the load, the workers and the watchers, and drops the scene's topics and prefixes. */

@@ -9,7 +9,7 @@
  * back), and the two reads complete separately. Counting them as one offset lost a completion and
  * stalled the partition for good (test/unit/pipeline/ackTracker.test.ts shows how).
  */
-import type { SourcePosition } from './types.js';
+import type { SourcePosition } from '../core/contracts.js';
 
 interface Entry {
   position: SourcePosition;

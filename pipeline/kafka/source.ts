@@ -23,7 +23,8 @@
  */
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { type Observable, Observable as RxObservable, Subject } from 'rxjs';
-import type { Source, SourcePosition, SourceRecord } from '../types.js';
+import type { SourcePosition, SourceRecord } from '../../core/contracts.js';
+import type { Source } from '../connectors.js';
 import { Budget } from './budget.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
 import { PartitionTracker, partitionKey } from './offsetTracker.js';
@@ -301,7 +302,9 @@ export class KafkaSource implements Source {
       this.#revoked.next(partitions);
       this.#options.onRevoke?.(partitions);
     }
-    if (added.length > 0) {
+    // A join while stopping (the consumer rejoins until it leaves) readies nothing: nothing more is read,
+    // and `onAssign` would open what the closing worker no longer closes (a producer per partition).
+    if (added.length > 0 && !this.#stopSignal.signal.aborted) {
       const join = ++this.#joins;
       for (const [key] of added) this.#assignedIn.set(key, join);
       const ready = this.#prepare(
@@ -394,6 +397,8 @@ export class KafkaSource implements Source {
         }
       }
     } catch (error) {
+      // Stopped meanwhile (its admin client closed): nothing is read any more, so nothing needs readying.
+      if (this.#stopSignal.signal.aborted) return;
       this.#log.error(
         {
           topic: this.topic,
@@ -488,6 +493,8 @@ export class KafkaSource implements Source {
   }
 
   async #adminClient(): Promise<Admin> {
+    // A closed source opens nothing again (a connection would keep the process alive).
+    if (this.#closed) throw new RangeError(`kafka source ${this.topic} is closed`);
     if (!this.#admin) {
       const admin = this.#options.kafka.admin();
       await admin.connect();

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { freePort } from '../../bench/e2eProcesses.js';
+import type { OutputMessage } from '../../core/contracts.js';
 import { seededRandom } from '../../model/verify.js';
 import type { LoadedModel } from '../../pipeline/model.js';
 import { encodeRecord } from '../../pipeline/state/record.js';
-import type { OutputMessage } from '../../pipeline/types.js';
 import {
   committedOffsets,
   compareStates,

@@ -2,8 +2,9 @@
  * Seeded inputs for tests of the worker: feeds of JSON messages over the tiny model's vocabulary, keyed
  * streams in per-key order, and ways to produce them (all at once, or while a condition holds).
  */
+
+import type { SourceRecord } from '../../core/contracts.js';
 import { seededRandom } from '../../model/verify.js';
-import type { SourceRecord } from '../../pipeline/types.js';
 import { TINY_VOCAB } from '../fixtures/tinyModel.js';
 import { type ConsumedMessage, type ProduceMessage, produce } from './kafka.js';
 

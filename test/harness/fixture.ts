@@ -6,10 +6,10 @@
 import { rm } from 'node:fs/promises';
 import { after, before } from 'node:test';
 import type { Redis } from 'ioredis';
+import type { LoadedState } from '../../core/contracts.js';
 import { rootLogger } from '../../pipeline/logger.js';
 import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
 import type { StateSchema } from '../../pipeline/state/record.js';
-import type { LoadedState } from '../../pipeline/types.js';
 import { makeTinyModel, type TinyModelOptions } from '../fixtures/tinyModel.js';
 import { type ConsumedMessage, createTopic, deleteTopics } from './kafka.js';
 import { uniqueName } from './names.js';

@@ -4,7 +4,7 @@
  * parsed outputs.
  */
 import { type Consumer, logLevel } from 'kafkajs';
-import type { OutputMessage } from '../../pipeline/types.js';
+import type { OutputMessage } from '../../core/contracts.js';
 import { type ConsumedMessage, testKafka, toConsumedMessage } from './kafka.js';
 import { uniqueName } from './names.js';
 import { withTimeout } from './timeout.js';
@@ -176,7 +176,7 @@ export class OutputWatcher {
   }
 }
 
-/** Parses a consumed output message (the contract of pipeline/types.ts `OutputMessage`). */
+/** Parses a consumed output message (the contract of core/contracts.ts `OutputMessage`). */
 export function parseOutput(message: ConsumedMessage): OutputMessage {
   if (message.value === null)
     throw new Error(`output at ${message.partition}:${message.offset} has no value`);

@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
+import type { LoadedState, SinkRecord, SourceRecord } from '../../core/contracts.js';
 import { loadModelPackage } from '../../model/modelPackage.js';
 import { rootLogger } from '../../pipeline/logger.js';
 import type { LoadedModel } from '../../pipeline/model.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { decodeRecord, type StateSchema } from '../../pipeline/state/record.js';
 import { createStateStore } from '../../pipeline/state/stateUri.js';
-import type { LoadedState, SinkRecord, SourceRecord } from '../../pipeline/types.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource } from '../fixtures/memoryConnectors.js';
 import { withTimeout } from './timeout.js';
 

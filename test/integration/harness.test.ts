@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, TransientError } from '../../pipeline/errors.js';
+import { ConfigError, TransientError } from '../../core/errors.js';
 import {
   consumeAll,
   deleteKeys,

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { OutputMessage } from '../../../pipeline/types.js';
+import type { OutputMessage } from '../../../core/contracts.js';
 import { useFixture } from '../../harness/index.js';
 
 /** The kcat binary on PATH (or /usr/bin), if installed. */

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { SourceRecord } from '../../../core/contracts.js';
 import { KafkaSource } from '../../../pipeline/kafka/source.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -308,6 +308,35 @@ describe('KafkaSource (fake consumer)', () => {
     assert.equal(consumer.stopped, true);
     assert.ok(completed);
     assert.deepEqual(consumer.commits.flat(), [{ topic: 't', partition: 0, offset: '2' }]);
+  });
+
+  it('a group join while stopping readies nothing: onAssign is not called, and no admin call is made after close', async () => {
+    const assigned: number[][] = [];
+    const { consumer, admin, source } = setup({
+      onAssign: (partitions) => {
+        assigned.push(partitions.map((p) => p.partition));
+      },
+    });
+    let adminCalls = 0;
+    const fetchOffsets = admin.fetchOffsets.bind(admin);
+    admin.fetchOffsets = async () => {
+      adminCalls++;
+      return fetchOffsets();
+    };
+    await flush();
+    consumer.join({ t: [0] });
+    await flush();
+    assert.deepEqual(assigned, [[0]]);
+    const calls = adminCalls;
+    const stopping = source.stop();
+    // kafkajs rejoins until the consumer has left: the join lands while the worker stops.
+    consumer.join({ t: [0, 1, 2] });
+    await stopping;
+    await source.close();
+    consumer.join({ t: [0, 1, 2, 3] });
+    await flush();
+    assert.deepEqual(assigned, [[0]], 'no onAssign (which opens producers) once stopping');
+    assert.equal(adminCalls, calls, 'no admin request once stopping');
   });
 
   it('a batch waiting for budget gives up when the source stops', async () => {

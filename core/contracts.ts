@@ -175,3 +175,13 @@ export interface SinkRecord {
   key: string;
   value: OutputMessage;
 }
+
+/** `topic|partition`: the one key of per-partition maps (Kafka bookkeeping, commit tracking, producers). */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}|${partition}`;
+}
+
+/** `topic|partition|offset`: the key of one source position. */
+export function positionKey(position: SourcePosition): string {
+  return `${partitionKey(position.topic, position.partition)}|${position.offset}`;
+}

@@ -17,7 +17,7 @@
  * A revoked partition (exactly-once) is forgotten: its reads in flight are abandoned, their held and later
  * outputs dropped (the new owner redoes them and fenced this worker's producer).
  */
-import type { SinkRecord, SourcePosition } from '../core/contracts.js';
+import { positionKey, type SinkRecord, type SourcePosition } from '../core/contracts.js';
 import { AckTracker } from './ackTracker.js';
 import type { Sink, Source } from './connectors.js';
 
@@ -114,14 +114,14 @@ export class CommitCoordinator {
   /** Holds `outputs` under their positions and returns every held output whose position is released. */
   #releaseHeld(outputs: readonly SinkRecord[], released: readonly SourcePosition[]): SinkRecord[] {
     for (const output of outputs) {
-      const id = positionId(output.value.source);
+      const id = positionKey(output.value.source);
       const held = this.#held.get(id);
       if (held) held.push(output);
       else this.#held.set(id, [output]);
     }
     const writable: SinkRecord[] = [];
     for (const position of released) {
-      const id = positionId(position);
+      const id = positionKey(position);
       const held = this.#held.get(id);
       if (held) {
         writable.push(...held);
@@ -130,8 +130,4 @@ export class CommitCoordinator {
     }
     return writable;
   }
-}
-
-function positionId(p: SourcePosition): string {
-  return `${p.partition}:${p.offset}:${p.topic}`;
 }

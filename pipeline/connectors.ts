@@ -68,6 +68,8 @@ export interface Source {
   readonly revoked$?: Observable<readonly { topic: string; partition: number }[]>;
   /** Gives up partitions this worker holds but another owns now; they are read again once reassigned. */
   forfeit?(partitions: readonly { topic: string; partition: number }[]): void;
+  /** Why the source is unhealthy (e.g. its offset commits keep failing), or undefined; `/readyz` reports it. */
+  unhealthy?(): string | undefined;
   /** Stops reading; pending acks are still accepted until `close`. */
   stop(): Promise<void>;
   close(): Promise<void>;

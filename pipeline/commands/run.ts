@@ -114,7 +114,10 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   if (config.metricsPort !== undefined) {
     server = await serveMetrics(
       metrics,
-      { alive: () => running.alive(), ready: async () => running.alive() && (await store.ping()) },
+      {
+        alive: () => running.alive(),
+        ready: async () => source.unhealthy?.() ?? (running.alive() && (await store.ping())),
+      },
       config.metricsPort,
     );
     log.info({ port: (server.address() as { port: number }).port }, 'serving /metrics, /healthz, /readyz');

@@ -12,8 +12,8 @@
  * explicitly gets one on first use (a single worker wired without the rebalance hooks, e.g. a test).
  */
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { partitionKey } from '../../core/contracts.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
-import { partitionKey } from './offsetTracker.js';
 
 /** A topic partition of the input. */
 export interface InputPartition {

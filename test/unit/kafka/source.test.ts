@@ -339,6 +339,27 @@ describe('KafkaSource (fake consumer)', () => {
     assert.equal(adminCalls, calls, 'no admin request once stopping');
   });
 
+  it('reports failing offset commits as unhealthy until one succeeds (/readyz)', async () => {
+    const { consumer, source, records } = setup();
+    await flush();
+    consumer.join({ t: [0] });
+    await consumer.batch('t', 0, [0, 1]).done;
+    assert.equal(source.unhealthy(), undefined);
+    const commitOffsets = consumer.commitOffsets.bind(consumer);
+    consumer.commitOffsets = async () => {
+      throw new Error('coordinator not available');
+    };
+    await source.ack([records[0].source]);
+    assert.match(
+      source.unhealthy() ?? '',
+      /^offset commits of t failing for \d+ s: coordinator not available$/,
+    );
+    consumer.commitOffsets = commitOffsets;
+    await source.ack([records[1].source]);
+    assert.equal(source.unhealthy(), undefined, 'the next commit that succeeds clears it');
+    assert.deepEqual(consumer.commits.flat(), [{ topic: 't', partition: 0, offset: '2' }]);
+  });
+
   it('a batch waiting for budget gives up when the source stops', async () => {
     const { consumer, source, records } = setup({ maxInFlightMessages: 1 });
     await flush();

@@ -8,32 +8,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import {
-  compareStates,
+  assertStatesEqual,
+  consumeAll,
   delay,
-  lostInputs,
   makeFeed,
-  makeScene,
-  OutputWatcher,
   positionsOf,
   produceMany,
   REPO_ROOT,
-  referencePass,
-  toSourceRecords,
-  WorkerProcess,
+  topicEnds,
+  useFixture,
   waitFor,
-} from '../fixtures/faults.js';
-import { makeTinyModel } from '../fixtures/tinyModel.js';
-import {
-  consumeAll,
-  createTopic,
-  deleteKeys,
-  getServices,
-  redisClient,
-  type Services,
-  testKafka,
 } from '../harness/index.js';
 
 const BROKER = '127.0.0.1:19092';
@@ -67,151 +52,104 @@ function services(command: 'up' | 'down', keepData = false): Promise<void> {
   });
 }
 
-/** Messages in `topic` (sum of its partitions' high watermarks; no transactions here). */
-async function messagesIn(brokers: string[], topic: string): Promise<number> {
-  const admin = testKafka(brokers, 'rnnstream-fault-count').admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 describe('fault: the Kafka broker restarts under load', () => {
-  let shared: Services;
-  let model: string;
-  let loaded: LoadedStreamingModel;
+  const fx = useFixture({ model: { cell: 'lstm', seed: 13 }, loadModel: true });
   before(async () => {
-    shared = await getServices();
     // A fresh broker: stop a leftover of an interrupted run, then format new data.
     await services('down');
     await services('up');
-    model = await makeTinyModel({ cell: 'lstm', seed: 13 });
-    loaded = await loadPipelineModel({ dir: model, backend: 'wasm', log: rootLogger() });
   });
-  after(async () => {
-    loaded?.model.engine.dispose();
-    await services('down');
-    await shared?.stop();
-  });
+  after(() => services('down'));
 
   it('rides over the outage, loses no input, and every final state equals an uninterrupted pass', async (t) => {
     const started = Date.now();
-    const scene = makeScene([BROKER], shared.redisUrl, 'broker-restart');
-    let worker: WorkerProcess | undefined;
-    let watcher: OutputWatcher | undefined;
-    try {
-      await createTopic(scene.brokers, scene.input, 4);
-      await createTopic(scene.brokers, scene.output, 4);
-      const feed = makeFeed({ messages: MESSAGES_BEFORE + MESSAGES_AFTER, keys: KEYS, seed: 77 });
-      await produceMany(scene.brokers, scene.input, feed.slice(0, MESSAGES_BEFORE));
+    const scene = await fx.scene('broker-restart', { brokers: [BROKER] }).createTopics(4);
+    const feed = makeFeed({ messages: MESSAGES_BEFORE + MESSAGES_AFTER, keys: KEYS, seed: 77 });
+    await produceMany(scene.brokers, scene.input, feed.slice(0, MESSAGES_BEFORE));
 
-      watcher = await OutputWatcher.start(scene.brokers, scene.output, 'read_uncommitted', false);
-      const w = watcher;
-      worker = WorkerProcess.start({
-        in: scene.uris.in,
-        out: scene.uris.out,
-        state: scene.uris.state,
-        model,
-        // Small batches and a short read-ahead, so the outage finds work in flight.
-        args: ['--max-batch-rows', '200', '--max-in-flight', '1000'],
-      });
-      const live = worker;
-      await live.running();
-      await live.whileAlive(
-        waitFor(
-          () => w.distinct >= 500,
-          60_000,
-          () => `${w.distinct} outputs before the outage\n${live.tail()}`,
-          5,
-        ),
-      );
+    const w = await scene.watch({ keep: false });
+    const live = scene.startWorker({
+      // Small batches and a short read-ahead, so the outage finds work in flight.
+      args: ['--max-batch-rows', '200', '--max-in-flight', '1000'],
+    });
+    await live.running();
+    await live.whileAlive(
+      waitFor(
+        () => w.distinct >= 500,
+        60_000,
+        () => `${w.distinct} outputs before the outage\n${live.tail()}`,
+        5,
+      ),
+    );
 
-      const atStop = w.distinct;
-      const stoppedAt = Date.now();
-      await services('down');
-      const atDown = w.distinct;
-      await delay(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
-      assert.equal(live.exit, undefined, `the worker survived the outage\n${live.tail()}`);
-      const restartAt = Date.now();
-      await services('up', true);
-      const upAt = Date.now();
-      const atUp = w.distinct;
-      assert.equal(live.exit, undefined, `the worker survived the restart\n${live.tail()}`);
-      // Timed in the background: the first output after the restart may come while we produce below.
-      const resumed = live.whileAlive(
-        waitFor(
-          () => w.distinct > atUp,
-          90_000,
-          () => `outputs after the restart\n${live.tail()}`,
-        ).then(() => Date.now() - upAt),
-      );
+    const atStop = w.distinct;
+    const stoppedAt = Date.now();
+    await services('down');
+    const atDown = w.distinct;
+    await delay(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
+    assert.equal(live.exit, undefined, `the worker survived the outage\n${live.tail()}`);
+    const restartAt = Date.now();
+    await services('up', true);
+    const upAt = Date.now();
+    const atUp = w.distinct;
+    assert.equal(live.exit, undefined, `the worker survived the restart\n${live.tail()}`);
+    // Timed in the background: the first output after the restart may come while we produce below.
+    const resumed = live.whileAlive(
+      waitFor(
+        () => w.distinct > atUp,
+        90_000,
+        () => `outputs after the restart\n${live.tail()}`,
+      ).then(() => Date.now() - upAt),
+    );
 
-      // New inputs after the restart: the worker must read them from the restarted broker.
-      await produceMany(scene.brokers, scene.input, feed.slice(MESSAGES_BEFORE));
-      const inputs = await consumeAll(scene.brokers, scene.input, { count: feed.length, timeoutMs: 60_000 });
-      assert.equal(inputs.length, feed.length, 'the restarted broker kept every input');
-      const positions = positionsOf(inputs);
-      const resumeMs = await resumed;
-      await live.whileAlive(
-        waitFor(
-          () => w.distinct >= positions.length,
-          60_000,
-          () => `outputs of ${scene.output}: ${w.distinct} of ${positions.length}\n${live.tail()}`,
-          100,
-        ),
-      );
-      live.kill('SIGTERM');
-      const exit = await live.exited;
-      await delay(1_000);
+    // New inputs after the restart: the worker must read them from the restarted broker.
+    await produceMany(scene.brokers, scene.input, feed.slice(MESSAGES_BEFORE));
+    const inputs = await consumeAll(scene.brokers, scene.input, { count: feed.length, timeoutMs: 60_000 });
+    assert.equal(inputs.length, feed.length, 'the restarted broker kept every input');
+    const positions = positionsOf(inputs);
+    const resumeMs = await resumed;
+    await live.whileAlive(
+      waitFor(
+        () => w.distinct >= positions.length,
+        60_000,
+        () => `outputs of ${scene.output}: ${w.distinct} of ${positions.length}\n${live.tail()}`,
+        100,
+      ),
+    );
+    live.kill('SIGTERM');
+    const exit = await live.exited;
+    await delay(1_000);
 
-      await referencePass(loaded, toSourceRecords(inputs), scene.uris.reference);
-      const keys = [...new Set(feed.map((m) => m.key))];
-      const states = await compareStates(loaded, scene.uris.state, scene.uris.reference, keys);
-      const outputs = await messagesIn(scene.brokers, scene.output);
-      const lost = lostInputs(w, positions).length;
-      const warnings = live.logs.filter((l) => l.level >= 40);
-      const figures = {
-        inputs: positions.length,
-        keys: keys.length,
-        outputsAtStop: atStop,
-        outputsWhenDown: atDown,
-        outputsAtRestart: atUp,
-        outageMs: upAt - stoppedAt,
-        restartMs: upAt - restartAt,
-        resumeMs,
-        outputs,
-        duplicates: outputs - positions.length,
-        lost,
-        exit,
-        warnings: warnings.length,
-        warningMessages: [...new Set(warnings.map((l) => l.msg))].slice(0, 10),
-        consumerCrashes: live.count('kafka consumer crashed'),
-        states,
-        seconds: (Date.now() - started) / 1000,
-      };
-      t.diagnostic(`FAULT broker restart: ${JSON.stringify(figures)}`);
-      // When each complaint came, in ms after the broker was back (negative: during the outage).
-      const timeline = warnings.map((l) => `${Number(l.time) - upAt} ${l.msg}`.slice(0, 120));
-      t.diagnostic(`worker warnings: ${JSON.stringify(timeline.slice(-25))}`);
-      assert.ok(atDown < positions.length, `the outage came mid-stream (${atDown} of ${positions.length})`);
-      assert.equal(lost, 0, 'inputs without any output');
-      assert.ok(outputs >= positions.length);
-      assert.deepEqual(exit, { code: 0, signal: null });
-      assert.deepEqual(states.missing, [], 'keys without a usable state');
-      assert.deepEqual(states.bookkeeping, [], 'keys whose fence or token count differ from the reference');
-      assert.equal(states.nonFinite, 0);
-      assert.ok(states.maxAbsDiff <= 1e-6, `max |state - reference| = ${states.maxAbsDiff}`);
-    } finally {
-      await worker?.dispose();
-      await watcher?.stop();
-      // The broker's data goes with it (the next `up` formats afresh); only Redis needs cleaning.
-      const redis = await redisClient(scene.redisUrl);
-      await deleteKeys(redis, scene.prefix).catch(() => undefined);
-      await deleteKeys(redis, scene.referencePrefix).catch(() => undefined);
-      await redis.quit();
-    }
+    const { keys, states, lost } = await scene.compareWithReference(fx.loaded, w, feed.length);
+    const outputs = (await topicEnds(scene.brokers, scene.output)).records;
+    const warnings = live.logs.filter((l) => l.level >= 40);
+    const figures = {
+      inputs: positions.length,
+      keys: keys.length,
+      outputsAtStop: atStop,
+      outputsWhenDown: atDown,
+      outputsAtRestart: atUp,
+      outageMs: upAt - stoppedAt,
+      restartMs: upAt - restartAt,
+      resumeMs,
+      outputs,
+      duplicates: outputs - positions.length,
+      lost,
+      exit,
+      warnings: warnings.length,
+      warningMessages: [...new Set(warnings.map((l) => l.msg))].slice(0, 10),
+      consumerCrashes: live.count('kafka consumer crashed'),
+      states,
+      seconds: (Date.now() - started) / 1000,
+    };
+    t.diagnostic(`FAULT broker restart: ${JSON.stringify(figures)}`);
+    // When each complaint came, in ms after the broker was back (negative: during the outage).
+    const timeline = warnings.map((l) => `${Number(l.time) - upAt} ${l.msg}`.slice(0, 120));
+    t.diagnostic(`worker warnings: ${JSON.stringify(timeline.slice(-25))}`);
+    assert.ok(atDown < positions.length, `the outage came mid-stream (${atDown} of ${positions.length})`);
+    assert.equal(lost, 0, 'inputs without any output');
+    assert.ok(outputs >= positions.length);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assertStatesEqual(states);
   });
 });

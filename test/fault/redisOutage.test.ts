@@ -7,26 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { rootLogger } from '../../pipeline/logger.js';
-import { type LoadedStreamingModel, loadPipelineModel } from '../../pipeline/model.js';
 import {
-  compareStates,
+  assertStatesEqual,
   delay,
-  LoadProducer,
-  lostInputs,
   makeFeed,
-  makeScene,
-  OutputWatcher,
   PrivateRedis,
-  positionsOf,
-  referencePass,
   rssBytes,
-  toSourceRecords,
-  WorkerProcess,
+  useFixture,
   waitFor,
-} from '../fixtures/faults.js';
-import { makeTinyModel } from '../fixtures/tinyModel.js';
-import { consumeAll, createTopic, deleteTopics, getServices, type Services } from '../harness/index.js';
+} from '../harness/index.js';
 
 const OUTAGE_MS = 10_000;
 /** Largest delay between two tries (pipeline/retry.ts DEFAULT_RETRY.maxDelayMs). */
@@ -35,47 +24,20 @@ const MAX_BACKOFF_MS = 5_000;
 const MAX_IN_FLIGHT = 3_000;
 
 describe('fault: Redis frozen for 10 s under load', () => {
-  let services: Services;
+  const fx = useFixture({ model: { cell: 'gru', seed: 9 }, loadModel: true });
   let redis: PrivateRedis;
-  let model: string;
-  let loaded: LoadedStreamingModel;
   before(async () => {
-    services = await getServices();
     redis = await PrivateRedis.start();
-    model = await makeTinyModel({ cell: 'gru', seed: 9 });
-    loaded = await loadPipelineModel({ dir: model, backend: 'wasm', log: rootLogger() });
   });
-  after(async () => {
-    loaded?.model.engine.dispose();
-    await redis?.stop();
-    await services?.stop();
-  });
+  after(() => redis?.stop());
 
   it('pauses, retries with bounded backoff, keeps memory bounded, and resumes with nothing lost', async (t) => {
-    const scene = makeScene(services.kafkaBrokers, redis.url, 'redis-outage');
-    let worker: WorkerProcess | undefined;
-    let watcher: OutputWatcher | undefined;
-    let load: LoadProducer | undefined;
+    const scene = await fx.scene('redis-outage', { redisUrl: redis.url }).createTopics(4);
+    const w = await scene.watch({ keep: false });
+    const live = scene.startWorker({ args: ['--max-in-flight', String(MAX_IN_FLIGHT)] });
     try {
-      await createTopic(scene.brokers, scene.input, 4);
-      await createTopic(scene.brokers, scene.output, 4);
-      watcher = await OutputWatcher.start(scene.brokers, scene.output, 'read_uncommitted', false);
-      const w = watcher;
-      worker = WorkerProcess.start({
-        in: scene.uris.in,
-        out: scene.uris.out,
-        state: scene.uris.state,
-        model,
-        args: ['--max-in-flight', String(MAX_IN_FLIGHT)],
-      });
-      const live = worker;
       await live.running();
-      load = await LoadProducer.start(
-        scene.brokers,
-        scene.input,
-        makeFeed({ messages: 60_000, keys: 500, seed: 41 }),
-        2_000,
-      );
+      const load = await scene.startLoad(makeFeed({ messages: 60_000, keys: 500, seed: 41 }), 2_000);
       await live.whileAlive(
         waitFor(
           () => w.distinct >= 3_000,
@@ -105,18 +67,13 @@ describe('fault: Redis frozen for 10 s under load', () => {
       const resumeMs = Date.now() - thawedAt;
 
       const produced = await load.stop();
-      load = undefined;
       await live.whileAlive(w.waitForDistinct(produced, 180_000));
       live.kill('SIGTERM');
       const exit = await live.exited;
       await delay(1_000);
 
       const retries = live.logs.filter((l) => l.msg.endsWith('failed, retrying'));
-      const input = await consumeAll(scene.brokers, scene.input, { count: produced, timeoutMs: 60_000 });
-      await referencePass(loaded, toSourceRecords(input), scene.uris.reference);
-      const keys = [...new Set(input.map((m) => m.key ?? ''))];
-      const states = await compareStates(loaded, scene.uris.state, scene.uris.reference, keys);
-      const lost = lostInputs(w, positionsOf(input)).length;
+      const { states, lost } = await scene.compareWithReference(fx.loaded, w, produced);
       const figures = {
         produced,
         producedDuringOutage,
@@ -151,15 +108,10 @@ describe('fault: Redis frozen for 10 s under load', () => {
       assert.deepEqual(exit, { code: 0, signal: null });
       assert.equal(lost, 0, 'inputs without an output');
       assert.equal(w.duplicates, 0, 'outputs doubled');
-      assert.deepEqual(states.missing, []);
-      assert.deepEqual(states.bookkeeping, []);
-      assert.ok(states.maxAbsDiff <= 1e-6, `max |state - reference| = ${states.maxAbsDiff}`);
+      assertStatesEqual(states);
     } finally {
+      // Thawed before the scene is dropped (its prefixes live on this Redis).
       redis.thaw();
-      await load?.stop().catch(() => undefined);
-      await worker?.dispose();
-      await watcher?.stop();
-      await deleteTopics(scene.brokers, [scene.input, scene.output]).catch(() => undefined);
     }
   });
 });

@@ -9,6 +9,7 @@ import {
   type IHeaders,
   Kafka,
   type KafkaConfig,
+  type KafkaMessage,
   logLevel,
   type Message,
   Partitioners,
@@ -101,7 +102,8 @@ export function testKafka(
   });
 }
 
-async function withAdmin<T>(
+/** Runs `use` with a connected admin client within `timeoutMs`, and always disconnects it. */
+export async function withAdmin<T>(
   brokers: string[],
   timeoutMs: number,
   what: string,
@@ -202,6 +204,20 @@ export async function produce(
   }
 }
 
+/** A kafkajs message as a {@link ConsumedMessage} (key, value and headers decoded as UTF-8). */
+export function toConsumedMessage(topic: string, partition: number, message: KafkaMessage): ConsumedMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString(),
+    value: message.value === null ? null : message.value.toString(),
+    rawValue: message.value,
+    headers: decodeHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
+
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const decoded: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -257,16 +273,7 @@ export async function consumeAll(
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
         await consumer.run({
           eachMessage: async ({ topic: from, partition, message }) => {
-            received.push({
-              topic: from,
-              partition,
-              offset: message.offset,
-              key: message.key === null ? null : message.key.toString(),
-              value: message.value === null ? null : message.value.toString(),
-              rawValue: message.value,
-              headers: decodeHeaders(message.headers),
-              timestamp: Number(message.timestamp),
-            });
+            received.push(toConsumedMessage(from, partition, message));
             if (received.length >= count) enough();
           },
         });

@@ -30,3 +30,27 @@ export async function withTimeout<T>(
     clearTimeout(timer);
   }
 }
+
+/** Resolves after `ms` (tests of real processes and servers wait on them; unit tests never sleep). */
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls `condition` every `everyMs` until it holds; rejects after `timeoutMs` with `what()` (read at
+ * the deadline, so it can report progress).
+ *
+ * @example await waitFor(() => watcher.distinct >= 500, 60_000, () => `${watcher.distinct} outputs`, 5);
+ */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string | (() => string),
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`${typeof what === 'function' ? what() : what}: not within ${timeoutMs} ms`);
+    }
+    await delay(everyMs);
+  }
+}

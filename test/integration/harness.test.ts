@@ -3,20 +3,17 @@
  * fail, every other integration test's failures are about the harness, not the code under test.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { ConfigError, TransientError } from '../../core/errors.js';
 import {
   consumeAll,
-  createTopic,
   deleteKeys,
   deleteTopics,
   getServices,
   produce,
-  redisClient,
-  type Services,
   testKafka,
   uniqueName,
+  useFixture,
 } from '../harness/index.js';
 
 describe('getServices without services', () => {
@@ -44,34 +41,19 @@ describe('getServices without services', () => {
 });
 
 describe('harness against real Kafka and Redis', () => {
-  let services: Services;
-  let redis: Redis | undefined;
-  const topics: string[] = [];
-
-  before(async () => {
-    services = await getServices();
-    redis = await redisClient(services.redisUrl);
-  });
-
-  after(async () => {
-    if (services) await deleteTopics(services.kafkaBrokers, topics);
-    await redis?.quit();
-    await services?.stop();
-  });
+  const fx = useFixture();
 
   it('reads back 100 keyed messages in per-partition order, then deletes the topic', async () => {
-    const topic = uniqueName('harness-order');
-    topics.push(topic);
-    await createTopic(services.kafkaBrokers, topic, 4);
+    const topic = await fx.topic('harness-order', 4);
     const sent = Array.from({ length: 100 }, (_, i) => ({
       key: `key-${i % 7}`,
       value: String(i),
       headers: { seq: String(i) },
     }));
-    const metadata = await produce(services.kafkaBrokers, topic, sent);
+    const metadata = await produce(fx.brokers, topic, sent);
     assert.ok(metadata.length > 0);
 
-    const got = await consumeAll(services.kafkaBrokers, topic, { count: 100, settleMs: 300 });
+    const got = await consumeAll(fx.brokers, topic, { count: 100, settleMs: 300 });
 
     assert.equal(got.length, 100, 'exactly the 100 messages sent, no duplicates');
     assert.deepEqual(
@@ -110,8 +92,8 @@ describe('harness against real Kafka and Redis', () => {
       'seven keys spread over more than one of four partitions',
     );
 
-    await deleteTopics(services.kafkaBrokers, [topic]);
-    const admin = testKafka(services.kafkaBrokers).admin();
+    await deleteTopics(fx.brokers, [topic]);
+    const admin = testKafka(fx.brokers).admin();
     try {
       await admin.connect();
       assert.ok(!(await admin.listTopics()).includes(topic), 'topic deleted');
@@ -121,10 +103,8 @@ describe('harness against real Kafka and Redis', () => {
   });
 
   it('hides aborted transactions from read_committed and shows them to read_uncommitted', async () => {
-    const topic = uniqueName('harness-txn');
-    topics.push(topic);
-    await createTopic(services.kafkaBrokers, topic, 1);
-    const producer = testKafka(services.kafkaBrokers).producer({
+    const topic = await fx.topic('harness-txn', 1);
+    const producer = testKafka(fx.brokers).producer({
       transactionalId: uniqueName('harness-txn-id'),
       idempotent: true,
       maxInFlightRequests: 1,
@@ -147,7 +127,7 @@ describe('harness against real Kafka and Redis', () => {
       await producer.disconnect();
     }
 
-    const visible = await consumeAll(services.kafkaBrokers, topic, {
+    const visible = await consumeAll(fx.brokers, topic, {
       count: 1,
       isolationLevel: 'read_committed',
       settleMs: 500,
@@ -156,7 +136,7 @@ describe('harness against real Kafka and Redis', () => {
       visible.map((message) => message.value),
       ['committed-1'],
     );
-    const everything = await consumeAll(services.kafkaBrokers, topic, {
+    const everything = await consumeAll(fx.brokers, topic, {
       count: 3,
       isolationLevel: 'read_uncommitted',
     });
@@ -167,17 +147,16 @@ describe('harness against real Kafka and Redis', () => {
   });
 
   it('fails with the count it got when fewer messages arrive than asked', async () => {
-    const topic = uniqueName('harness-short');
-    topics.push(topic);
-    await createTopic(services.kafkaBrokers, topic, 1);
-    await produce(services.kafkaBrokers, topic, [{ key: 'a', value: 'only one' }]);
+    const topic = await fx.topic('harness-short', 1);
+    await produce(fx.brokers, topic, [{ key: 'a', value: 'only one' }]);
     await assert.rejects(
-      consumeAll(services.kafkaBrokers, topic, { count: 2, timeoutMs: 4_000 }),
+      consumeAll(fx.brokers, topic, { count: 2, timeoutMs: 4_000 }),
       (error: unknown) => error instanceof TransientError && /got 1 of 2 messages/.test(error.message),
     );
   });
 
   it('SETs and GETs under a unique prefix, and deletes only that prefix', async () => {
+    const { redis } = fx;
     assert.ok(redis);
     const prefix = `${uniqueName('harness')}:`;
     const other = `${uniqueName('harness-other')}:`;

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { measureKafkaCeiling } from '../../../bench/kafkaCeiling.js';
 import { BENCH_WORDS } from '../../../bench/memorySource.js';
 import { runNaive } from '../../../bench/naive.js';
@@ -17,19 +16,7 @@ import { type LoadedStreamingModel, loadPipelineModel } from '../../../pipeline/
 import { runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource } from '../../fixtures/memoryConnectors.js';
-import {
-  type ConsumedMessage,
-  consumeAll,
-  createTopic,
-  deleteKeys,
-  deleteTopics,
-  getServices,
-  produce,
-  redisClient,
-  type Services,
-  testKafka,
-  uniqueName,
-} from '../../harness/index.js';
+import { type ConsumedMessage, consumeAll, produce, topicEnds, useFixture } from '../../harness/index.js';
 
 const KEYS = 5;
 const MESSAGES = 60;
@@ -55,34 +42,21 @@ interface NaiveOutput {
 }
 
 describe('bench: naive baseline and Kafka ceiling', { timeout: 60_000 }, () => {
-  let services: Services;
-  let redis: Redis;
+  const fx = useFixture();
   let loaded: LoadedStreamingModel;
-  const topics: string[] = [];
-  const prefix = `${uniqueName('naive-state')}:`;
+  let prefix: string;
 
   before(async () => {
-    services = await getServices();
-    redis = await redisClient(services.redisUrl);
+    prefix = fx.prefix('naive-state');
     loaded = await loadPipelineModel({ backend: 'wasm', log: rootLogger() });
   });
 
-  after(async () => {
-    if (services) await deleteTopics(services.kafkaBrokers, topics);
-    if (redis) {
-      await deleteKeys(redis, prefix);
-      await redis.quit();
-    }
-    loaded?.model.engine.dispose();
-    await services?.stop();
-  });
+  after(() => loaded?.model.engine.dispose());
 
   it('naive: one output per input, scored as the pipeline scores them, states left in Redis', async () => {
-    const brokers = services.kafkaBrokers;
-    const input = uniqueName('naive-in');
-    const output = uniqueName('naive-out');
-    topics.push(input, output);
-    await createTopic(brokers, input, 3);
+    const brokers = fx.brokers;
+    const input = await fx.topic('naive-in', 3);
+    const output = fx.topicName('naive-out');
     await produce(brokers, input, inputs());
     const consumed: ConsumedMessage[] = await consumeAll(brokers, input, { count: MESSAGES });
 
@@ -91,9 +65,9 @@ describe('bench: naive baseline and Kafka ceiling', { timeout: 60_000 }, () => {
       input,
       output,
       count: MESSAGES,
-      redis: services.redisUrl,
+      redis: fx.services.redisUrl,
       prefix,
-      group: uniqueName('naive-group'),
+      group: fx.group('naive-group'),
       backend: 'wasm',
     });
     assert.equal(result.bench, 'naive');
@@ -149,7 +123,7 @@ describe('bench: naive baseline and Kafka ceiling', { timeout: 60_000 }, () => {
     const keys = Array.from({ length: KEYS }, (_, k) => `session-${k}`);
     const finals = await store.load(keys);
     for (const key of keys) {
-      const bytes = await redis.getBuffer(`${prefix}${key}`);
+      const bytes = await fx.redis.getBuffer(`${prefix}${key}`);
       assert.ok(bytes, `state of ${key} in Redis`);
       const h = new Float32Array(new Uint8Array(bytes).buffer);
       const final = finals.get(key);
@@ -162,9 +136,8 @@ describe('bench: naive baseline and Kafka ceiling', { timeout: 60_000 }, () => {
   });
 
   it('ceiling: produces and reads back exactly the messages it reports', async () => {
-    const brokers = services.kafkaBrokers;
-    const topic = uniqueName('ceiling');
-    topics.push(topic);
+    const brokers = fx.brokers;
+    const topic = fx.topicName('ceiling');
     const result = await measureKafkaCeiling({ brokers, topic, messages: 2000, keys: 100, partitions: 2 });
     assert.equal(result.bench, 'kafka-ceiling');
     assert.equal(result.messages, 2000);
@@ -174,17 +147,7 @@ describe('bench: naive baseline and Kafka ceiling', { timeout: 60_000 }, () => {
       assert.ok(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
     }
 
-    const admin = testKafka(brokers).admin();
-    try {
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic);
-      assert.equal(
-        offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
-        2000,
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    assert.equal((await topicEnds(brokers, topic)).records, 2000);
     // A topic that already holds messages would be counted twice by the read pass: refused.
     await assert.rejects(measureKafkaCeiling({ brokers, topic, messages: 10 }), ConfigError);
   });

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../../fixtures/faults.js';
 import { makeTinyModel } from '../../fixtures/tinyModel.js';
 import {
   createTopic,
   deleteTopics,
   getServices,
+  REPO_ROOT,
   redisClient,
   type Services,
   uniqueName,

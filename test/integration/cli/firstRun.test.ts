@@ -10,8 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../../fixtures/faults.js';
-import { getServices, type Services, uniqueName } from '../../harness/index.js';
+import { REPO_ROOT, uniqueName, useFixture } from '../../harness/index.js';
 
 /** Where nothing listens: connections are refused at once. */
 const DEAD = '127.0.0.1:1';
@@ -38,16 +37,12 @@ function assertOneLine(args: string[], option: string, message: RegExp): void {
 }
 
 describe('run: a part that cannot be opened is one line naming the option and the fix, exit 2', () => {
-  let services: Services;
+  const fx = useFixture();
   let work: string;
   before(async () => {
-    services = await getServices();
     work = await mkdtemp(join(tmpdir(), 'rnnstream-first-run-'));
   });
-  after(async () => {
-    await rm(work, { recursive: true, force: true });
-    await services?.stop();
-  });
+  after(() => rm(work, { recursive: true, force: true }));
 
   it('--in file: that does not exist', () => {
     assertOneLine(
@@ -112,7 +107,7 @@ describe('run: a part that cannot be opened is one line naming the option and th
   it('--in Kafka topic that does not exist', () => {
     const topic = uniqueName('first-run-missing');
     assertOneLine(
-      ['--in', `kafka://${services.kafkaBrokers[0]}/${topic}?group=g`],
+      ['--in', `kafka://${fx.brokers[0]}/${topic}?group=g`],
       '--in',
       new RegExp(`topic '${topic}' does not exist \\(create it.*partitions=N`),
     );
@@ -120,7 +115,7 @@ describe('run: a part that cannot be opened is one line naming the option and th
 
   it('--in Kafka without a consumer group', () => {
     assertOneLine(
-      ['--in', `kafka://${services.kafkaBrokers[0]}/texts`],
+      ['--in', `kafka://${fx.brokers[0]}/texts`],
       '--in',
       /needs a consumer group: add \?group=NAME/,
     );

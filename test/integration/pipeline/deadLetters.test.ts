@@ -4,9 +4,15 @@
  * the group's offsets move past the bad ones too.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { committedOffsets, E2eContext, parseOutput, topicEnds } from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+import { describe, it } from 'node:test';
+import {
+  committedOffsets,
+  consumeAll,
+  parseOutput,
+  produce,
+  topicEnds,
+  useFixture,
+} from '../../harness/index.js';
 
 const BAD = [
   { value: Buffer.from('{"text": "unterminated'), reason: 'invalid-json' },
@@ -15,13 +21,7 @@ const BAD = [
 ];
 
 describe('dead letters', { timeout: 120_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   it('sends bad messages to the DLQ topic with their reason and lets the good ones through', async () => {
     const input = await ctx.topic('dlq-in', 2);

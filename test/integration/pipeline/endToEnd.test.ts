@@ -5,29 +5,30 @@
  * re-emits every output marked `replayed`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { OutputMessage } from '../../../core/contracts.js';
 import {
+  type ConsumedMessage,
   committedOffsets,
+  consumeAll,
   countBySource,
-  E2eContext,
   jsonMessages,
   keyedInputs,
   outputsByKey,
   parseOutput,
-  positionsOf,
+  produce,
   readRawStates,
   readStates,
   topicEnds,
-} from '../../fixtures/kafkaRun.js';
-import { type ConsumedMessage, consumeAll, produce } from '../../harness/index.js';
+  useFixture,
+} from '../../harness/index.js';
 
 const KEYS = 30;
 const PER_KEY = 10;
 const N = KEYS * PER_KEY;
 
 describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_000 }, () => {
-  let ctx: E2eContext;
+  const ctx = useFixture();
   let input: string;
   let prefix: string;
   let inputs: ConsumedMessage[];
@@ -36,7 +37,6 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
   let first: OutputMessage[] = [];
 
   before(async () => {
-    ctx = await E2eContext.create();
     input = await ctx.topic('e2e-in', 4);
     prefix = ctx.prefix('e2e-state');
     await produce(ctx.brokers, input, jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 7 })));
@@ -45,14 +45,12 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
     keys = [...new Set(inputs.map((m) => m.key ?? ''))].sort();
   });
 
-  after(() => ctx?.cleanup());
-
   it('writes exactly one output per input, in per-key order, with its source position', async () => {
     const output = await ctx.topic('e2e-out', 4);
     const group = ctx.group('e2e');
     const watcher = await ctx.watch(output);
     const worker = ctx.worker({ input, group, output, dlq: ctx.topicName('e2e-dlq'), prefix });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     const stats = await worker.stop();
 
     // Everything the worker wrote, read to the topic's end: nothing more, nothing less.
@@ -121,7 +119,7 @@ describe('rnnstream run: Kafka in, Kafka out, state in Redis', { timeout: 150_00
     const watcher = await ctx.watch(output);
     // A new group reading from the beginning: the same as resetting the group's offsets.
     const worker = ctx.worker({ input, group: ctx.group('e2e-replay'), output, prefix, name: 'replay' });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     const stats = await worker.stop();
     const { records } = await topicEnds(ctx.brokers, output);
     await watcher.waitForCount(records);

@@ -5,67 +5,41 @@
  * the Redis fence keeps the state from being applied twice, so re-read inputs come out as replays).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import {
+  consumeAll,
   countBySource,
   diffStates,
-  E2eContext,
-  feedWhile,
-  jsonMessages,
-  keyedInputs,
   parseOutput,
-  positionsOf,
-  readStates,
-} from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+  RESTART_INPUTS,
+  restartMidStream,
+  useFixture,
+} from '../../harness/index.js';
 
-const KEYS = 30;
-const PER_KEY = 10;
-const N = KEYS * PER_KEY;
+const N = RESTART_INPUTS.keys * RESTART_INPUTS.perKey;
 
 describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   /** Stops (or kills) a worker mid-stream, starts another, and checks what read_committed readers see. */
-  async function restartMidStream(t: TestContext, how: 'SIGTERM' | 'SIGKILL', seed: number): Promise<void> {
-    const input = await ctx.topic(`eos-${how}-in`, 4);
-    const output = await ctx.topic(`eos-${how}-out`, 4);
-    const prefix = ctx.prefix(`eos-${how}-state`);
-    const group = ctx.group(`eos-${how}`);
-    const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed }));
-    // Half before the first worker; then small requests for as long as it runs, so that the stop lands
-    // while input is arriving; the rest (at least 40) after it stopped, for the second worker.
-    const rest = messages.slice(N / 2);
-    await produce(ctx.brokers, input, messages.slice(0, N / 2));
-    const watcher = await ctx.watch(output, { isolationLevel: 'read_committed' });
-
-    const first = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'first' });
-    await watcher.waitForCount(N / 2, 90_000);
-    const feeding = feedWhile(ctx.brokers, input, rest, () => first.running, { chunk: 2, reserve: 40 });
-    feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-    await watcher.waitForCount(N / 2 + 1, 60_000);
-    if (how === 'SIGTERM') {
-      await first.stop();
-    } else {
-      first.kill();
-      const exit = await first.exited;
-      assert.equal(exit.signal, 'SIGKILL');
-    }
-    const fed = await feeding;
-    t.diagnostic(`${fed} messages fed while the first worker ran`);
-    await produce(ctx.brokers, input, rest.slice(fed));
-
-    const second = ctx.worker({ input, group, output, prefix, exactlyOnce: true, name: 'second' });
-    const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForSources(positionsOf(inputs), 120_000);
-    const stats = await second.stop();
-    t.diagnostic(`second worker read ${stats.messagesIn} (replays ${stats.replayed})`);
+  async function restartAndCheck(t: TestContext, how: 'SIGTERM' | 'SIGKILL', seed: number): Promise<void> {
+    const { input, output, prefix, inputs, second } = await restartMidStream(ctx, t, {
+      name: `eos-${how}`,
+      seed,
+      reserve: 40,
+      exactlyOnce: true,
+      timeoutMs: 120_000,
+      stop: async (first) => {
+        if (how === 'SIGTERM') {
+          await first.stop();
+        } else {
+          first.kill();
+          const exit = await first.exited;
+          assert.equal(exit.signal, 'SIGKILL');
+        }
+      },
+    });
+    t.diagnostic(`second worker read ${second.messagesIn} (replays ${second.replayed})`);
 
     // A fresh read_committed reader, lingering after the last expected output to catch any duplicate.
     const committed = await consumeAll(ctx.brokers, output, {
@@ -83,32 +57,16 @@ describe('--exactly-once across a restart', { timeout: 200_000 }, () => {
     assert.equal(committed.length, N);
 
     // And the state is that of one pass (the Redis fence held across the restart).
-    const refOutput = await ctx.topic(`eos-${how}-ref-out`, 4);
-    const refPrefix = ctx.prefix(`eos-${how}-ref`);
-    const refWatcher = await ctx.watch(refOutput);
-    const reference = ctx.worker({
-      input,
-      group: ctx.group('eos-ref'),
-      output: refOutput,
-      prefix: refPrefix,
-      name: 'reference',
-    });
-    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
-    await reference.stop();
+    const refPrefix = await ctx.referenceRun(`eos-${how}-ref`, input, inputs);
     const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
     assert.deepEqual(
-      diffStates(
-        keys,
-        await readStates(ctx.redis, prefix, keys, ctx.schema),
-        await readStates(ctx.redis, refPrefix, keys, ctx.schema),
-        1e-5,
-      ),
+      diffStates(keys, await ctx.states(prefix, keys), await ctx.states(refPrefix, keys), 1e-5),
       [],
     );
   }
 
   it('a read_committed consumer sees exactly one output per input across a SIGTERM restart', (t) =>
-    restartMidStream(t, 'SIGTERM', 31));
+    restartAndCheck(t, 'SIGTERM', 31));
 
-  it('… and across a SIGKILL crash', (t) => restartMidStream(t, 'SIGKILL', 37));
+  it('… and across a SIGKILL crash', (t) => restartAndCheck(t, 'SIGKILL', 37));
 });

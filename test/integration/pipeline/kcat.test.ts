@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { OutputMessage } from '../../../core/contracts.js';
-import { E2eContext } from '../../fixtures/kafkaRun.js';
+import { useFixture } from '../../harness/index.js';
 
 /** The kcat binary on PATH (or /usr/bin), if installed. */
 function findKcat(): string | undefined {
@@ -53,13 +53,7 @@ const LINES = [
 ];
 
 describe('kcat interoperability', { timeout: 120_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    if (KCAT) ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture({ enabled: KCAT !== undefined });
 
   it('scores text produced by kcat and kcat reads the outputs back', {
     skip: KCAT ? false : 'kcat is not installed (Debian/Ubuntu: apt-get install kcat)',

@@ -4,85 +4,37 @@
  * input (tolerance 1e-5), and every input gets an output.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  countBySource,
-  diffStates,
-  E2eContext,
-  feedWhile,
-  jsonMessages,
-  keyedInputs,
-  parseOutput,
-  positionsOf,
-  readStates,
-} from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+import { describe, it } from 'node:test';
+import { diffStates, RESTART_INPUTS, restartMidStream, useFixture } from '../../harness/index.js';
 
-const KEYS = 30;
-const PER_KEY = 10;
-const N = KEYS * PER_KEY;
+const N = RESTART_INPUTS.keys * RESTART_INPUTS.perKey;
 const TOLERANCE = 1e-5;
 
 describe('restart continuity across SIGTERM', { timeout: 180_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   it('continues every key from its stored state and ends equal to one uninterrupted pass', async (t) => {
-    const input = await ctx.topic('restart-in', 4);
-    const output = await ctx.topic('restart-out', 4);
-    const prefix = ctx.prefix('restart-state');
-    const group = ctx.group('restart');
-    const messages = jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 11 }));
-    // Half before the first worker; then small requests for as long as it runs, so that the stop lands
-    // while input is arriving; the rest (at least 60) after it stopped, for the second worker.
-    const rest = messages.slice(N / 2);
-    await produce(ctx.brokers, input, messages.slice(0, N / 2));
-    const watcher = await ctx.watch(output);
-
-    const first = ctx.worker({ input, group, output, prefix, name: 'first' });
-    await watcher.waitForCount(N / 2, 90_000);
-    const feeding = feedWhile(ctx.brokers, input, rest, () => first.running, { chunk: 2, reserve: 60 });
-    feeding.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-    await watcher.waitForCount(N / 2 + 1, 60_000);
-    const firstStats = await first.stop();
-    const fed = await feeding;
-    t.diagnostic(`${fed} messages fed while the first worker ran`);
-    await produce(ctx.brokers, input, rest.slice(fed));
-
-    const second = ctx.worker({ input, group, output, prefix, name: 'second' });
-    const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
-    const secondStats = await second.stop();
+    const run = await restartMidStream(ctx, t, {
+      name: 'restart',
+      seed: 11,
+      reserve: 60,
+      stop: (first) => first.stop(),
+    });
+    const { input, prefix, inputs, watcher, stopped: firstStats, second: secondStats } = run;
     t.diagnostic(`first worker read ${firstStats.messagesIn}, second ${secondStats.messagesIn}`);
     assert.ok(firstStats.messagesIn > 0 && secondStats.messagesIn > 0, 'both workers had work');
     // Graceful stops commit what they drained: the second worker starts where the first ended.
     assert.equal(firstStats.messagesIn + secondStats.messagesIn, N, 'no input read twice after a clean stop');
 
-    const counts = countBySource(watcher.messages.map(parseOutput));
+    const counts = watcher.perPosition;
     for (const m of inputs) assert.ok((counts.get(`${m.partition}:${m.offset}`) ?? 0) >= 1);
 
     // The reference: one worker, one pass, another group and namespace.
-    const refOutput = await ctx.topic('restart-ref-out', 4);
-    const refPrefix = ctx.prefix('restart-ref');
-    const refWatcher = await ctx.watch(refOutput);
-    const reference = ctx.worker({
-      input,
-      group: ctx.group('restart-ref'),
-      output: refOutput,
-      prefix: refPrefix,
-      name: 'reference',
-    });
-    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
-    await reference.stop();
+    const refPrefix = await ctx.referenceRun('restart-ref', input, inputs);
 
     const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
-    const actual = await readStates(ctx.redis, prefix, keys, ctx.schema);
-    const expected = await readStates(ctx.redis, refPrefix, keys, ctx.schema);
+    const actual = await ctx.states(prefix, keys);
+    const expected = await ctx.states(refPrefix, keys);
     assert.deepEqual(diffStates(keys, actual, expected, TOLERANCE), []);
     for (const key of keys) {
       const a = actual.get(key);

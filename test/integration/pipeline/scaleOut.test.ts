@@ -3,19 +3,16 @@
  * together write every output, and leave the same states as a single worker over the same input.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
-  countBySource,
+  consumeAll,
   diffStates,
-  E2eContext,
   jsonMessages,
   keyedInputs,
-  parseOutput,
-  positionsOf,
-  readStates,
-  type Worker,
-} from '../../fixtures/kafkaRun.js';
-import { consumeAll, produce } from '../../harness/index.js';
+  produce,
+  useFixture,
+  type WorkerProcess,
+} from '../../harness/index.js';
 
 const KEYS = 40;
 const PER_KEY = 8;
@@ -23,7 +20,7 @@ const N = KEYS * PER_KEY;
 const PARTITIONS = [0, 1, 2, 3];
 
 /** True when the workers' latest assignments are disjoint, non-empty and together cover every partition. */
-function split(workers: readonly Worker[]): boolean {
+function split(workers: readonly WorkerProcess[]): boolean {
   const all = workers.map((w) => w.assigned());
   if (all.some((a) => a.length === 0)) return false;
   const union = all.flat().sort((a, b) => a - b);
@@ -31,19 +28,10 @@ function split(workers: readonly Worker[]): boolean {
 }
 
 describe('two workers in one group', { timeout: 180_000 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   it('split the partitions, write every output together, and end with a single worker’s states', async (t) => {
-    const input = await ctx.topic('scale-in', 4);
-    const output = await ctx.topic('scale-out', 4);
-    const prefix = ctx.prefix('scale-state');
-    const group = ctx.group('scale');
+    const { input, output, prefix, group } = await ctx.names('scale', 4);
     const watcher = await ctx.watch(output);
 
     const a = ctx.worker({ input, group, output, prefix, name: 'a' });
@@ -57,7 +45,7 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
 
     await produce(ctx.brokers, input, jsonMessages(keyedInputs({ keys: KEYS, perKey: PER_KEY, seed: 23 })));
     const inputs = await consumeAll(ctx.brokers, input, { count: N });
-    await watcher.waitForSources(positionsOf(inputs), 90_000);
+    await watcher.waitForInputs(inputs, 90_000);
     // The split the inputs were read under: once one worker stops, the other is given every partition.
     const assigned = new Map([a, b].map((w) => [w, w.assigned()] as const));
     const [statsA, statsB] = await Promise.all([a.stop(), b.stop()]);
@@ -66,31 +54,20 @@ describe('two workers in one group', { timeout: 180_000 }, () => {
     // Each worker read exactly the inputs of its own partitions.
     const perPartition = new Map<number, number>();
     for (const m of inputs) perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + 1);
-    const share = (w: Worker) =>
+    const share = (w: WorkerProcess) =>
       (assigned.get(w) ?? []).reduce((sum, p) => sum + (perPartition.get(p) ?? 0), 0);
     assert.equal(statsA.messagesIn, share(a), 'a read its partitions');
     assert.equal(statsB.messagesIn, share(b), 'b read its partitions');
     assert.ok(statsA.outputs > 0 && statsB.outputs > 0, 'both workers wrote outputs');
-    const counts = countBySource(watcher.messages.map(parseOutput));
+    const counts = watcher.perPosition;
     for (const m of inputs)
       assert.equal(counts.get(`${m.partition}:${m.offset}`), 1, `outputs of ${m.partition}:${m.offset}`);
 
-    const refOutput = await ctx.topic('scale-ref-out', 4);
-    const refPrefix = ctx.prefix('scale-ref');
-    const refWatcher = await ctx.watch(refOutput);
-    const single = ctx.worker({
-      input,
-      group: ctx.group('scale-ref'),
-      output: refOutput,
-      prefix: refPrefix,
-      name: 'single',
-    });
-    await refWatcher.waitForSources(positionsOf(inputs), 90_000);
-    await single.stop();
+    const refPrefix = await ctx.referenceRun('scale-ref', input, inputs);
 
     const keys = [...new Set(inputs.map((m) => m.key ?? ''))];
-    const together = await readStates(ctx.redis, prefix, keys, ctx.schema);
-    const alone = await readStates(ctx.redis, refPrefix, keys, ctx.schema);
+    const together = await ctx.states(prefix, keys);
+    const alone = await ctx.states(refPrefix, keys);
     assert.deepEqual(diffStates(keys, together, alone, 1e-5), []);
   });
 });

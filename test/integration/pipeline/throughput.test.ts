@@ -14,12 +14,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { seededRandom } from '../../../model/verify.js';
-import { E2eContext, parseOutput, REPO_ROOT } from '../../fixtures/kafkaRun.js';
 import { TINY_VOCAB } from '../../fixtures/tinyModel.js';
-import { produce } from '../../harness/index.js';
+import { parseOutput, produce, REPO_ROOT, useFixture } from '../../harness/index.js';
 
 const ENABLED = process.env.RNNSTREAM_MEASURE === '1';
 const MESSAGES = Number(process.env.RNNSTREAM_MEASURE_MESSAGES ?? 5000);
@@ -50,13 +49,7 @@ describe('throughput of one worker, end to end', {
   skip: ENABLED ? false : 'a measurement: set RNNSTREAM_MEASURE=1 to run it',
   timeout: 600_000,
 }, () => {
-  let ctx: E2eContext;
-
-  before(async () => {
-    ctx = await E2eContext.create();
-  });
-
-  after(() => ctx?.cleanup());
+  const ctx = useFixture();
 
   const shipped = join(REPO_ROOT, 'models', 'sentiment');
   const models = process.env.RNNSTREAM_MEASURE_MODELS?.split(',') ?? [

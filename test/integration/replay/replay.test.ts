@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import { runCommand } from '../../../pipeline/commands/run.js';
 import { openSource } from '../../../pipeline/connect.js';
 import { FileSink } from '../../../pipeline/file/fileSinks.js';
@@ -27,20 +26,9 @@ import {
 } from '../../../pipeline/replay/namespace.js';
 import { type ReplayRequest, resolveReplayConfig, startReplay } from '../../../pipeline/replay/replay.js';
 import { runPipeline } from '../../../pipeline/run.js';
-import type { StateSchema } from '../../../pipeline/state/record.js';
 import { createStateStore } from '../../../pipeline/state/stateUri.js';
 import { ArrayDeadLetterSink } from '../../fixtures/memoryConnectors.js';
-import { makeTinyModel } from '../../fixtures/tinyModel.js';
-import {
-  createTopic,
-  deleteKeys,
-  deleteTopics,
-  getServices,
-  produce,
-  redisClient,
-  type Services,
-  uniqueName,
-} from '../../harness/index.js';
+import { deleteKeys, produce, redisClient, uniqueName, useFixture } from '../../harness/index.js';
 import {
   byPosition,
   type CorpusMessage,
@@ -51,32 +39,21 @@ import {
 } from '../../unit/replay/helpers.js';
 
 const log = rootLogger().child({ ns: 'test-replay' });
-let services: Services;
-let redis: Redis;
 let work: string;
-let model: string;
-let schema: StateSchema;
 const prefixes: string[] = [];
-const topics: string[] = [];
 
+// Registered before the fixture's hooks, so that its Redis client is still open here.
 before(async () => {
-  services = await getServices();
-  redis = await redisClient(services.redisUrl);
   work = await mkdtemp(join(tmpdir(), 'rnnstream-replay-it-'));
-  model = await makeTinyModel({ cell: 'lstm', layers: 2 });
-  const loaded = await loadPipelineModel({ dir: model, backend: 'cpu', log });
-  schema = loaded.schema;
-  loaded.model.engine.dispose();
 });
 
 after(async () => {
   // Every namespace of a test shares its base, so one pattern per base removes states, checkpoints and pointers.
-  for (const prefix of prefixes) await deleteKeys(redis, prefix.replace(/:$/, ''));
-  redis?.disconnect();
-  await deleteTopics(services.kafkaBrokers, topics).catch(() => undefined);
+  for (const prefix of prefixes) await deleteKeys(fx.redis, prefix.replace(/:$/, ''));
   await rm(work, { recursive: true, force: true });
-  await services?.stop();
 });
+
+const fx = useFixture({ model: { cell: 'lstm', layers: 2 } });
 
 function basePrefix(name: string): string {
   const prefix = `${uniqueName(name)}:`;
@@ -85,18 +62,18 @@ function basePrefix(name: string): string {
 }
 
 function stateUri(prefix: string): string {
-  return withStatePrefix(`${services.redisUrl}/0`, prefix);
+  return withStatePrefix(`${fx.services.redisUrl}/0`, prefix);
 }
 
 async function replay(flags: Record<string, unknown>, request: ReplayRequest) {
-  const config = resolveReplayConfig({ backend: 'cpu', model, logLevel: 'silent', ...flags }, {});
+  const config = resolveReplayConfig({ backend: 'cpu', model: fx.model, logLevel: 'silent', ...flags }, {});
   return startReplay({ config, request, log, progressTty: false });
 }
 
 /** Asserts the two namespaces hold the same state for every key (within float tolerance). */
 async function assertSameStates(uriA: string, uriB: string, keys: readonly string[]): Promise<void> {
-  const a = createStateStore(uriA, schema);
-  const b = createStateStore(uriB, schema);
+  const a = createStateStore(uriA, fx.schema);
+  const b = createStateStore(uriB, fx.schema);
   try {
     const [left, right] = await Promise.all([a.load(keys), b.load(keys)]);
     assert.ok(left.size > 0, 'no state at all: the comparison would prove nothing');
@@ -141,7 +118,7 @@ describe('replay of files into Redis', () => {
         in: `file:${input}`,
         out: `file:${runOut}`,
         state: runUri,
-        model,
+        model: fx.model,
         backend: 'cpu',
         logLevel: 'silent',
       }),
@@ -154,7 +131,7 @@ describe('replay of files into Redis', () => {
     assert.equal(running.prefix, replayPrefix(base, 'r1'));
     const result = await running.done;
     assert.equal(result.completed, true);
-    assert.equal(await redis.hget(checkpointKey(base, 'r1'), 'status'), 'done');
+    assert.equal(await fx.redis.hget(checkpointKey(base, 'r1'), 'status'), 'done');
     await assertSameStates(runUri, running.stateUri, keysOf(corpus));
     const ran = byPosition(readOutputs(runOut));
     const replayed = byPosition(readOutputs(replayOut));
@@ -184,7 +161,7 @@ describe('replay of files into Redis', () => {
       out: `file:${out}`,
       state: baseUri,
       namespace: 'k1',
-      model,
+      model: fx.model,
       backend: 'cpu',
       logLevel: 'silent',
       // Small batches: many checkpoints, and slow enough to be killed halfway.
@@ -200,12 +177,12 @@ describe('replay of files into Redis', () => {
     const key = checkpointKey(base, 'k1');
     await waitFor(
       'the first checkpoints',
-      async () => Number((await redis.hget(key, 'file:0')) ?? -1) >= 800,
+      async () => Number((await fx.redis.hget(key, 'file:0')) ?? -1) >= 800,
     );
     child.kill('SIGKILL');
     await exited;
-    const at = Number(await redis.hget(key, 'file:0'));
-    assert.notEqual(await redis.hget(key, 'status'), 'done', 'the replay finished before it was killed');
+    const at = Number(await fx.redis.hget(key, 'file:0'));
+    assert.notEqual(await fx.redis.hget(key, 'status'), 'done', 'the replay finished before it was killed');
     assert.ok(at < corpus.length - 1, `killed at line ${at}`);
 
     const { namespace, ...runFlags } = flags;
@@ -224,7 +201,7 @@ describe('replay of files into Redis', () => {
         in: `file:${input}`,
         out: `file:${join(work, 'killed-ref.jsonl')}`,
         state: refUri,
-        model,
+        model: fx.model,
         backend: 'cpu',
         logLevel: 'silent',
       }),
@@ -242,11 +219,11 @@ describe('promotion', () => {
     const base = basePrefix('rp-promote');
     const baseUri = stateUri(base);
     const old = replayPrefix(base, 'old');
-    await redis.set(pointerKey(base), old);
+    await fx.redis.set(pointerKey(base), old);
     const seen = new Set<string | null>();
     let reading = true;
     const reader = (async () => {
-      const client = await redisClient(services.redisUrl);
+      const client = await redisClient(fx.services.redisUrl);
       try {
         while (reading) seen.add(await client.get(pointerKey(base)));
       } finally {
@@ -271,7 +248,7 @@ describe('promotion', () => {
     // What a live worker resolves at start: the base URI now reads the replay's states.
     const live = await resolveActiveNamespace(baseUri);
     assert.equal(live, running.stateUri);
-    const store = createStateStore(live, schema);
+    const store = createStateStore(live, fx.schema);
     try {
       const states = await store.load(keysOf(corpus));
       assert.ok(states.size > 0);
@@ -284,11 +261,9 @@ describe('promotion', () => {
 describe('replay of a Kafka topic range', () => {
   /** Produces the corpus keyed to a new topic of 3 partitions. */
   async function topicWith(corpus: readonly CorpusMessage[]): Promise<string> {
-    const topic = uniqueName('rp-in');
-    topics.push(topic);
-    await createTopic(services.kafkaBrokers, topic, 3);
+    const topic = await fx.topic('rp-in', 3);
     await produce(
-      services.kafkaBrokers,
+      fx.brokers,
       topic,
       corpus.map((m) => ({ key: m.key, value: JSON.stringify({ text: m.text, end: m.end }) })),
     );
@@ -297,7 +272,7 @@ describe('replay of a Kafka topic range', () => {
 
   /** `run` on the topic until it wrote `count` outputs, then stopped. */
   async function runOn(topic: string, state: string, out: string, count: number): Promise<void> {
-    const loaded = await loadPipelineModel({ dir: model, backend: 'cpu', log });
+    const loaded = await loadPipelineModel({ dir: fx.model, backend: 'cpu', log });
     const connect = {
       inputFormat: 'json' as const,
       maxInFlight: 10_000,
@@ -306,7 +281,7 @@ describe('replay of a Kafka topic range', () => {
       log,
     };
     const source = await openSource(
-      `kafka://${services.kafkaBrokers[0]}/${topic}?group=${uniqueName('rp-run')}&fromBeginning=true`,
+      `kafka://${fx.brokers[0]}/${topic}?group=${uniqueName('rp-run')}&fromBeginning=true`,
       connect,
     );
     const sink = new FileSink(out);
@@ -343,11 +318,11 @@ describe('replay of a Kafka topic range', () => {
     await runOn(topic, runUri, runOut, corpus.length);
     const replayOut = join(work, 'kafka-replay.jsonl');
     const running = await replay(
-      { in: `kafka://${services.kafkaBrokers[0]}/${topic}`, out: `file:${replayOut}`, state: runUri },
+      { in: `kafka://${fx.brokers[0]}/${topic}`, out: `file:${replayOut}`, state: runUri },
       { namespace: 'k', toEnd: true, fromBeginning: true },
     );
     // Written after the replay took its end offsets: not part of the range.
-    await produce(services.kafkaBrokers, topic, [{ key: 'late', value: JSON.stringify({ text: 'good' }) }]);
+    await produce(fx.brokers, topic, [{ key: 'late', value: JSON.stringify({ text: 'good' }) }]);
     const result = await running.done;
     assert.equal(result.completed, true);
     assert.equal(result.stats.messagesIn, corpus.length);
@@ -370,7 +345,7 @@ describe('replay of a Kafka topic range', () => {
     const baseUri = stateUri(base);
     const out = join(work, 'kafka-resume.jsonl');
     const flags = {
-      in: `kafka://${services.kafkaBrokers[0]}/${topic}`,
+      in: `kafka://${fx.brokers[0]}/${topic}`,
       out: `file:${out}`,
       state: baseUri,
       maxBatchRows: '16',
@@ -403,7 +378,7 @@ describe('replay of a Kafka topic range', () => {
     const sub = await (
       await replay(
         {
-          in: `kafka://${services.kafkaBrokers[0]}/${topic}`,
+          in: `kafka://${fx.brokers[0]}/${topic}`,
           out: `file:${join(work, 'kafka-sub.jsonl')}`,
           state: baseUri,
         },

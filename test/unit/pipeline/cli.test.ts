@@ -10,6 +10,24 @@ import { makeTinyModel } from '../../fixtures/tinyModel.js';
 const CLI = ['--import', 'tsx', 'pipeline/cli.ts'];
 const env = { ...process.env, RNNSTREAM_BACKEND: 'wasm' };
 
+/** The JSON values of a text of JSON lines. */
+const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+/** A run that exited 0 with three outputs, two of them `key`'s: 2 tokens, then 4 in all. */
+function assertThreeOutputs(r: { status: number | null; stdout: string; stderr: string }, key: string): void {
+  assert.equal(r.status, 0, r.stderr);
+  const outs = jsonLines(r.stdout);
+  assert.equal(outs.length, 3);
+  assert.deepEqual(
+    outs.filter((o) => o.key === key).map((o) => o.totalTokens),
+    [2, 4],
+  );
+}
+
 function cli(args: string[], input?: string) {
   return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', input, env, timeout: 120_000 });
 }
@@ -108,20 +126,8 @@ describe('rnnstream CLI', () => {
       '--log-level',
       'silent',
     ]);
-    assert.equal(r.status, 0, r.stderr);
-    const outs = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    assert.equal(outs.length, 3);
-    assert.deepEqual(
-      outs.filter((o) => o.key === 'a').map((o) => o.totalTokens),
-      [2, 4],
-    );
-    const dead = (await readFile(dlq, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    assertThreeOutputs(r, 'a');
+    const dead = jsonLines(await readFile(dlq, 'utf8'));
     assert.equal(dead.length, 1);
     assert.equal(dead[0].reason, 'invalid-json');
     assert.equal(Buffer.from(dead[0].value, 'base64').toString(), 'not json');
@@ -132,16 +138,7 @@ describe('rnnstream CLI', () => {
       ['run', '--in', '-', '--input-format', 'text', '--model', model, '--log-level', 'silent'],
       'k1\tgood movie\nk2\tterrible\nk1\tvery good\n',
     );
-    assert.equal(r.status, 0, r.stderr);
-    const outs = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    assert.equal(outs.length, 3);
-    assert.deepEqual(
-      outs.filter((o) => o.key === 'k1').map((o) => o.totalTokens),
-      [2, 4],
-    );
+    assertThreeOutputs(r, 'k1');
   });
 
   it('SIGTERM drains in-flight work, flushes outputs and exits 0', async () => {

@@ -26,6 +26,12 @@ function put(key: string, offset: number, value = offset, partition = 0): StateW
   };
 }
 
+/** A store whose records expire `ttlMs` after their last write, on a clock that starts at `start`. */
+function ttlStore(ttlMs: number, start: number) {
+  const c = clock(start);
+  return { c, store: new MemoryStateStore(SCHEMA, { ttlMs, now: c.now }) };
+}
+
 function clock(start = 0) {
   const c = { t: start, now: () => c.t };
   return c;
@@ -84,8 +90,7 @@ describe('MemoryStateStore', () => {
   });
 
   it('forgets a key idle for ttlMs, counted from its last write', async () => {
-    const c = clock(1000);
-    const store = new MemoryStateStore(SCHEMA, { ttlMs: 500, now: c.now });
+    const { c, store } = ttlStore(500, 1000);
     await store.write([put('a', 1)]);
     c.t = 1400;
     await store.write([put('a', 2)]);
@@ -98,8 +103,7 @@ describe('MemoryStateStore', () => {
   });
 
   it('frees expired keys on later writes without waiting for eviction', async () => {
-    const c = clock(0);
-    const store = new MemoryStateStore(SCHEMA, { ttlMs: 10, now: c.now });
+    const { c, store } = ttlStore(10, 0);
     await store.write([put('a', 1), put('b', 1)]);
     c.t = 20;
     await store.write([put('c', 1)]);
@@ -107,8 +111,7 @@ describe('MemoryStateStore', () => {
   });
 
   it('never expires with ttlMs 0', async () => {
-    const c = clock(0);
-    const store = new MemoryStateStore(SCHEMA, { ttlMs: 0, now: c.now });
+    const { c, store } = ttlStore(0, 0);
     await store.write([put('a', 1)]);
     c.t = 1e15;
     assert.equal((await store.load(['a'])).size, 1);

@@ -3,8 +3,10 @@
  * fixed seed from `make data`'s files, benchmarks each and the lexicon baselines through the serving
  * engine, ships the candidate with the best validation score (sentence validation split and the
  * live-feed development set; never a test set) as `models/sentiment`, and writes `metrics.json`, the
- * model card and its calibration plot. Other modes: `--cv K --cv-fold I` (train fold I of a k-fold
- * cross-validation of the shipped recipe), `--cv K` (collect the folds into the card), `--cost OLD_DIR` (serving cost per token beside an older package), `--card-only`.
+ * model card and its calibration plot. Other modes: `--cv K --cv-fold I [--cv-epochs E]` (train fold I
+ * of a k-fold cross-validation of the shipped recipe, at most E epochs), `--cv K [--cv-epochs E]` (collect
+ * the folds into the card, under a limit of E epochs that every fold reached), `--cost OLD_DIR` (serving
+ * cost per token beside an older package), `--card-only`.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
       console.log(`model: cv fold ${index + 1}/${k}: accuracy ${pct(fold.accuracy)}%`);
       return;
     }
-    metrics.cv = await collectFolds(k, work);
+    metrics.cv = await collectFolds(k, work, values['cv-epochs'] ? Number(values['cv-epochs']) : undefined);
     await writeCard(out, metrics);
     console.log(
       `model: ${k}-fold accuracy ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,

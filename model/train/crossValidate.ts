@@ -51,8 +51,7 @@ interface FoldRecord {
 }
 
 /** The result file of one fold under `work`. */
-export const foldFile = (work: string, k: number, index: number) =>
-  join(work, `fold-${index}-of-${k}.json`);
+export const foldFile = (work: string, k: number, index: number) => join(work, `fold-${index}-of-${k}.json`);
 
 const figuresOf = (data: string[], e: EpochTest): FoldFigures => ({
   ...e.test,

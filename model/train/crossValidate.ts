@@ -41,7 +41,7 @@ export interface CrossValidation extends FoldSummary {
 }
 
 /** A fold's file: the figures under each epoch limit 1, 2, … it reached, and whether it ended. */
-interface FoldRecord {
+export interface FoldRecord {
   /** The limit it was trained under. */
   epochs: number;
   /** `byLimit[e - 1]`: the figures of a run limited to `e` epochs. */
@@ -102,15 +102,21 @@ function underLimit(record: FoldRecord, epochs: number, file: string): FoldFigur
   );
 }
 
+/** The `k` fold files {@link runFold} wrote under `work`, in fold order. */
+export async function readFolds(k: number, work: string): Promise<FoldRecord[]> {
+  const records: FoldRecord[] = [];
+  for (let index = 0; index < k; index++)
+    records.push(JSON.parse(await readFile(foldFile(work, k, index), 'utf8')) as FoldRecord);
+  return records;
+}
+
 /**
  * Collects the `k` fold files {@link runFold} wrote, under an epoch limit every fold reached
  * (default: the limit they were trained under).
  * @example const cv = await collectFolds(10, 'data/cache/cv', 4);
  */
 export async function collectFolds(k: number, work: string, epochs?: number): Promise<CrossValidation> {
-  const records: FoldRecord[] = [];
-  for (let index = 0; index < k; index++)
-    records.push(JSON.parse(await readFile(foldFile(work, k, index), 'utf8')) as FoldRecord);
+  const records = await readFolds(k, work);
   const limit = epochs ?? Math.min(...records.map((r) => r.epochs));
   return summarise(
     k,

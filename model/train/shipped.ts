@@ -25,7 +25,7 @@ import { calibrationSvg } from '../eval/calibration.js';
 import type { Metrics } from '../eval/metrics.js';
 import { measureServingCost, type ServingCost } from '../eval/servingCost.js';
 import { pct } from './card.js';
-import { type CrossValidation, collectFolds, runFold } from './crossValidate.js';
+import { type CrossValidation, collectFolds, readFolds, runFold } from './crossValidate.js';
 import { CALIBRATION_FILE, renderShippedCard } from './shippedCard.js';
 import { type TrainOptions, type TrainResult, train } from './train.js';
 
@@ -65,6 +65,9 @@ export const RECIPE_NOTES = [
     '(model/train/network.ts, with a test), the LSTM was not re-run in the time there was. With the previous recipe ' +
     'the GRU led the LSTM on validation (76.7% vs 76.5%).',
 ];
+
+/** The cross-validation's fold records in the package folder (not part of the package). */
+const CV_FOLDS_FILE = 'cv-folds.json';
 
 /** Training files, in the order of `RECIPE.dataWeights`. */
 const TRAIN_FILES = ['uci.jsonl', 'pl-sentences.csv'];
@@ -207,6 +210,11 @@ async function main(): Promise<void> {
     }
     metrics.cv = await collectFolds(k, work, values['cv-epochs'] ? Number(values['cv-epochs']) : undefined);
     await writeCard(out, metrics);
+    // Every fold's figures under each epoch limit it reached, beside the summary of the one chosen.
+    await writeFile(
+      join(out, CV_FOLDS_FILE),
+      `${JSON.stringify({ k, folds: await readFolds(k, work) }, null, 1)}\n`,
+    );
     console.log(
       `model: ${k}-fold accuracy ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,
     );

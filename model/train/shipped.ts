@@ -26,7 +26,7 @@ import type { Metrics } from '../eval/metrics.js';
 import { measureServingCost, type ServingCost } from '../eval/servingCost.js';
 import { pct } from './card.js';
 import { type CrossValidation, collectFolds, readFolds, runFold } from './crossValidate.js';
-import { CALIBRATION_FILE, renderShippedCard } from './shippedCard.js';
+import { CALIBRATION_FILE, PL_SENTENCES, renderShippedCard } from './shippedCard.js';
 import { type TrainOptions, type TrainResult, train } from './train.js';
 
 /** The recipe every candidate shares (data weights follow TRAIN_FILES). */
@@ -215,8 +215,9 @@ async function main(): Promise<void> {
       join(out, CV_FOLDS_FILE),
       `${JSON.stringify({ k, folds: await readFolds(k, work) }, null, 1)}\n`,
     );
+    const pl = metrics.cv.byFile[PL_SENTENCES] ?? metrics.cv;
     console.log(
-      `model: ${k}-fold accuracy ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,
+      `model: ${k}-fold accuracy (≤ ${metrics.cv.epochs} epochs): P&L sentences ${pct(pl.accuracy.mean)} ± ${pct(pl.accuracy.sd)}%, all ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,
     );
     return;
   }

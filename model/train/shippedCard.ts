@@ -95,7 +95,7 @@ function goals(m: ShippedMetrics): Goal[] {
 }
 
 /** The data file of the P&L sentences (the cross-validation figure the goal is judged on). */
-const PL_SENTENCES = 'pl-sentences.csv';
+export const PL_SENTENCES = 'pl-sentences.csv';
 const CV_FILE_TITLES: Record<string, string> = {
   [PL_SENTENCES]: 'P&L sentences',
   'uci.jsonl': 'UCI sentences',
@@ -115,7 +115,7 @@ function crossValidationSection(cv: CrossValidation, s: CandidateSummary): strin
   const recipe = `the shipped recipe's limit of ${o.epochs}, with early stopping after ${o.patience} epochs without a better validation accuracy (the shipped model ran ${s.history.length} and kept epoch ${s.bestEpoch})`;
   const epochs =
     cv.epochs < o.epochs
-      ? `**Each fold was trained at most ${cv.epochs} epochs, not ${recipe}**: the CPU time there was did not allow more. Training is deterministic for a seed, so these are exactly the figures of \`scripts/model.sh cv ${cv.k} ${cv.epochs}\`; the full recipe may score a little differently.`
+      ? `**Each fold was trained at most ${cv.epochs} epoch${cv.epochs === 1 ? '' : 's'}, not ${recipe}**: the CPU time there was did not allow more. Training is deterministic for a seed, so these are exactly the figures of \`scripts/model.sh cv ${cv.k} ${cv.epochs}\`; the full recipe may score a little differently.`
       : `At most ${cv.epochs} epochs per fold: ${recipe}.`;
   const perFold = (f: FoldFigures) =>
     `| ${cv.folds.indexOf(f) + 1} | ${files.map((x) => `${pct(f.byFile[x].accuracy)} (${f.byFile[x].n})`).join(' | ')} | ${pct(f.accuracy)} (${f.n}) | ${f.bestEpoch} / ${f.epochsRun} | ${f.trainSeconds.toFixed(0)} |`;
@@ -129,9 +129,10 @@ with the published 10-fold results on the sentence polarity data (MR). ${epochs}
 |---|---|---|---|---|
 ${rows.join('\n')}
 
-Per fold: accuracy % (texts), the epoch kept / epochs trained, training seconds (niced on a shared 2-core CPU):
+Per fold: accuracy % (texts), the epoch kept / epochs trained, and wall seconds of training (at nice 19 on a
+2-core CPU shared with other work, several folds at once when \`CV_JOBS\` > 1):
 
-| fold | ${files.map((f) => CV_FILE_TITLES[f] ?? f).join(' | ')} | all | epoch kept / trained | seconds |
+| fold | ${files.map((f) => CV_FILE_TITLES[f] ?? f).join(' | ')} | all | epoch kept / trained | wall seconds |
 |---|${files.map(() => '---|').join('')}---|---|---|
 ${cv.folds.map(perFold).join('\n')}`;
 }

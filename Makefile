@@ -13,7 +13,7 @@ node_modules/.package-lock.json: package-lock.json
 
 install: node_modules/.package-lock.json
 
-dist/pipeline/cli.js: install $(shell find model operators pipeline bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+dist/pipeline/cli.js: install $(shell find core model operators pipeline bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 	npm run build --silent
 	@touch $@
 
@@ -42,6 +42,8 @@ test-fault: build services
 lint: install
 	npx biome check .
 	npx tsc -p tsconfig.json --noEmit
+	# Folders depend one way (core ← model ← operators ← pipeline): .dependency-cruiser.cjs
+	npx depcruise core model operators pipeline bench test scripts --config .dependency-cruiser.cjs
 
 format: install
 	npx biome check --write .

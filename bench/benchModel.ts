@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultModelDir } from '../core/paths.js';
 import { activeBackendName, type BackendName } from '../model/backend.js';
 import type { RnnWeights } from '../model/cells.js';
 import { Head } from '../model/head.js';
@@ -12,7 +13,6 @@ import { createParallelEngine } from '../model/parallelEngine.js';
 import { createStepEngine } from '../model/stepEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { CellKind, RnnConfig, StepEngine } from '../model/types.js';
-import { defaultModelDir } from '../pipeline/paths.js';
 import type { PipelineModel } from '../pipeline/run.js';
 import type { StateSchema } from '../pipeline/state/record.js';
 import { BENCH_WORDS } from './memorySource.js';

@@ -2,7 +2,7 @@
  * Entry for `bench/run.sh` (and anyone without a build): `node --import tsx bench/cli.ts kernel|pipeline|memory
  * [--flag value…]`, the same commands as `rnnstream bench …` with the same flags.
  */
-import { ConfigError } from '../pipeline/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { type Flags, runMain } from './flags.js';
 
 /** Parses `--name value` / `--flag` pairs into camelCase flags, as commander would. */

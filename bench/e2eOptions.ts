@@ -2,8 +2,8 @@
  * Options of the end-to-end benchmark (bench/e2e.ts) and their command-line flags.
  */
 
+import { ConfigError } from '../core/errors.js';
 import { BACKEND_NAMES } from '../model/backendNames.js';
-import { ConfigError } from '../pipeline/errors.js';
 import { type Flags, numberFlag } from './flags.js';
 
 export type Mode = 'at-least-once' | 'exactly-once';

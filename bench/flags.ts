@@ -2,7 +2,7 @@
  * Small helpers shared by the `rnnstream bench …` commands: reading flags (commander hands them over as
  * strings) with messages that name the option, and printing a two-column table.
  */
-import { ConfigError } from '../pipeline/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /** Flags as commander hands them over: option name (camelCase) → string, boolean or undefined. */
 export type Flags = Record<string, unknown>;

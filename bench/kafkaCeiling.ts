@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
-import { ConfigError } from '../pipeline/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { createKafkaClient, kafkaLogger } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { DEFAULT_KAFKA_SOURCE_OPTIONS } from '../pipeline/kafka/source.js';

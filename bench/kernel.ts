@@ -3,12 +3,14 @@
  * `engine.step(rows)` called again and again with each row's state carried to the next call, as the
  * pipeline does for keys that keep talking. Nothing else (no tokenizer, no state store) is timed.
  */
+
+import type { RnnState } from '../core/contracts.js';
 import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
 import { CELL_GATES } from '../model/cells.js';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from '../model/engine.js';
 import { createParallelEngine } from '../model/parallelEngine.js';
 import { createStepEngine } from '../model/stepEngine.js';
-import type { CellKind, RnnConfig, RnnState } from '../model/types.js';
+import type { CellKind, RnnConfig } from '../model/types.js';
 import { choiceFlag, type Flags, numberFlag, printResult } from './flags.js';
 import { flopsPerToken, randomTokenRows, randomWeights } from './random.js';
 

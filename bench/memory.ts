@@ -4,11 +4,10 @@
  * per key: what a deployment would hold) or straight into the store (fast; the same records).
  */
 import { pino } from 'pino';
+import type { RnnState, StateWrite } from '../core/contracts.js';
 import { BACKEND_NAMES, type BackendName, selectBackend } from '../model/backend.js';
-import type { RnnState } from '../model/types.js';
 import { runPipeline } from '../pipeline/run.js';
 import { MemoryStateStore } from '../pipeline/state/memoryStore.js';
-import type { StateWrite } from '../pipeline/types.js';
 import { loadBenchModel, type RandomModelSize } from './benchModel.js';
 import { choiceFlag, type Flags, numberFlag, printResult } from './flags.js';
 import { CountingDeadLetters, CountingSink, GeneratedSource } from './memorySource.js';

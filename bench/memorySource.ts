@@ -4,15 +4,8 @@
  * counts, and a dead-letter sink that counts too.
  */
 import { Subject } from 'rxjs';
-import type {
-  DeadLetter,
-  DeadLetterSink,
-  Sink,
-  SinkRecord,
-  Source,
-  SourcePosition,
-  SourceRecord,
-} from '../pipeline/types.js';
+import type { DeadLetter, SinkRecord, SourcePosition, SourceRecord } from '../core/contracts.js';
+import type { DeadLetterSink, Sink, Source } from '../pipeline/connectors.js';
 import { seededRandom } from './random.js';
 
 /** Common English words: texts made of them tokenize to real ids with the shipped vocabulary too. */

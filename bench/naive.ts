@@ -10,9 +10,9 @@
 
 import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
+import type { RnnState } from '../core/contracts.js';
+import { ConfigError } from '../core/errors.js';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
-import type { RnnState } from '../model/types.js';
-import { ConfigError } from '../pipeline/errors.js';
 import { createKafkaClient, kafkaLogger } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { parseKafkaUri } from '../pipeline/kafka/uri.js';

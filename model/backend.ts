@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-node';
-import { ConfigError } from '../pipeline/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 import { BACKEND_NAMES, type BackendName } from './backendNames.js';
 

@@ -7,7 +7,7 @@
  * per-token table), so a step only multiplies the previous `h` by `W_hhᵀ`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ModelFormatError } from '../pipeline/errors.js';
+import { ModelFormatError } from '../core/errors.js';
 import { elementCount, type HostTensor, type TensorMap } from './safetensors.js';
 import type { CellKind, RnnConfig } from './types.js';
 

@@ -3,9 +3,11 @@
  * or one logit per label through a softmax. Small enough (C × H multiply-adds per row) to run on the host
  * in float64 for a whole batch, with no tensors to manage.
  */
-import { ModelFormatError } from '../pipeline/errors.js';
+
+import type { Prediction } from '../core/contracts.js';
+import { ModelFormatError } from '../core/errors.js';
 import type { HostTensor } from './safetensors.js';
-import type { HeadSpec, Prediction } from './types.js';
+import type { HeadSpec } from './types.js';
 
 /** A dense layer plus sigmoid or softmax, applied to a batch of hidden states. */
 export class Head {

@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ModelFormatError } from '../pipeline/errors.js';
+import { ModelFormatError } from '../core/errors.js';
 import { CELL_GATES } from './cells.js';
 import { elementCount, type HostTensor, type TensorMap } from './safetensors.js';
 import type { CellKind, RnnConfig } from './types.js';

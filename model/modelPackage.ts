@@ -6,7 +6,7 @@
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, ModelFormatError } from '../pipeline/errors.js';
+import { ConfigError, ModelFormatError } from '../core/errors.js';
 import { type RnnWeights, rnnWeightsFromStateDict } from './cells.js';
 import { modelFingerprint } from './fingerprint.js';
 import { Head } from './head.js';

@@ -5,7 +5,7 @@
  * Only what the engine needs is supported: F32 (read and write), F16 and BF16 converted to F32 on read.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { ModelFormatError } from '../pipeline/errors.js';
+import { ModelFormatError } from '../core/errors.js';
 
 /** A tensor held in host memory: row-major float32 data and its shape. */
 export interface HostTensor {

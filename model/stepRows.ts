@@ -2,7 +2,9 @@
  * Row checks and trivial results shared by every {@link StepEngine} implementation, so that the TF.js
  * and ONNX Runtime engines accept and refuse exactly the same rows with the same messages.
  */
-import type { RnnConfig, RnnState, StepOptions, StepResult, StepRow } from './types.js';
+
+import type { RnnState } from '../core/contracts.js';
+import type { RnnConfig, StepOptions, StepResult, StepRow } from './types.js';
 
 /**
  * Validates a row against an engine's network and returns its number of steps.

@@ -4,7 +4,7 @@
  * whitespace dropped; a vocabulary maps tokens to ids (pad 0, oov 1). The `social` rules
  * (model/socialSplit.ts) also keep emoticons whole and fold emoji modifiers and repeated letters.
  */
-import { PoisonInputError } from '../pipeline/errors.js';
+import { PoisonInputError } from '../core/errors.js';
 import { foldedVariants, splitSocial } from './socialSplit.js';
 
 /**

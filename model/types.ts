@@ -2,6 +2,7 @@
  * Shared types of the recurrent engine. Everything that crosses a module boundary in `model/`
  * (cells, the batched step, model packages, the head) is described here.
  */
+import type { RnnState } from '../core/contracts.js';
 
 /** The recurrent cell families: Elman RNN (tanh), LSTM (gates i,f,g,o), GRU (gates r,z,n; PyTorch/Keras reset_after). */
 export type CellKind = 'rnn' | 'lstm' | 'gru';
@@ -15,15 +16,6 @@ export interface RnnConfig {
   numLayers: number;
   /** Whether `bias_ih_l{k}` / `bias_hh_l{k}` exist. */
   bias: boolean;
-}
-
-/**
- * One key's recurrent state between messages: `h` is `[numLayers * hiddenSize]` (layer-major),
- * `c` the same for LSTM and absent for RNN/GRU.
- */
-export interface RnnState {
-  h: Float32Array;
-  c?: Float32Array;
 }
 
 /**
@@ -75,12 +67,4 @@ export interface HeadSpec {
   /** `sigmoid`: one logit, labels `[negative, positive]`; `softmax`: one logit per label. */
   kind: 'sigmoid' | 'softmax';
   labels: string[];
-}
-
-/** A label and its probability, as emitted in `sentiment`. */
-export interface Prediction {
-  label: string;
-  score: number;
-  /** Probability per label (softmax heads; for sigmoid `[1-p, p]`). */
-  probs: number[];
 }

@@ -6,12 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ModelFormatError } from '../pipeline/errors.js';
+import type { RnnState } from '../core/contracts.js';
+import { ModelFormatError } from '../core/errors.js';
 import { activeBackendName, type BackendName, selectBackend } from './backend.js';
 import { rnnWeightsFromStateDict } from './cells.js';
 import { readSafetensors } from './safetensors.js';
 import { createStepEngine } from './stepEngine.js';
-import type { RnnConfig, RnnState, StepRow } from './types.js';
+import type { RnnConfig, StepRow } from './types.js';
 
 const matrix = z.array(z.array(z.number()));
 

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { ConfigError } from '../pipeline/errors.js';
-import type { DeadLetter, InputMessage, Routed, SourceRecord } from '../pipeline/types.js';
+import type { DeadLetter, InputMessage, Routed, SourceRecord } from '../core/contracts.js';
+import { ConfigError } from '../core/errors.js';
 
 /** How a record's value is read. */
 export type InputFormat = 'json' | 'text';

@@ -1,5 +1,4 @@
 import { concatMap, first, from, map, type ObservableInput, type OperatorFunction, of } from 'rxjs';
-import { ConfigError, RnnstreamError } from '../pipeline/errors.js';
 import type {
   Batch,
   DeadLetter,
@@ -8,7 +7,8 @@ import type {
   LoadedRow,
   LoadedState,
   TokenizedMessage,
-} from '../pipeline/types.js';
+} from '../core/contracts.js';
+import { ConfigError, RnnstreamError, recordContext } from '../core/errors.js';
 
 /** What to do with a key whose stored state is unusable (garbage, bad checksum, another model). */
 export type BadStatePolicy = 'reset' | 'dlq' | 'fail';
@@ -84,7 +84,8 @@ export function splitBatch(
       }
     } else {
       throw new RnnstreamError(
-        `stored state of key ${row.key} is unusable (${state.reason}); set onBadState to 'reset' or 'dlq' to go on`,
+        `stored state is unusable (${state.reason}); set onBadState to 'reset' or 'dlq' to go on`,
+        { context: recordContext(row.messages[0].record, row.key) },
       );
     }
   }

@@ -5,8 +5,8 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import { ConfigError } from '../pipeline/errors.js';
-import type { Batch, BatchRow, TokenizedMessage } from '../pipeline/types.js';
+import type { Batch, BatchRow, TokenizedMessage } from '../core/contracts.js';
+import { ConfigError } from '../core/errors.js';
 import { type LatencyGoal, LatencyPlan } from './latencyGoal.js';
 
 /** Options of {@link microBatch}. */

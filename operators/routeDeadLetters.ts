@@ -1,5 +1,5 @@
 import { filter, map, type OperatorFunction, pipe, tap } from 'rxjs';
-import type { DeadLetter, Routed } from '../pipeline/types.js';
+import type { DeadLetter, Routed } from '../core/contracts.js';
 
 /** Whether a routed item carries a good value (a type guard for `filter`). */
 export function isRoutedValue<T>(routed: Routed<T>): routed is { ok: true; value: T } {

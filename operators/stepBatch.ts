@@ -1,14 +1,16 @@
 import { concatMap, first, from, map, type ObservableInput, type OperatorFunction, of } from 'rxjs';
-import type { Prediction, RnnState, StepResult, StepRow } from '../model/types.js';
 import type {
   DeadLetter,
   LoadedBatch,
   LoadedRow,
+  Prediction,
+  RnnState,
   ScoredMessage,
   SteppedBatch,
   StoredState,
   TokenizedMessage,
-} from '../pipeline/types.js';
+} from '../core/contracts.js';
+import type { StepResult, StepRow } from '../model/types.js';
 
 /** Options of {@link stepBatch}. */
 export interface StepBatchOptions {

@@ -1,5 +1,5 @@
 import { concatMap, first, from, map, type ObservableInput, type OperatorFunction, of } from 'rxjs';
-import type { Fence, StateWrite, SteppedBatch, WriteReport } from '../pipeline/types.js';
+import type { Fence, StateWrite, SteppedBatch, WriteReport } from '../core/contracts.js';
 
 /** Options of {@link storeState}. */
 export interface StoreStateOptions {

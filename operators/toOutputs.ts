@@ -1,4 +1,4 @@
-import type { OutputMessage, ScoredMessage, SinkRecord } from '../pipeline/types.js';
+import type { OutputMessage, ScoredMessage, SinkRecord } from '../core/contracts.js';
 
 /** What an output carries besides its bookkeeping fields. */
 export interface OutputEmitOptions {

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { PoisonInputError } from '../pipeline/errors.js';
-import type { InputMessage, Routed, TokenizedMessage } from '../pipeline/types.js';
+import type { InputMessage, Routed, TokenizedMessage } from '../core/contracts.js';
+import { PoisonInputError } from '../core/errors.js';
 
 /** Options of {@link tokenizeMessages}. */
 export interface TokenizeMessagesOptions {

@@ -9,7 +9,7 @@
  * back), and the two reads complete separately. Counting them as one offset lost a completion and
  * stalled the partition for good (test/unit/pipeline/ackTracker.test.ts shows how).
  */
-import type { SourcePosition } from './types.js';
+import { partitionKey, type SourcePosition } from '../core/contracts.js';
 
 interface Entry {
   position: SourcePosition;
@@ -119,5 +119,5 @@ export class AckTracker {
 }
 
 function partitionId(p: { topic: string; partition: number }): string {
-  return `${p.topic}\u0000${p.partition}`;
+  return partitionKey(p.topic, p.partition);
 }

@@ -7,8 +7,8 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../core/errors.js';
 import { filePath } from './connect.js';
-import { ConfigError } from './errors.js';
 
 /** How bad a finding is: `error` stops a run; `warn` runs, but a guarantee is lost. */
 export type Severity = 'ok' | 'warn' | 'error';

@@ -4,9 +4,10 @@
  * on stderr naming the option, exit code 2.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, RnnstreamError } from '../core/errors.js';
 import { BACKEND_NAMES } from '../model/backendNames.js';
 import { registerReplayCommand } from './commands/replay.js';
-import { ConfigError, RnnstreamError } from './errors.js';
+import { errorLine } from './logger.js';
 
 const program = new Command()
   .name('rnnstream')
@@ -208,68 +209,22 @@ state
     process.exitCode = await stateDropCommand(flags);
   });
 
-const bench = program
+const benchCommand = program
   .command('bench')
   .description('benchmarks: kernel, pipeline, memory (see BENCHMARKS.md)');
-const backendOption = () => new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES);
-bench
-  .command('kernel')
-  .description('the batched incremental step alone')
-  .option('--cell <cell>', 'rnn, lstm or gru')
-  .option('--vocab <n>', 'vocabulary size')
-  .option('--embed <n>', 'embedding size')
-  .option('--hidden <n>', 'hidden size')
-  .option('--layers <n>', 'stacked layers')
-  .option('--batch <n>', 'rows per step call')
-  .option('--steps <n>', 'tokens per row')
-  .option('--seconds <s>', 'measuring time')
-  .option('--seed <n>', 'weights and tokens seed')
-  .option('--engine-workers <n>', 'engine worker threads over disjoint rows (default 1)')
-  .option('--threads <n>', 'ONNX Runtime threads per session (default 1)')
-  .option('--context <name>', 'label the point (e.g. pipeline: the kernel at the pipeline batch)')
-  .addOption(backendOption())
-  .addOption(
-    new Option('--input-table <mode>', 'layer-0 projection table').choices(['auto', 'always', 'never']),
-  )
-  .option('--json', 'last line is a JSON object')
-  .action(async (flags: Record<string, unknown>) => {
-    const { benchKernelCommand } = await import('../bench/kernel.js');
-    process.exitCode = await benchKernelCommand(flags as never);
-  });
-bench
-  .command('pipeline')
-  .description('the embedded pipeline end to end, micro-batched or one message at a time')
-  .option('--keys <n>', 'active keys')
-  .option('--messages <n>', 'messages in all')
-  .addOption(new Option('--mode <mode>', 'batched or single').choices(['batched', 'single']))
-  .option('--tokens-per-message <n>', 'tokens per message')
-  .option('--model <dir>', 'auto | random | package folder')
-  .option('--max-in-flight <n>', 'source budget')
-  .option('--engine-workers <n>', 'engine worker threads (default 1)')
-  .addOption(backendOption())
-  .option('--json', 'last line is a JSON object')
-  .action(async (flags: Record<string, unknown>) => {
-    const { benchPipelineCommand } = await import('../bench/pipeline.js');
-    process.exitCode = await benchPipelineCommand(flags as never);
-  });
-bench
-  .command('memory')
-  .description('RSS with many active keys in the memory state store')
-  .option('--keys <n>', 'active keys')
-  .addOption(
-    new Option('--via <how>', 'fill the store directly or through the pipeline').choices([
-      'store',
-      'pipeline',
-    ]),
-  )
-  .option('--tokens-per-message <n>', 'tokens per message')
-  .option('--model <dir>', 'model package folder')
-  .addOption(backendOption())
-  .option('--json', 'last line is a JSON object')
-  .action(async (flags: Record<string, unknown>) => {
-    const { benchMemoryCommand } = await import('../bench/memory.js');
-    process.exitCode = await benchMemoryCommand(flags as never);
-  });
+
+/**
+ * Adds the bench sub-commands when the command line asks for them (`bench …`, `help bench`): they live in
+ * bench/, and this is the CLI's one import of bench/, so other commands never load the benchmarks.
+ */
+async function addBenchCommandsIfAsked(argv: readonly string[]): Promise<void> {
+  const [first, second] = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  if (first !== 'bench' && !(first === 'help' && second === 'bench')) return;
+  const { registerBenchCommands } = await import('../bench/commands.js');
+  registerBenchCommands(benchCommand, () =>
+    new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES),
+  );
+}
 
 program
   .command('feed')
@@ -301,6 +256,7 @@ program
 /** Parses and runs; maps errors to exit codes (2: usage/config, 1: failure). */
 export async function main(argv: string[]): Promise<void> {
   try {
+    await addBenchCommandsIfAsked(argv);
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -308,12 +264,12 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (error instanceof ConfigError) {
-      process.stderr.write(`rnnstream: ${error.message}\n`);
+      process.stderr.write(`rnnstream: ${errorLine(error)}\n`);
       process.exitCode = 2;
       return;
     }
     if (error instanceof RnnstreamError) {
-      process.stderr.write(`rnnstream: ${error.message}\n`);
+      process.stderr.write(`rnnstream: ${errorLine(error)}\n`);
       process.exitCode = 1;
       return;
     }

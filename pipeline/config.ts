@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
 import { BACKEND_NAMES } from '../model/backendNames.js';
-import { ConfigError } from './errors.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const bool = z.union([

@@ -2,12 +2,12 @@
  * Builds sources, sinks and state stores from URIs. Kafka and Redis modules are imported lazily, so the
  * embedded mode (files, memory state) loads neither.
  */
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../core/errors.js';
+import type { DeadLetterSink, Sink, Source, StateStore } from './connectors.js';
 import { FileDeadLetterSink, FileSink } from './file/fileSinks.js';
 import { FileSource } from './file/fileSource.js';
 import type { Logger } from './logger.js';
 import type { StateSchema } from './state/record.js';
-import type { DeadLetterSink, Sink, Source, StateStore } from './types.js';
 
 /** `file:PATH` or `-` → a path (`-` = stdin/stdout); anything else → undefined. */
 export function filePath(uri: string): string | undefined {

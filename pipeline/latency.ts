@@ -11,10 +11,12 @@
  * the output write) or `transaction` (exactly-once: outputs and offsets committed together, including the
  * wait for earlier offsets), and `commit` (at-least-once: output written → offset committed).
  */
+
+import type { Batch, SinkRecord, SourcePosition, SourceRecord, TokenizedMessage } from '../core/contracts.js';
 import type { LatencyGoalMiss } from '../operators/latencyGoal.js';
+import type { Sink } from './connectors.js';
 import type { Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
-import type { Batch, Sink, SinkRecord, SourcePosition, SourceRecord, TokenizedMessage } from './types.js';
 
 /** Epoch milliseconds with sub-millisecond resolution. */
 const epochNow = () => performance.timeOrigin + performance.now();

@@ -143,8 +143,8 @@ export class PipelineMetrics {
 export interface HealthChecks {
   /** The process works (event loop alive, pipeline not failed). */
   alive(): boolean;
-  /** Consuming and the state store answers. */
-  ready(): Promise<boolean>;
+  /** Consuming and the state store answers; false, or why not (the body of the 503), when not. */
+  ready(): Promise<boolean | string>;
 }
 
 /**
@@ -172,7 +172,7 @@ export async function serveMetrics(
       reply(health.alive() ? 200 : 503, health.alive() ? 'ok\n' : 'failed\n');
     } else if (url.startsWith('/readyz')) {
       health.ready().then(
-        (ok) => reply(ok ? 200 : 503, ok ? 'ready\n' : 'not ready\n'),
+        (ok) => reply(ok === true ? 200 : 503, ok === true ? 'ready\n' : `not ready${ok ? `: ${ok}` : ''}\n`),
         () => reply(503, 'not ready\n'),
       );
     } else {

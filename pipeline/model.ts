@@ -2,12 +2,13 @@
  * Loads a model package for the pipeline: selects the backend, builds the streaming engine, the head and
  * the tokenizer (with the run's token limit), and the state schema its records are checked against.
  */
+
+import { defaultModelDir } from '../core/paths.js';
 import { type BackendName, selectBackend } from '../model/backend.js';
 import { createStreamingEngine, loadModelPackage, type ModelPackage } from '../model/modelPackage.js';
 import { createParallelEngine } from '../model/parallelEngine.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { Logger } from './logger.js';
-import { defaultModelDir } from './paths.js';
 import type { PipelineModel } from './run.js';
 import type { StateSchema } from './state/record.js';
 

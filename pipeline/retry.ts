@@ -2,7 +2,7 @@
  * Bounded exponential backoff with jitter for transient faults (STYLE.md 5): only errors that say they
  * are `retriable` are retried; programmer errors and poison input fail at once.
  */
-import { RnnstreamError } from './errors.js';
+import { RnnstreamError } from '../core/errors.js';
 
 export interface RetryOptions {
   /** First delay. @default 100 */

@@ -18,7 +18,15 @@ import {
   share,
   tap,
 } from 'rxjs';
-import type { Prediction, StepEngine } from '../model/types.js';
+import type {
+  Batch,
+  DeadLetter,
+  Prediction,
+  SourcePosition,
+  SteppedBatch,
+  TokenizedMessage,
+} from '../core/contracts.js';
+import type { StepEngine } from '../model/types.js';
 import { BatchCostModel } from '../operators/batchCost.js';
 import { decodeRecord } from '../operators/decodeRecord.js';
 import { loadState } from '../operators/loadState.js';
@@ -28,22 +36,12 @@ import { stepBatch } from '../operators/stepBatch.js';
 import { storeState } from '../operators/storeState.js';
 import { tokenizeMessages } from '../operators/tokenizeMessages.js';
 import { toOutput } from '../operators/toOutputs.js';
-import { AckTracker } from './ackTracker.js';
+import { CommitCoordinator } from './commitCoordinator.js';
+import type { DeadLetterSink, Sink, Source, StateStore } from './connectors.js';
 import { MessageTimings, overloadReporter } from './latency.js';
-import type { Logger } from './logger.js';
+import { deadLetterFields, type Logger } from './logger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { RunContext, type RunningPipeline } from './running.js';
-import type {
-  Batch,
-  DeadLetter,
-  DeadLetterSink,
-  Sink,
-  SinkRecord,
-  Source,
-  SourcePosition,
-  StateStore,
-  SteppedBatch,
-} from './types.js';
 
 /** What the pipeline needs of a model: tokenizer, batched step, head. */
 export interface PipelineModel {
@@ -112,159 +110,99 @@ export interface PipelineParts {
 
 export type { RunningPipeline, RunStats } from './running.js';
 
+/** What the stages of one run share (built once by {@link runPipeline}). */
+interface RunStages {
+  opts: RunOptions;
+  parts: PipelineParts;
+  run: RunContext;
+  /** The sink, timed per message when metrics are on. */
+  sink: Sink;
+  commits: CommitCoordinator;
+  timings: MessageTimings | undefined;
+  /** The stage costs the latency goal plans batches with (when a goal is set). */
+  costs: BatchCostModel | undefined;
+  /** A batch's state is durable: its keys may enter the next batch. */
+  completed$: Subject<Pick<Batch, 'seq'>>;
+  /** A batch's outputs are written: it gives its room (`maxBatchesInFlight`) back. */
+  written$: Subject<Pick<Batch, 'seq'>>;
+  dead$: Subject<DeadLetter>;
+  /** Source positions of each in-flight batch, by seq (every message of the batch, replayed or dead included). */
+  batchPositions: Map<number, SourcePosition[]>;
+  retry: <T>(op: string, fn: () => Promise<T>) => Promise<T>;
+}
+
 /**
  * Starts a pipeline over the given parts.
  * @example const run = runPipeline(parts, options); process.once('SIGTERM', () => run.stop()); await run.done;
  */
 export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> = {}): RunningPipeline {
   const opts = { ...DEFAULT_RUN_OPTIONS, ...options };
-  const { source, deadLetters, store, model, log, metrics } = parts;
-  // Stage timings per message, and the stage costs the latency goal plans batches with.
+  const { metrics } = parts;
   const timings = metrics && new MessageTimings(metrics, parts.sink.commitsOffsets === true);
   const costs = opts.targetLatencyMs > 0 ? new BatchCostModel() : undefined;
   metrics?.latencyTarget.set(opts.targetLatencyMs / 1000);
   const sink = timings
     ? timings.around(parts.sink, (rows, ms) => costs?.observe('sink', rows, 0, ms))
     : parts.sink;
-  const run = new RunContext(log, (op) => metrics?.retries.inc({ op }));
-  const { stats } = run;
+  const run = new RunContext(parts.log, (op) => metrics?.retries.inc({ op }));
   const retry = <T>(op: string, fn: () => Promise<T>) => run.retry(op, fn);
-  const tracker = new AckTracker();
-  const completed$ = new Subject<Pick<Batch, 'seq'>>();
-  /** A batch's outputs are written: it gives its room (`maxBatchesInFlight`) back. */
-  const written$ = new Subject<Pick<Batch, 'seq'>>();
-  const dead$ = new Subject<DeadLetter>();
-
-  const timed = async <T>(
-    histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined,
-    labels: Record<string, string> | undefined,
-    fn: () => Promise<T>,
-    learn?: (ms: number) => void,
-  ) => {
-    const end = histogram?.startTimer(labels);
-    const start = learn && performance.now();
-    try {
-      return await fn();
-    } finally {
-      end?.();
-      if (start !== undefined) learn?.(performance.now() - start);
-    }
+  const commits = new CommitCoordinator({
+    source: parts.source,
+    sink,
+    retry: (op, fn) =>
+      op === 'sink' ? timed(metrics?.sinkSeconds, undefined, () => retry(op, fn)) : retry(op, fn),
+    onCommitted: timings && ((released) => timings.committed(released)),
+  });
+  const stages: RunStages = {
+    opts,
+    parts,
+    run,
+    sink,
+    commits,
+    timings,
+    costs,
+    completed$: new Subject(),
+    written$: new Subject(),
+    dead$: new Subject(),
+    batchPositions: new Map(),
+    retry,
   };
+  const done$ = writeStage(stages, computeStages(stages, readStage(stages)));
+  return run.start(done$, parts.source);
+}
 
-  /**
-   * Exactly-once: outputs whose source positions are not released yet (an earlier offset of their
-   * partition is still in flight, e.g. a key held back by the key gate) wait here, so that each
-   * transaction holds exactly the outputs of the offsets it commits. Written earlier, they would be
-   * committed again after a crash, when the worker resumes from the lower committed offset.
-   */
-  const heldOutputs = new Map<string, SinkRecord[]>();
-  const positionId = (p: SourcePosition) => `${p.partition}:${p.offset}:${p.topic}`;
-  const releasedOutputs = (
-    outputs: readonly SinkRecord[],
-    released: readonly SourcePosition[],
-  ): readonly SinkRecord[] => {
-    if (!sink.commitsOffsets) return outputs;
-    for (const output of outputs) {
-      const id = positionId(output.value.source);
-      const held = heldOutputs.get(id);
-      if (held) held.push(output);
-      else heldOutputs.set(id, [output]);
-    }
-    const writable: SinkRecord[] = [];
-    for (const position of released) {
-      const id = positionId(position);
-      const held = heldOutputs.get(id);
-      if (held) {
-        writable.push(...held);
-        heldOutputs.delete(id);
-      }
-    }
-    return writable;
-  };
-
-  /**
-   * Exactly-once: the records of a partition revoked while in flight are its new owner's to redo (and
-   * the new owner's producer fences this worker's): their held and later outputs are dropped, and their
-   * positions only give source budget back.
-   */
-  const revocations = sink.commitsOffsets
-    ? source.revoked$?.subscribe((partitions) => {
-        tracker.forget(partitions);
-        for (const [id, held] of heldOutputs) {
-          const { topic, partition } = held[0].value.source;
-          if (partitions.some((p) => p.topic === topic && p.partition === partition)) heldOutputs.delete(id);
-        }
-      })
-    : undefined;
-
-  let previousAck: Promise<void> = Promise.resolve();
-  const commit = async (positions: readonly SourcePosition[], batchOutputs: readonly SinkRecord[]) => {
-    const released = tracker.complete(positions);
-    // Reads of revoked partitions (exactly-once) only give their source budget back.
-    const abandoned = tracker.takeAbandoned();
-    const outputs = releasedOutputs(batchOutputs, released);
-    // A transactional sink commits the offsets: it writes even with no outputs (all dead letters or held).
-    if (outputs.length > 0 || (sink.commitsOffsets && released.length > 0)) {
-      await timed(metrics?.sinkSeconds, undefined, () => retry('sink', () => sink.write(outputs, released)));
-    }
-    // The previous batch's offset commit ran while this batch's outputs were written; commits stay in order.
-    await previousAck;
-    // With a transactional sink the offsets are already committed; the ack then only frees source budget.
-    // Otherwise the commit's round trip overlaps the next batch's sink write instead of adding to the
-    // latency of every batch; the end of the run waits for the last one.
-    const acked = abandoned.length > 0 ? [...released, ...abandoned] : released;
-    previousAck =
-      acked.length > 0
-        ? retry('commit', () => source.ack(acked)).then(() => timings?.committed(released))
-        : Promise.resolve();
-    previousAck.catch(() => {}); // Observed when awaited: by the next commit or the end of the run.
-    metrics?.inFlight.set(tracker.size);
-  };
-
-  const writeDead = async (dead: readonly DeadLetter[]) => {
-    if (dead.length === 0) return;
-    for (const d of dead) {
-      metrics?.deadLetters.inc({ reason: d.reason, stage: d.stage });
-      log.warn({ reason: d.reason, stage: d.stage, ...d.record.source, detail: d.detail }, 'dead letter');
-    }
-    stats.deadLetters += dead.length;
-    await retry('dlq', () => deadLetters.write(dead));
-  };
-
-  const tokenized$ = source.records$.pipe(
+/** source → register → decode → tokenize; refused messages go to `dead$`. */
+function readStage(stages: RunStages): Observable<TokenizedMessage> {
+  const { opts, parts, commits, timings, run, dead$ } = stages;
+  return parts.source.records$.pipe(
     tap((record) => {
-      tracker.register(record.source);
+      commits.register(record.source);
       timings?.arrived(record);
-      stats.messagesIn++;
-      metrics?.messagesIn.inc();
+      run.stats.messagesIn++;
+      parts.metrics?.messagesIn.inc();
     }),
     decodeRecord({
       format: opts.inputFormat,
       maxValueBytes: opts.maxValueBytes,
       maxKeyBytes: opts.maxKeyBytes,
     }),
-    tokenizeMessages({ tokenize: (text) => model.tokenize(text) }),
+    tokenizeMessages({ tokenize: (text) => parts.model.tokenize(text) }),
     routeDeadLetters((dead) => dead$.next(dead)),
     // Decode-stage dead letters end with the source.
     tap({ complete: () => dead$.complete(), error: (error) => dead$.error(error) }),
     share(),
   );
+}
 
-  // Stores with a local cache (Redis) count hits and misses; mirror their deltas into the counters.
-  const cacheStats = (store as { stats?: { cacheHits: number; cacheMisses: number } }).stats;
-  let seenHits = 0;
-  let seenMisses = 0;
-  const recordCacheStats = () => {
-    if (!cacheStats || !metrics) return;
-    metrics.cacheHits.inc(cacheStats.cacheHits - seenHits);
-    metrics.cacheMisses.inc(cacheStats.cacheMisses - seenMisses);
-    seenHits = cacheStats.cacheHits;
-    seenMisses = cacheStats.cacheMisses;
-  };
-
-  /** Source positions of each in-flight batch, by seq (every message of the batch, replayed or dead included). */
-  const batchPositions = new Map<number, SourcePosition[]>();
-  const stepped$: Observable<SteppedBatch> = tokenized$.pipe(
+/** micro-batch → load state → step → store state: each its own concatMap stage (batch N+1 loads while N steps). */
+function computeStages(
+  stages: RunStages,
+  tokenized$: Observable<TokenizedMessage>,
+): Observable<SteppedBatch> {
+  const { opts, parts, costs, timings, retry } = stages;
+  const { store, model, log, metrics } = parts;
+  const recordCacheStats = cacheStatsRecorder(store, metrics);
+  return tokenized$.pipe(
     microBatch({
       maxRows: opts.maxBatchRows,
       maxTokens: opts.maxBatchTokens,
@@ -276,27 +214,10 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
         onOverload: overloadReporter(log, metrics),
       },
       onUnparked: timings && ((message, ms) => timings.held(message, ms)),
-      completed$,
-      written$,
+      completed$: stages.completed$,
+      written$: stages.written$,
     }),
-    tap((batch) => {
-      timings?.emitted(batch);
-      let tokens = 0;
-      const positions: SourcePosition[] = [];
-      for (const row of batch.rows) {
-        for (const m of row.messages) {
-          tokens += m.tokens.length;
-          positions.push(m.record.source);
-        }
-      }
-      batchPositions.set(batch.seq, positions);
-      stats.batches++;
-      stats.rows += batch.rows.length;
-      stats.tokens += tokens;
-      metrics?.batchRows.observe(batch.rows.length);
-      metrics?.batchTokens.observe(tokens);
-    }),
-    // Each operator is its own concatMap stage: batch N+1 loads while batch N steps.
+    tap((batch) => countBatch(stages, batch)),
     loadState({
       load: (keys) =>
         timed(
@@ -341,57 +262,130 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     // The state is durable: the batch's keys may enter the next batch.
     tap((stepped) => {
       timings?.reached(stepped.seq, 'stored');
-      completed$.next({ seq: stepped.seq });
+      stages.completed$.next({ seq: stepped.seq });
     }),
   );
+}
 
+/** Records a batch leaving the micro-batcher: its positions (for the commit) and its counters. */
+function countBatch(stages: RunStages, batch: Batch): void {
+  const { stats } = stages.run;
+  const { metrics } = stages.parts;
+  stages.timings?.emitted(batch);
+  let tokens = 0;
+  const positions: SourcePosition[] = [];
+  for (const row of batch.rows) {
+    for (const m of row.messages) {
+      tokens += m.tokens.length;
+      positions.push(m.record.source);
+    }
+  }
+  stages.batchPositions.set(batch.seq, positions);
+  stats.batches++;
+  stats.rows += batch.rows.length;
+  stats.tokens += tokens;
+  metrics?.batchRows.observe(batch.rows.length);
+  metrics?.batchTokens.observe(tokens);
+}
+
+/**
+ * dead letters and stepped batches → sink → commit, one at a time in the order they come; the last
+ * offset commit is part of the run.
+ */
+function writeStage(stages: RunStages, stepped$: Observable<SteppedBatch>): Observable<unknown> {
+  const { opts, commits } = stages;
   type Work = { kind: 'batch'; batch: SteppedBatch } | { kind: 'dead'; dead: DeadLetter[] };
   const work$: Observable<Work> = merge(
     stepped$.pipe(map((batch): Work => ({ kind: 'batch', batch }))),
-    dead$.pipe(
+    stages.dead$.pipe(
       bufferTime(Math.max(opts.maxDelayMs, 5), null, 1000),
       filter((dead) => dead.length > 0),
       map((dead): Work => ({ kind: 'dead', dead })),
     ),
   );
-
-  const done$ = work$.pipe(
+  return work$.pipe(
     concatMap(async (work) => {
       if (work.kind === 'dead') {
-        await writeDead(work.dead);
-        await commit(
+        await writeDead(stages, work.dead);
+        await commits.complete(
           work.dead.map((d) => d.record.source),
           [],
         );
-        return;
+      } else {
+        await writeBatch(stages, work.batch);
       }
-      const { batch } = work;
-      await writeDead(batch.dead);
-      const results = revocations
-        ? batch.results.filter((r) => !tracker.isAbandoned(r.message.record.source))
-        : batch.results;
-      const outputs = results.map((scored) => toOutput(scored, model.id, opts.emit));
-      const replayed = batch.results.filter((r) => r.replayed).length;
-      stats.replayed += replayed;
-      metrics?.replayed.inc(replayed);
-      const positions = batchPositions.get(batch.seq) ?? [];
-      batchPositions.delete(batch.seq);
-      await commit(positions, outputs);
-      written$.next({ seq: batch.seq });
-      stats.outputs += outputs.length;
-      metrics?.messagesOut.inc(outputs.length);
-      log.debug({ seq: batch.seq, outputs: outputs.length, dead: batch.dead.length }, 'batch committed');
+      stages.parts.metrics?.inFlight.set(commits.inFlight);
     }),
-    // The last offset commit is part of the run.
     (batches$) =>
       concat(
         batches$,
-        defer(() => previousAck),
+        defer(() => commits.flush()),
       ),
-    finalize(() => revocations?.unsubscribe()),
+    finalize(() => commits.close()),
   );
+}
 
-  return run.start(done$, source);
+/** Writes one stepped batch's dead letters and outputs and completes its reads. */
+async function writeBatch(stages: RunStages, batch: SteppedBatch): Promise<void> {
+  const { opts, parts, commits, run } = stages;
+  const { metrics, model } = parts;
+  await writeDead(stages, batch.dead);
+  // Reads of revoked partitions (exactly-once) are the new owner's to redo: their outputs are dropped.
+  const results = batch.results.filter((r) => !commits.isAbandoned(r.message.record.source));
+  const outputs = results.map((scored) => toOutput(scored, model.id, opts.emit));
+  const replayed = batch.results.filter((r) => r.replayed).length;
+  run.stats.replayed += replayed;
+  metrics?.replayed.inc(replayed);
+  const positions = stages.batchPositions.get(batch.seq) ?? [];
+  stages.batchPositions.delete(batch.seq);
+  await commits.complete(positions, outputs);
+  stages.written$.next({ seq: batch.seq });
+  run.stats.outputs += outputs.length;
+  metrics?.messagesOut.inc(outputs.length);
+  parts.log.debug({ seq: batch.seq, outputs: outputs.length, dead: batch.dead.length }, 'batch committed');
+}
+
+/** Counts, logs and writes dead letters (before their positions are completed). */
+async function writeDead(stages: RunStages, dead: readonly DeadLetter[]): Promise<void> {
+  if (dead.length === 0) return;
+  const { log, metrics, deadLetters } = stages.parts;
+  for (const d of dead) {
+    metrics?.deadLetters.inc({ reason: d.reason, stage: d.stage });
+    log.warn(deadLetterFields(d), 'dead letter');
+  }
+  stages.run.stats.deadLetters += dead.length;
+  await stages.retry('dlq', () => deadLetters.write(dead));
+}
+
+/** Stores with a local cache (Redis) count hits and misses: the returned function mirrors their deltas into the counters. */
+function cacheStatsRecorder(store: StateStore, metrics: PipelineMetrics | undefined): () => void {
+  const cacheStats = (store as { stats?: { cacheHits: number; cacheMisses: number } }).stats;
+  let seenHits = 0;
+  let seenMisses = 0;
+  return () => {
+    if (!cacheStats || !metrics) return;
+    metrics.cacheHits.inc(cacheStats.cacheHits - seenHits);
+    metrics.cacheMisses.inc(cacheStats.cacheMisses - seenMisses);
+    seenHits = cacheStats.cacheHits;
+    seenMisses = cacheStats.cacheMisses;
+  };
+}
+
+/** Runs `fn` under a histogram timer (when metrics are on), and reports its ms to `learn`. */
+async function timed<T>(
+  histogram: { startTimer(labels?: Record<string, string>): () => number } | undefined,
+  labels: Record<string, string> | undefined,
+  fn: () => Promise<T>,
+  learn?: (ms: number) => void,
+): Promise<T> {
+  const end = histogram?.startTimer(labels);
+  const start = learn && performance.now();
+  try {
+    return await fn();
+  } finally {
+    end?.();
+    if (start !== undefined) learn?.(performance.now() - start);
+  }
 }
 
 /** Tokens of the rows of one engine step (the step's cost grows with them). */

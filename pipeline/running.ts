@@ -3,9 +3,9 @@
  * with the run's abort signal, and turning the dataflow's completion into a {@link RunningPipeline}.
  */
 import { lastValueFrom, type Observable } from 'rxjs';
+import type { Source } from './connectors.js';
 import type { Logger } from './logger.js';
 import { withRetry } from './retry.js';
-import type { Source } from './types.js';
 
 /** Counts of a finished (or stopped) run. */
 export interface RunStats {

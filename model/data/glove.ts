@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../pipeline/errors.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** File names of the converted vectors inside the data cache. */
 export const GLOVE_WORDS_FILE = 'glove-100d.words.json';

@@ -3,7 +3,7 @@
  * pos/neg) map to a sigmoid head `[negative, positive]`; any other label set is a softmax head with
  * the labels' own names (per-session scoring is not only sentiment).
  */
-import { ConfigError } from '../../pipeline/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import type { HeadSpec } from '../types.js';
 
 /** Where a value came from, for error messages. */

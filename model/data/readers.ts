@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { ConfigError } from '../../pipeline/errors.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** Options of {@link readLabelledFile}. */
 export interface ReadOptions {

@@ -4,7 +4,7 @@
  * 25/50/75% of each text, the calibration error, an embedding sanity figure and, when asked, the lexicon
  * baselines on the same rows.
  */
-import { defaultModelDir } from '../../pipeline/paths.js';
+import { defaultModelDir } from '../../core/paths.js';
 import { type BackendName, selectBackend } from '../backend.js';
 import { labelIndex } from '../data/labels.js';
 import { type ReadOptions, readLabelledFiles } from '../data/readers.js';

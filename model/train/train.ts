@@ -5,7 +5,7 @@
  * and augmented, and dropout masks drawn from one seeded generator on the host.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '../../pipeline/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { selectBackend } from '../backend.js';
 import { readWordVectors } from '../data/glove.js';
 import { inferHead, inferHeadOfFiles, labelIndex } from '../data/labels.js';

@@ -8,11 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
+import { packageRoot } from '../../core/paths.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopic } from '../kafka/connect.js';
 import { parseKafkaUri } from '../kafka/uri.js';
-import { packageRoot } from '../paths.js';
 
 /** Options of {@link feedCommand} (strings from the command line). */
 export interface FeedFlags {

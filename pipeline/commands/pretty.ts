@@ -2,7 +2,7 @@
  * `rnnstream pretty`: output JSON lines (stdin) → one aligned line per message, for `make demo` and humans.
  */
 import { createInterface } from 'node:readline';
-import type { OutputMessage } from '../types.js';
+import type { OutputMessage } from '../../core/contracts.js';
 
 /** Formats one output message as a table line. */
 export function formatOutput(out: OutputMessage): string {

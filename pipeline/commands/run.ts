@@ -3,16 +3,16 @@
  * (files) or a signal arrives (SIGINT/SIGTERM: drain in-flight batches, flush, commit, exit 0).
  */
 import type { Server } from 'node:http';
+import { ConfigError, RnnstreamError } from '../../core/errors.js';
 import { checkRunParts, findingLine, throwFirstError } from '../checks.js';
 import { maskSecrets, type RunConfig, resolveRunConfig } from '../config.js';
 import { inputGroup, openDeadLetterSink, openSink, openSource, openStateStore } from '../connect.js';
-import { ConfigError, RnnstreamError } from '../errors.js';
+import type { Sink, Source } from '../connectors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { PipelineMetrics, serveMetrics } from '../metrics.js';
 import { type LoadedModel, loadPipelineModel } from '../model.js';
 import { resolveActiveNamespace } from '../replay/namespace.js';
 import { runPipeline } from '../run.js';
-import type { Sink, Source } from '../types.js';
 
 /** Runs the streaming pipeline; resolves to the process exit code. */
 export async function runCommand(flags: Record<string, unknown>): Promise<number> {
@@ -114,7 +114,10 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
   if (config.metricsPort !== undefined) {
     server = await serveMetrics(
       metrics,
-      { alive: () => running.alive(), ready: async () => running.alive() && (await store.ping()) },
+      {
+        alive: () => running.alive(),
+        ready: async () => source.unhealthy?.() ?? (running.alive() && (await store.ping())),
+      },
       config.metricsPort,
     );
     log.info({ port: (server.address() as { port: number }).port }, 'serving /metrics, /healthz, /readyz');
@@ -151,13 +154,14 @@ async function runLoaded(config: RunConfig, loaded: LoadedModel, log: Logger): P
     log.info({ ...stats, tokensPerSecond: Math.round(stats.tokens / Math.max(stats.seconds, 1e-9)) }, 'done');
     return 0;
   } finally {
-    if (stopping) clearTimeout(stopping);
     if (lagTimer) clearInterval(lagTimer);
     fencing?.unsubscribe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await Promise.allSettled([source.close(), sink.close(), deadLetters.close(), store.close()]);
     server?.close();
+    // After the connectors closed: the drain's bound covers closing them too.
+    if (stopping) clearTimeout(stopping);
   }
 }
 

@@ -2,11 +2,12 @@
  * `rnnstream train` and `rnnstream eval`: thin shells over model/train and model/eval, turning the
  * command line's strings into their options (bad numbers are a ConfigError naming the flag).
  */
+
+import { ConfigError } from '../../core/errors.js';
 import type { BackendName } from '../../model/backend.js';
 import { evaluate, formatEvaluation } from '../../model/eval/evaluate.js';
 import { train } from '../../model/train/train.js';
 import type { CellKind } from '../../model/types.js';
-import { ConfigError } from '../errors.js';
 
 function number(flag: string, value: string | undefined, integer = true): number | undefined {
   if (value === undefined) return undefined;

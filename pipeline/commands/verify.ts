@@ -3,9 +3,9 @@
  * when any case exceeds its tolerance.
  */
 import { existsSync, statSync } from 'node:fs';
+import { ConfigError } from '../../core/errors.js';
 import type { BackendName } from '../../model/backend.js';
 import { formatVerifyReport, verifyReferences } from '../../model/verify.js';
-import { ConfigError } from '../errors.js';
 
 /** Runs the verification; resolves to the exit code. */
 export async function verifyCommand(flags: {

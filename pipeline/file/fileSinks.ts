@@ -3,7 +3,8 @@
  * the bytes were handed to the OS (the stream's callback), which is what "durable" means for a file here.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { DeadLetter, DeadLetterSink, Sink, SinkRecord } from '../types.js';
+import type { DeadLetter, SinkRecord } from '../../core/contracts.js';
+import type { DeadLetterSink, Sink } from '../connectors.js';
 
 /** Writes lines to a file or stdout, awaiting the stream's acknowledgement. */
 class LineWriter {

@@ -5,7 +5,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { Subject } from 'rxjs';
-import type { Source, SourcePosition, SourceRecord } from '../types.js';
+import type { SourcePosition, SourceRecord } from '../../core/contracts.js';
+import type { Source } from '../connectors.js';
 import { splitLines } from './lineSplitter.js';
 
 export interface FileSourceOptions {

@@ -3,7 +3,7 @@
  * logger, and turns kafkajs errors into rnnstream's error hierarchy.
  */
 import { Kafka, type LogEntry, logLevel, type RetryOptions, type SASLOptions } from 'kafkajs';
-import { RnnstreamError, TransientError } from '../errors.js';
+import { RnnstreamError, TransientError } from '../../core/errors.js';
 import { connectionSecrets, type KafkaConnection, redact } from './uri.js';
 
 /** The logger the Kafka connectors write to: pino's call shape `(obj, msg)`. */

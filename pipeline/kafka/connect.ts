@@ -3,8 +3,8 @@
  * so the embedded mode never loads kafkajs).
  */
 import type { Kafka } from 'kafkajs';
+import { ConfigError } from '../../core/errors.js';
 import type { ConnectOptions } from '../connect.js';
-import { ConfigError } from '../errors.js';
 import { createKafkaClient, type KafkaLogger, kafkaLogger, toKafkaError } from './client.js';
 import { KafkaDeadLetterSink } from './deadLetterSink.js';
 import { KafkaSink } from './sink.js';

@@ -10,7 +10,8 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
-import type { DeadLetter, DeadLetterSink } from '../types.js';
+import type { DeadLetter } from '../../core/contracts.js';
+import type { DeadLetterSink } from '../connectors.js';
 import { toKafkaError } from './client.js';
 
 /** Header names added to every dead letter. */

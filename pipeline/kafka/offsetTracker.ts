@@ -3,6 +3,7 @@
  * committed (the end of the contiguous acked prefix, never past an un-acked record) and how much
  * budget each ack gives back.
  */
+import { partitionKey } from '../../core/contracts.js';
 
 interface Entry {
   offset: bigint;
@@ -91,11 +92,6 @@ export class PartitionTracker {
     for (const entry of this.#byOffset.values()) sum += entry.bytes;
     return sum;
   }
-}
-
-/** `topic|partition`: the key of per-partition maps. */
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}|${partition}`;
 }
 
 /**

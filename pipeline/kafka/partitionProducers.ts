@@ -12,8 +12,8 @@
  * explicitly gets one on first use (a single worker wired without the rebalance hooks, e.g. a test).
  */
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { partitionKey } from '../../core/contracts.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
-import { partitionKey } from './offsetTracker.js';
 
 /** A topic partition of the input. */
 export interface InputPartition {
@@ -90,6 +90,12 @@ export class PartitionProducers {
   readonly #revoked = new Set<string>();
   /** Producers being closed, by partition: a new producer of the same id starts after. */
   readonly #closing = new Map<string, Promise<void>>();
+  /**
+   * Set by {@link close}: no producer is created after it. A group join can still land while the worker
+   * stops (the consumer rejoins until it leaves), and a producer created then was never disconnected: its
+   * connection kept the process alive after the run ended.
+   */
+  #closed = false;
 
   constructor(options: PartitionProducersOptions) {
     this.#options = options;
@@ -103,6 +109,7 @@ export class PartitionProducers {
 
   /** Creates and fences the producers of newly assigned partitions; resolves when all are ready. */
   async assign(partitions: readonly InputPartition[]): Promise<void> {
+    if (this.#closed) return;
     const ready: Promise<void>[] = [];
     for (const tp of partitions) {
       const key = partitionKey(tp.topic, tp.partition);
@@ -135,7 +142,7 @@ export class PartitionProducers {
     compression: CompressionTypes = CompressionTypes.None,
   ): Promise<TransactionOutcome> {
     const key = partitionKey(tp.topic, tp.partition);
-    if (this.#revoked.has(key)) return 'dropped';
+    if (this.#revoked.has(key) || this.#closed) return 'dropped';
     const entry = this.#entries.get(key) ?? this.#create(tp);
     await entry.ready.catch((error: unknown) => {
       throw toKafkaError(error, `kafka sink ${topic}: producer of ${tp.topic}/${tp.partition}`);
@@ -258,8 +265,9 @@ export class PartitionProducers {
     this.#closing.set(key, closing);
   }
 
-  /** Closes every producer (after its in-flight transaction). */
+  /** Closes every producer (after its in-flight transaction); none is created after this. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const [key, entry] of [...this.#entries]) this.#close(key, entry);
     await Promise.all([...this.#closing.values()]);
   }

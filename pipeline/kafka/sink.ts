@@ -12,9 +12,10 @@
  */
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { type Observable, Subject } from 'rxjs';
-import type { Sink, SinkRecord, SourcePosition } from '../types.js';
+import type { SinkRecord, SourcePosition } from '../../core/contracts.js';
+import { partitionKey } from '../../core/contracts.js';
+import type { Sink } from '../connectors.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
-import { partitionKey } from './offsetTracker.js';
 import { type InputPartition, PartitionProducers } from './partitionProducers.js';
 
 /** Exactly-once settings of a {@link KafkaSink}. */

@@ -23,10 +23,11 @@
  */
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { type Observable, Observable as RxObservable, Subject } from 'rxjs';
-import type { Source, SourcePosition, SourceRecord } from '../types.js';
+import { partitionKey, type SourcePosition, type SourceRecord } from '../../core/contracts.js';
+import type { Source } from '../connectors.js';
 import { Budget } from './budget.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
-import { PartitionTracker, partitionKey } from './offsetTracker.js';
+import { PartitionTracker } from './offsetTracker.js';
 
 /** A topic partition. */
 export interface TopicPartition {
@@ -155,6 +156,8 @@ export class KafkaSource implements Source {
   readonly #pendingCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   readonly #stopSignal = new AbortController();
   #commitChain: Promise<void> = Promise.resolve();
+  /** Set while offset commits fail (cleared by the next one that succeeds): `/readyz` reports it. */
+  #commitFailure: { since: number; error: string } | undefined;
   #consumer: Consumer | undefined;
   #admin: Admin | undefined;
   #started: Promise<void> | undefined;
@@ -194,6 +197,17 @@ export class KafkaSource implements Source {
   /** Records pushed and not yet acked, and their bytes (for metrics and tests). */
   inFlight(): { messages: number; bytes: number } {
     return { messages: this.#budget.messages, bytes: this.#budget.bytes };
+  }
+
+  /**
+   * Why this source is not healthy, or undefined when it is: offset commits have been failing since the
+   * last one that succeeded (the run goes on and a later commit covers them, but progress is not durable).
+   */
+  unhealthy(): string | undefined {
+    const failure = this.#commitFailure;
+    if (!failure) return undefined;
+    const seconds = Math.round((Date.now() - failure.since) / 1000);
+    return `offset commits of ${this.topic} failing for ${seconds} s: ${failure.error}`;
   }
 
   /** Partitions currently assigned to this worker. */
@@ -301,7 +315,9 @@ export class KafkaSource implements Source {
       this.#revoked.next(partitions);
       this.#options.onRevoke?.(partitions);
     }
-    if (added.length > 0) {
+    // A join while stopping (the consumer rejoins until it leaves) readies nothing: nothing more is read,
+    // and `onAssign` would open what the closing worker no longer closes (a producer per partition).
+    if (added.length > 0 && !this.#stopSignal.signal.aborted) {
       const join = ++this.#joins;
       for (const [key] of added) this.#assignedIn.set(key, join);
       const ready = this.#prepare(
@@ -394,6 +410,8 @@ export class KafkaSource implements Source {
         }
       }
     } catch (error) {
+      // Stopped meanwhile (its admin client closed): nothing is read any more, so nothing needs readying.
+      if (this.#stopSignal.signal.aborted) return;
       this.#log.error(
         {
           topic: this.topic,
@@ -488,6 +506,8 @@ export class KafkaSource implements Source {
   }
 
   async #adminClient(): Promise<Admin> {
+    // A closed source opens nothing again (a connection would keep the process alive).
+    if (this.#closed) throw new RangeError(`kafka source ${this.topic} is closed`);
     if (!this.#admin) {
       const admin = this.#options.kafka.admin();
       await admin.connect();
@@ -537,7 +557,7 @@ export class KafkaSource implements Source {
       }
       const bytes = recordBytes(message);
       while (!this.#budget.tryAcquire(1, bytes)) {
-        await this.#waitForRelease(this.#options.budgetPollMs);
+        await this.#waitForRelease(this.#options.budgetPollMs, { wakeOnStop: true });
         if (!active()) return;
         // Throws when the group rebalances: kafkajs then rejoins, and #onJoin sorts out the partitions.
         await heartbeat();
@@ -553,7 +573,7 @@ export class KafkaSource implements Source {
    * Resolves at the next budget release, after `ms`, or (when `wakeOnStop`) when the source stops.
    * A ref'd timer, unlike `AbortSignal.timeout`: a wait must keep the process alive.
    */
-  async #waitForRelease(ms: number, wakeOnStop = true): Promise<void> {
+  async #waitForRelease(ms: number, { wakeOnStop }: { wakeOnStop: boolean }): Promise<void> {
     const wake = new AbortController();
     const timer = setTimeout(() => wake.abort(), ms);
     const signal = wakeOnStop ? AbortSignal.any([wake.signal, this.#stopSignal.signal]) : wake.signal;
@@ -624,7 +644,9 @@ export class KafkaSource implements Source {
       this.#pendingCommits.clear();
       try {
         await this.#consumer.commitOffsets(offsets);
+        this.#commitFailure = undefined;
       } catch (error) {
+        this.#commitFailure ??= { since: Date.now(), error: (error as Error).message };
         this.#log.warn(
           { topic: this.topic, groupId: this.groupId, offsets, err: (error as Error).message },
           'offset commit failed (the next commit covers it)',
@@ -655,7 +677,7 @@ export class KafkaSource implements Source {
       }
       const deadline = Date.now() + this.#options.drainTimeoutMs;
       while (this.#budget.messages > 0 && Date.now() < deadline) {
-        await this.#waitForRelease(Math.max(1, deadline - Date.now()), false);
+        await this.#waitForRelease(Math.max(1, deadline - Date.now()), { wakeOnStop: false });
       }
       if (this.#budget.messages > 0) {
         this.#log.warn(

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** SASL mechanisms accepted in `RNNSTREAM_KAFKA_SASL_MECHANISM`. */
 export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';

@@ -9,9 +9,9 @@
  * - `status`: `running` or `done`.
  */
 import type { Cluster, Redis } from 'ioredis';
+import type { SourcePosition } from '../../core/contracts.js';
 import type { Logger } from '../logger.js';
 import { wrapRedisError } from '../state/redisErrors.js';
-import type { SourcePosition } from '../types.js';
 import { splitFileOffset } from './fileInput.js';
 
 /** What a replay reads, as stored in its checkpoint (compared on resume). */

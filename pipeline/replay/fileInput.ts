@@ -12,9 +12,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse } from 'csv-parse';
 import { Subject } from 'rxjs';
-import { ConfigError } from '../errors.js';
+import type { SourcePosition, SourceRecord } from '../../core/contracts.js';
+import { ConfigError } from '../../core/errors.js';
+import type { Source } from '../connectors.js';
 import { splitLines } from '../file/lineSplitter.js';
-import type { Source, SourcePosition, SourceRecord } from '../types.js';
 
 /** Offsets of file i start at i × this (2^40 lines per file is beyond any file). */
 export const FILE_OFFSET_STRIDE = 1n << 40n;

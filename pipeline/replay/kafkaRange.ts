@@ -6,7 +6,7 @@
  * record of progress: a resumed replay simply continues from them.
  */
 import type { Admin, Kafka } from 'kafkajs';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { toKafkaError } from '../kafka/client.js';
 
 /** Where a replay of a topic starts (for partitions the replay group has not read yet). */

@@ -9,7 +9,7 @@
  * never a mix. A worker resolves it once at start ({@link resolveActiveNamespace}).
  */
 import type { Cluster, Redis } from 'ioredis';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { wrapRedisError } from '../state/redisErrors.js';
 import {
   connectRedis,

@@ -5,11 +5,13 @@
  * ({@link runWholeTextPipeline}): it keeps no state.
  */
 import { readFileSync } from 'node:fs';
+import type { SourcePosition } from '../../core/contracts.js';
+import { ConfigError } from '../../core/errors.js';
 import type { BackendName } from '../../model/backend.js';
 import { createWholeEncoder, type WholeEncoder } from '../../model/modelPackage.js';
 import { envName, type RunConfig, resolveRunConfig } from '../config.js';
 import { type ConnectOptions, filePath, openDeadLetterSink, openSink, openStateStore } from '../connect.js';
-import { ConfigError } from '../errors.js';
+import type { Source, StateStore } from '../connectors.js';
 import type { KafkaSource } from '../kafka/source.js';
 import type { Logger } from '../logger.js';
 import type { PipelineMetrics } from '../metrics.js';
@@ -17,7 +19,6 @@ import { loadPipelineModel } from '../model.js';
 import { runPipeline } from '../run.js';
 import { emptyStats, type RunningPipeline, type RunStats } from '../running.js';
 import { connectRedis, parseStateUri, redactUri } from '../state/stateUri.js';
-import type { Source, SourcePosition, StateStore } from '../types.js';
 import {
   type CheckpointData,
   NoCheckpoint,

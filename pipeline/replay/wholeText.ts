@@ -6,13 +6,13 @@
  * → sink → ack, in source order, so acks stay in order per partition without an ack tracker.
  */
 import { bufferTime, concatMap, filter } from 'rxjs';
-import type { Prediction } from '../../model/types.js';
+import type { DeadLetter, Prediction, TokenizedMessage } from '../../core/contracts.js';
 import { decodeRecord } from '../../operators/decodeRecord.js';
 import { tokenizeMessages } from '../../operators/tokenizeMessages.js';
 import { type OutputEmitOptions, toOutput } from '../../operators/toOutputs.js';
-import type { Logger } from '../logger.js';
+import type { DeadLetterSink, Sink, Source } from '../connectors.js';
+import { deadLetterFields, type Logger } from '../logger.js';
 import { RunContext, type RunningPipeline } from '../running.js';
-import type { DeadLetter, DeadLetterSink, Sink, Source, TokenizedMessage } from '../types.js';
 
 /** What the whole-text pipeline needs of a model. */
 export interface WholeTextModel {
@@ -93,8 +93,7 @@ export function runWholeTextPipeline(
       stats.batches++;
       stats.rows += good.length;
       if (dead.length > 0) {
-        for (const d of dead)
-          log.warn({ reason: d.reason, stage: d.stage, ...d.record.source }, 'dead letter');
+        for (const d of dead) log.warn(deadLetterFields(d), 'dead letter');
         stats.deadLetters += dead.length;
         await retry('dlq', () => deadLetters.write(dead));
       }

@@ -4,7 +4,8 @@
  * their encoded bytes so memory per key is predictable (header + values + checksum) and a load
  * returns exactly what Redis would (float16 rounding included).
  */
-import type { LoadedState, StateStore, StateWrite, WriteReport } from '../types.js';
+import type { LoadedState, StateWrite, WriteReport } from '../../core/contracts.js';
+import type { StateStore } from '../connectors.js';
 import { withDefaults } from './defaults.js';
 import { Lru } from './lru.js';
 import {

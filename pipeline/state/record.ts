@@ -22,9 +22,9 @@
  * ```
  */
 import { endianness } from 'node:os';
+import type { Fence, LoadedState, StateWrite, StoredState } from '../../core/contracts.js';
+import { ConfigError } from '../../core/errors.js';
 import type { CellKind } from '../../model/types.js';
-import { ConfigError } from '../errors.js';
-import type { Fence, LoadedState, StateWrite, StoredState } from '../types.js';
 import { crc32 } from './crc32.js';
 import { float16Table, toFloat16Bits } from './float16.js';
 

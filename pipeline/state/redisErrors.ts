@@ -4,7 +4,7 @@
  * bounded backoff; refused credentials are a `ConfigError`; anything else is a non-retriable
  * `RnnstreamError`. Programmer errors pass through untouched.
  */
-import { ConfigError, RnnstreamError, TransientError } from '../errors.js';
+import { ConfigError, RnnstreamError, TransientError } from '../../core/errors.js';
 
 /** Reply prefixes of Redis errors that clear up by themselves (loading, failover, resharding, busy script). */
 const TRANSIENT_REPLIES = [

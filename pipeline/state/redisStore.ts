@@ -4,8 +4,9 @@
  * batch (per node in Cluster mode), with a local write-through cache for the keys this worker wrote.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { TransientError } from '../errors.js';
-import type { LoadedState, StateStore, StateWrite, WriteReport } from '../types.js';
+import type { LoadedState, StateWrite, WriteReport } from '../../core/contracts.js';
+import { TransientError } from '../../core/errors.js';
+import type { StateStore } from '../connectors.js';
 import { withDefaults } from './defaults.js';
 import { FENCED_SET_COMMAND, FENCED_SET_LUA } from './fenceScript.js';
 import { keySlot } from './keySlot.js';

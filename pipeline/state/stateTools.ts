@@ -3,7 +3,7 @@
  * Redis directly (a memory store lives inside its process, so there is nothing to inspect from outside).
  */
 import type { Cluster, Redis } from 'ioredis';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { type BadRecordReason, type RecordSummary, summarizeRecord } from './record.js';
 import { wrapRedisError } from './redisErrors.js';
 import {

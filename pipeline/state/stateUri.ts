@@ -6,7 +6,7 @@
  * Passwords never reach logs or error messages: print URIs through {@link redactUri}.
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { MemoryStateStore, type MemoryStoreOptions } from './memoryStore.js';
 import type { StateSchema } from './record.js';
 import { DEFAULT_REDIS_STORE_OPTIONS, RedisStateStore, type RedisStoreOptions } from './redisStore.js';

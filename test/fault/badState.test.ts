@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import type { OutputMessage } from '../../core/contracts.js';
 import { seededRandom } from '../../model/verify.js';
 import { rootLogger } from '../../pipeline/logger.js';
 import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
 import { encodeRecord } from '../../pipeline/state/record.js';
-import type { OutputMessage } from '../../pipeline/types.js';
 import {
   committedOffsets,
   compareStates,

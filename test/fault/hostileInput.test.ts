@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { OutputMessage, SourceRecord } from '../../core/contracts.js';
 import { rootLogger } from '../../pipeline/logger.js';
 import { type LoadedModel, loadPipelineModel } from '../../pipeline/model.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { MemoryStateStore } from '../../pipeline/state/memoryStore.js';
-import type { OutputMessage, SourceRecord } from '../../pipeline/types.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource } from '../fixtures/memoryConnectors.js';
 import { makeTinyModel, TINY_VOCAB } from '../fixtures/tinyModel.js';
 

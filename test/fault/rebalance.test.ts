@@ -11,9 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { LoadedState } from '../../core/contracts.js';
 import type { LoadedModel } from '../../pipeline/model.js';
 import { createStateStore } from '../../pipeline/state/stateUri.js';
-import type { LoadedState } from '../../pipeline/types.js';
 import {
   assertStatesEqual,
   compareWithReference,

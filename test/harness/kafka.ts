@@ -14,7 +14,7 @@ import {
   Partitioners,
   type RecordMetadata,
 } from 'kafkajs';
-import { TransientError } from '../../pipeline/errors.js';
+import { TransientError } from '../../core/errors.js';
 import { withTimeout } from './timeout.js';
 
 /** Settings shared by every harness helper that talks to Kafka. */

@@ -3,7 +3,7 @@
  * one test's keys by prefix.
  */
 import { Redis } from 'ioredis';
-import { TransientError } from '../../pipeline/errors.js';
+import { TransientError } from '../../core/errors.js';
 import { withTimeout } from './timeout.js';
 
 /** Options of {@link redisClient}. */

@@ -3,7 +3,7 @@
  * `make services` users and CI), else containers where a Docker engine answers, else a clear error.
  */
 import { connect } from 'node:net';
-import { ConfigError } from '../../pipeline/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { withTimeout } from './timeout.js';
 
 /** Running Kafka and Redis for one test file. */

@@ -1,7 +1,7 @@
 /**
  * A deadline for harness operations, so that a missing server fails a test with a message, not a hang.
  */
-import { TransientError } from '../../pipeline/errors.js';
+import { TransientError } from '../../core/errors.js';
 
 /**
  * Resolves as `promise` does, or rejects with a {@link TransientError} saying `what` did not finish

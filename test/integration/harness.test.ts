@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { ConfigError, TransientError } from '../../pipeline/errors.js';
+import { ConfigError, TransientError } from '../../core/errors.js';
 import {
   consumeAll,
   createTopic,

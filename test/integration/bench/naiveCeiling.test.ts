@@ -10,12 +10,12 @@ import { measureKafkaCeiling } from '../../../bench/kafkaCeiling.js';
 import { BENCH_WORDS } from '../../../bench/memorySource.js';
 import { runNaive } from '../../../bench/naive.js';
 import { seededRandom } from '../../../bench/random.js';
-import { ConfigError } from '../../../pipeline/errors.js';
+import type { SourceRecord } from '../../../core/contracts.js';
+import { ConfigError } from '../../../core/errors.js';
 import { rootLogger } from '../../../pipeline/logger.js';
 import { type LoadedModel, loadPipelineModel } from '../../../pipeline/model.js';
 import { runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource } from '../../fixtures/memoryConnectors.js';
 import {
   type ConsumedMessage,

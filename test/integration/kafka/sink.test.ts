@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import { RnnstreamError } from '../../../pipeline/errors.js';
+import type { OutputMessage, SinkRecord, SourcePosition } from '../../../core/contracts.js';
+import { RnnstreamError } from '../../../core/errors.js';
 import { createKafkaClient } from '../../../pipeline/kafka/client.js';
 import { KafkaDeadLetterSink } from '../../../pipeline/kafka/deadLetterSink.js';
 import { KafkaSink } from '../../../pipeline/kafka/sink.js';
-import type { OutputMessage, SinkRecord, SourcePosition } from '../../../pipeline/types.js';
 import {
   consumeAll,
   createTopic,
@@ -188,6 +188,22 @@ describe('KafkaSink exactly-once across owners (broker)', () => {
     });
     assert.deepEqual(got.map((m) => m.key).sort(), ['o1', 'z-p1', 'z0']);
     assert.deepEqual(await committedOffsets(groupId, input), { 0: '2', 1: '1' });
+  });
+
+  it('a closed sink opens no producer: an assignment landing while the worker stops creates none', async () => {
+    const topic = await newTopic('sink-closed', 1);
+    const input = await newTopic('sink-closed-in', 2);
+    const groupId = uniqueName('g-closed');
+    const [p0, p1] = [0, 1].map((partition) => ({ topic: input, partition }));
+    const sink = new KafkaSink({ kafka, topic, exactlyOnce: { groupId } });
+    closers.push(() => sink.close());
+    await sink.assign([p0]);
+    assert.equal(sink.transactionalIds().length, 1);
+    await sink.close();
+    assert.deepEqual(sink.transactionalIds(), [], 'closed: every producer disconnected');
+    // A group join while stopping (kafkajs rejoins until the consumer leaves) calls assign after close.
+    await sink.assign([p0, p1]);
+    assert.deepEqual(sink.transactionalIds(), [], 'no producer (and no connection) after close');
   });
 
   it('a retried write does not commit again the partitions that committed', async () => {

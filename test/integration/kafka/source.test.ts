@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Kafka } from 'kafkajs';
+import type { SourceRecord } from '../../../core/contracts.js';
 import { createKafkaClient } from '../../../pipeline/kafka/client.js';
 import { KafkaSink } from '../../../pipeline/kafka/sink.js';
 import { KafkaSource, type KafkaSourceOptions, type TopicPartition } from '../../../pipeline/kafka/source.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 import {
   createTopic,
   deleteTopics,

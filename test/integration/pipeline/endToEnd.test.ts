@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { OutputMessage } from '../../../pipeline/types.js';
+import type { OutputMessage } from '../../../core/contracts.js';
 import {
   committedOffsets,
   countBySource,

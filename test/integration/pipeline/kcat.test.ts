@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { OutputMessage } from '../../../pipeline/types.js';
+import type { OutputMessage } from '../../../core/contracts.js';
 import { E2eContext } from '../../fixtures/kafkaRun.js';
 
 /** The kcat binary on PATH (or /usr/bin), if installed. */

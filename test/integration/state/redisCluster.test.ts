@@ -13,12 +13,12 @@ import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import type { StateWrite } from '../../../core/contracts.js';
 import { keySlot } from '../../../pipeline/state/keySlot.js';
 import { encodeRecord, type StateSchema } from '../../../pipeline/state/record.js';
 import type { RedisStateStore } from '../../../pipeline/state/redisStore.js';
 import { dropNamespace, inspectKey } from '../../../pipeline/state/stateTools.js';
 import { createStateStore } from '../../../pipeline/state/stateUri.js';
-import type { StateWrite } from '../../../pipeline/types.js';
 
 const run = promisify(execFile);
 const SCHEMA: StateSchema = {

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { TransientError } from '../../../pipeline/errors.js';
+import type { StateWrite } from '../../../core/contracts.js';
+import { TransientError } from '../../../core/errors.js';
 import { encodeRecord, type StateSchema } from '../../../pipeline/state/record.js';
 import type { RedisStateStore } from '../../../pipeline/state/redisStore.js';
 import { dropNamespace, inspectKey } from '../../../pipeline/state/stateTools.js';
 import { createStateStore } from '../../../pipeline/state/stateUri.js';
-import type { StateWrite } from '../../../pipeline/types.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA: StateSchema = {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { benchKernelCommand, runKernelBench } from '../../../bench/kernel.js';
-import { ConfigError } from '../../../pipeline/errors.js';
+import { ConfigError } from '../../../core/errors.js';
 
 const tiny = { vocab: 50, embed: 4, hidden: 6, batch: 3, steps: 2, seconds: 0, backend: 'cpu' as const };
 

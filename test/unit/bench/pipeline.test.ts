@@ -4,7 +4,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { runMemoryBench } from '../../../bench/memory.js';
 import { GeneratedSource } from '../../../bench/memorySource.js';
 import { runPipelineBench } from '../../../bench/pipeline.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
+import type { SourceRecord } from '../../../core/contracts.js';
 
 const tinyModel = { vocab: 200, embed: 4, hidden: 6 };
 

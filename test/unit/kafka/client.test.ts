@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs, { logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { RnnstreamError, TransientError } from '../../../pipeline/errors.js';
+import { RnnstreamError, TransientError } from '../../../core/errors.js';
 import {
   type KafkaLogger,
   kafkaLogCreator,

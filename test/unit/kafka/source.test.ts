@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { SourceRecord } from '../../../core/contracts.js';
 import { KafkaSource } from '../../../pipeline/kafka/source.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -307,6 +307,56 @@ describe('KafkaSource (fake consumer)', () => {
     await stopping;
     assert.equal(consumer.stopped, true);
     assert.ok(completed);
+    assert.deepEqual(consumer.commits.flat(), [{ topic: 't', partition: 0, offset: '2' }]);
+  });
+
+  it('a group join while stopping readies nothing: onAssign is not called, and no admin call is made after close', async () => {
+    const assigned: number[][] = [];
+    const { consumer, admin, source } = setup({
+      onAssign: (partitions) => {
+        assigned.push(partitions.map((p) => p.partition));
+      },
+    });
+    let adminCalls = 0;
+    const fetchOffsets = admin.fetchOffsets.bind(admin);
+    admin.fetchOffsets = async () => {
+      adminCalls++;
+      return fetchOffsets();
+    };
+    await flush();
+    consumer.join({ t: [0] });
+    await flush();
+    assert.deepEqual(assigned, [[0]]);
+    const calls = adminCalls;
+    const stopping = source.stop();
+    // kafkajs rejoins until the consumer has left: the join lands while the worker stops.
+    consumer.join({ t: [0, 1, 2] });
+    await stopping;
+    await source.close();
+    consumer.join({ t: [0, 1, 2, 3] });
+    await flush();
+    assert.deepEqual(assigned, [[0]], 'no onAssign (which opens producers) once stopping');
+    assert.equal(adminCalls, calls, 'no admin request once stopping');
+  });
+
+  it('reports failing offset commits as unhealthy until one succeeds (/readyz)', async () => {
+    const { consumer, source, records } = setup();
+    await flush();
+    consumer.join({ t: [0] });
+    await consumer.batch('t', 0, [0, 1]).done;
+    assert.equal(source.unhealthy(), undefined);
+    const commitOffsets = consumer.commitOffsets.bind(consumer);
+    consumer.commitOffsets = async () => {
+      throw new Error('coordinator not available');
+    };
+    await source.ack([records[0].source]);
+    assert.match(
+      source.unhealthy() ?? '',
+      /^offset commits of t failing for \d+ s: coordinator not available$/,
+    );
+    consumer.commitOffsets = commitOffsets;
+    await source.ack([records[1].source]);
+    assert.equal(source.unhealthy(), undefined, 'the next commit that succeeds clears it');
     assert.deepEqual(consumer.commits.flat(), [{ topic: 't', partition: 0, offset: '2' }]);
   });
 

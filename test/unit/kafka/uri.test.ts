@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../../pipeline/errors.js';
+import { ConfigError } from '../../../core/errors.js';
 import {
   describeConnection,
   kafkaSecurityFromEnv,

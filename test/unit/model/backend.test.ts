@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../../../core/errors.js';
 import { activeBackendName, activeRuntime, type BackendName, selectBackend } from '../../../model/backend.js';
-import { ConfigError } from '../../../pipeline/errors.js';
 
 /** Collects what selectBackend logs. */
 function recorder() {

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import type { RnnState } from '../../../core/contracts.js';
 import { selectBackend } from '../../../model/backend.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
 import { createEngine } from '../../../model/engine.js';
 import { writeSafetensors } from '../../../model/safetensors.js';
 import { createStepEngine, type StepEngineOptions } from '../../../model/stepEngine.js';
-import type { RnnConfig, RnnState, StepRow } from '../../../model/types.js';
+import type { RnnConfig, StepRow } from '../../../model/types.js';
 import { formatVerifyReport, verifyReferences } from '../../../model/verify.js';
 import { GOLDEN_CASES, maxDiff, randomStateDict, referenceRun, rng, uniform } from './helpers.js';
 

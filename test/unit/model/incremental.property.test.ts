@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { RnnState } from '../../../core/contracts.js';
 import { selectBackend } from '../../../model/backend.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
 import { createStepEngine } from '../../../model/stepEngine.js';
-import type { RnnConfig, RnnState, StepRow } from '../../../model/types.js';
+import type { RnnConfig, StepRow } from '../../../model/types.js';
 import { maxDiff, randomStateDict, rng } from './helpers.js';
 
 const VOCAB = 25;

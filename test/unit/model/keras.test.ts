@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { ModelFormatError } from '../../../core/errors.js';
 import { selectBackend } from '../../../model/backend.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
 import { createEngine } from '../../../model/engine.js';
 import { Head } from '../../../model/head.js';
 import { convertLayersModel, readLayersModel } from '../../../model/keras.js';
-import { ModelFormatError } from '../../../pipeline/errors.js';
 import { rng, uniform } from './helpers.js';
 
 const VOCAB = 30;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError, ModelFormatError } from '../../../core/errors.js';
 import { selectBackend } from '../../../model/backend.js';
 import { canonicalJson } from '../../../model/fingerprint.js';
 import { Head } from '../../../model/head.js';
@@ -16,7 +17,6 @@ import {
 } from '../../../model/modelPackage.js';
 import type { TensorMap } from '../../../model/safetensors.js';
 import type { RnnConfig } from '../../../model/types.js';
-import { ConfigError, ModelFormatError } from '../../../pipeline/errors.js';
 import { maxDiff, randomStateDict, referenceRun, rng, uniform } from './helpers.js';
 
 const VOCAB = ['<pad>', '<unk>', 'good', 'bad', 'movie', '!', 'not'];

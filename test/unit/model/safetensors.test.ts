@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ModelFormatError } from '../../../core/errors.js';
 import { rnnWeightsFromStateDict } from '../../../model/cells.js';
 import {
   parseSafetensors,
@@ -11,7 +12,6 @@ import {
   type TensorMap,
   writeSafetensors,
 } from '../../../model/safetensors.js';
-import { ModelFormatError } from '../../../pipeline/errors.js';
 import { GOLDEN_CASES, randomStateDict } from './helpers.js';
 
 /** Hand-built safetensors bytes with one tensor of the given dtype and raw data. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { PoisonInputError } from '../../../core/errors.js';
 import { buildVocabulary, splitWords, splitWordsSegmenter, Tokenizer } from '../../../model/tokenizer.js';
-import { PoisonInputError } from '../../../pipeline/errors.js';
 
 describe('tokenizer', () => {
   it('lowercases Unicode text and splits words and each punctuation mark', () => {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
+import type { InputMessage, Routed, SourceRecord } from '../../../core/contracts.js';
+import { ConfigError } from '../../../core/errors.js';
 import {
   DEFAULT_DECODE_RECORD_OPTIONS,
   type DecodeRecordOptions,
   decodeOne,
   decodeRecord,
 } from '../../../operators/decodeRecord.js';
-import { ConfigError } from '../../../pipeline/errors.js';
-import type { InputMessage, Routed, SourceRecord } from '../../../pipeline/types.js';
 
 function record(
   value: Buffer | string | null,

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchError, EmptyError, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { loadState, splitBatch } from '../../../operators/loadState.js';
-import { ConfigError, RnnstreamError } from '../../../pipeline/errors.js';
 import type {
   Batch,
   LoadedBatch,
   LoadedState,
   StoredState,
   TokenizedMessage,
-} from '../../../pipeline/types.js';
+} from '../../../core/contracts.js';
+import { ConfigError, RnnstreamError } from '../../../core/errors.js';
+import { loadState, splitBatch } from '../../../operators/loadState.js';
 
 function msg(key: string, offset: string, partition = 0): TokenizedMessage {
   return {
@@ -191,24 +191,28 @@ describe('loadState', () => {
     );
   });
 
-  it("onBadState 'fail': the stream errors, naming the key and the option", () => {
-    const batch: Batch = { seq: 0, rows: [{ key: 'a', messages: [msg('a', '1')] }] };
+  it("onBadState 'fail': the stream errors naming the option, with the key and record as fields", () => {
+    const batch: Batch = { seq: 0, rows: [{ key: 'a', messages: [msg('a', '7', 2), msg('a', '8', 2)] }] };
     const bad = new Map<string, LoadedState>([['a', { kind: 'bad', reason: 'truncated' }]]);
+    const expected = new RnnstreamError(
+      "stored state is unusable (truncated); set onBadState to 'reset' or 'dlq' to go on",
+      { context: { topic: 't', partition: 2, offset: '7', key: 'a' } },
+    );
     assert.throws(
       () => splitBatch(batch, bad, 'fail'),
-      (e: unknown) => e instanceof RnnstreamError && /key a/.test(e.message) && /onBadState/.test(e.message),
+      (e: unknown) => {
+        assert.ok(e instanceof RnnstreamError);
+        assert.match(e.message, /onBadState/);
+        // The first message of the key's row is where the run stopped: its coordinates are the context.
+        assert.deepStrictEqual(e.context, { topic: 't', partition: 2, offset: '7', key: 'a' });
+        return true;
+      },
     );
     scheduler().run(({ cold, expectObservable }) => {
       const out$ = cold('x|', { x: batch }).pipe(
         loadState({ load: () => cold('-(m|)', { m: bad }), onBadState: 'fail' }),
       );
-      expectObservable(out$).toBe(
-        '-#',
-        {},
-        new RnnstreamError(
-          "stored state of key a is unusable (truncated); set onBadState to 'reset' or 'dlq' to go on",
-        ),
-      );
+      expectObservable(out$).toBe('-#', {}, expected);
     });
   });
 

@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import type { Batch, BatchRow, TokenizedMessage } from '../../../core/contracts.js';
+import { ConfigError } from '../../../core/errors.js';
 import type { BatchCostEstimate } from '../../../operators/batchCost.js';
 import type { LatencyGoalMiss } from '../../../operators/latencyGoal.js';
 import { microBatch } from '../../../operators/microBatch.js';
-import { ConfigError } from '../../../pipeline/errors.js';
-import type { Batch, BatchRow, TokenizedMessage } from '../../../pipeline/types.js';
 
 let nextOffset = 0;
 /** A tokenized message of `key` with `tokens` token ids; offsets are unique so messages are distinguishable. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
+import type { DeadLetter, Routed } from '../../../core/contracts.js';
 import { routeDeadLetters } from '../../../operators/routeDeadLetters.js';
-import type { DeadLetter, Routed } from '../../../pipeline/types.js';
 
 const scheduler = () => new TestScheduler((a, e) => assert.deepStrictEqual(a, e));
 

@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { Prediction, StepResult, StepRow } from '../../../model/types.js';
-import { NON_FINITE_STATE, type StepBatchOptions, stepBatch } from '../../../operators/stepBatch.js';
 import type {
   LoadedBatch,
   LoadedRow,
+  Prediction,
   SteppedBatch,
   StoredState,
   TokenizedMessage,
-} from '../../../pipeline/types.js';
+} from '../../../core/contracts.js';
+import type { StepResult, StepRow } from '../../../model/types.js';
+import { NON_FINITE_STATE, type StepBatchOptions, stepBatch } from '../../../operators/stepBatch.js';
 
 function msg(key: string, offset: string, tokens: number[], end = false): TokenizedMessage {
   return {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
-import { storeState, toStateWrites } from '../../../operators/storeState.js';
 import type {
   StateWrite,
   SteppedBatch,
   StoredState,
   TokenizedMessage,
   WriteReport,
-} from '../../../pipeline/types.js';
+} from '../../../core/contracts.js';
+import { storeState, toStateWrites } from '../../../operators/storeState.js';
 
 function msg(key: string, offset: string, end = false): TokenizedMessage {
   return {

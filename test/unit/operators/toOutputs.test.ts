@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ScoredMessage, SinkRecord, TokenizedMessage } from '../../../core/contracts.js';
 import { float32ToBase64, type OutputEmitOptions, toOutput } from '../../../operators/toOutputs.js';
-import type { ScoredMessage, SinkRecord, TokenizedMessage } from '../../../pipeline/types.js';
 
 function msg(key: string, offset: string, extra: Partial<TokenizedMessage> = {}): TokenizedMessage {
   return {

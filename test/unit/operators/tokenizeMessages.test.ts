@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
+import type { DeadLetter, InputMessage, Routed } from '../../../core/contracts.js';
+import { PoisonInputError } from '../../../core/errors.js';
 import { tokenizeMessages } from '../../../operators/tokenizeMessages.js';
-import { PoisonInputError } from '../../../pipeline/errors.js';
-import type { DeadLetter, InputMessage, Routed } from '../../../pipeline/types.js';
 
 function input(text: string, offset: string): InputMessage {
   return {

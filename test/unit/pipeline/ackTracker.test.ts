@@ -20,9 +20,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
+import type { Batch, SourcePosition, TokenizedMessage } from '../../../core/contracts.js';
 import { microBatch } from '../../../operators/microBatch.js';
 import { AckTracker } from '../../../pipeline/ackTracker.js';
-import type { Batch, SourcePosition, TokenizedMessage } from '../../../pipeline/types.js';
 
 const pos = (offset: number, partition = 0, topic = 't'): SourcePosition => ({
   topic,

@@ -50,6 +50,25 @@ describe('rnnstream CLI', () => {
     assert.match(r.stdout, /FAIL|exceed/i);
   });
 
+  it('bench: the sub-commands from bench/ load for `bench` and `help bench`, and take their flags', () => {
+    for (const args of [
+      ['bench', '--help'],
+      ['help', 'bench'],
+    ]) {
+      const r = cli(args);
+      assert.equal(r.status, 0, r.stderr);
+      for (const name of ['kernel', 'pipeline', 'memory'])
+        assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+    }
+    const kernel = cli(['bench', 'kernel', '--help']);
+    assert.equal(kernel.status, 0, kernel.stderr);
+    assert.match(kernel.stdout, /--input-table <mode>/);
+    assert.match(kernel.stdout, /--backend <name>.*onnxruntime/s);
+    const unknown = cli(['bench', 'kernel', '--no-such-flag']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /--no-such-flag/);
+  });
+
   it('a bad option or value is a one-line error naming it, exit 2', () => {
     const r = cli(['run', '--max-batch-rows', 'many', '--model', model]);
     assert.equal(r.status, 2);

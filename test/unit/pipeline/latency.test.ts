@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageTimings, overloadReporter } from '../../../pipeline/latency.js';
-import type { Logger } from '../../../pipeline/logger.js';
-import { PipelineMetrics } from '../../../pipeline/metrics.js';
 import type {
   Batch,
   OutputMessage,
   SinkRecord,
   SourceRecord,
   TokenizedMessage,
-} from '../../../pipeline/types.js';
+} from '../../../core/contracts.js';
+import { MessageTimings, overloadReporter } from '../../../pipeline/latency.js';
+import type { Logger } from '../../../pipeline/logger.js';
+import { PipelineMetrics } from '../../../pipeline/metrics.js';
 
 function record(offset: number, timestamp?: number): SourceRecord {
   return {

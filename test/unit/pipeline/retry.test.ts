@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, PoisonInputError, TransientError } from '../../../pipeline/errors.js';
+import { ConfigError, PoisonInputError, TransientError } from '../../../core/errors.js';
 import { isRetriable, withRetry } from '../../../pipeline/retry.js';
 
 /** A function failing with `errors` in turn, then returning 'ok'; counts its calls. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
+import type { SourceRecord } from '../../../core/contracts.js';
 import { selectBackend } from '../../../model/backend.js';
 import { createWholeEncoder, loadModelPackage, type ModelPackage } from '../../../model/modelPackage.js';
 import { rootLogger } from '../../../pipeline/logger.js';
@@ -9,7 +10,6 @@ import { PipelineMetrics } from '../../../pipeline/metrics.js';
 import { type LoadedModel, loadPipelineModel } from '../../../pipeline/model.js';
 import { type RunOptions, runPipeline } from '../../../pipeline/run.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
-import type { SourceRecord } from '../../../pipeline/types.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource, jsonRecord } from '../../fixtures/memoryConnectors.js';
 import { makeTinyModel, TINY_VOCAB } from '../../fixtures/tinyModel.js';
 

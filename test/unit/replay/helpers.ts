@@ -2,7 +2,7 @@
  * Shared by the replay tests: a seeded keyed corpus, writers for JSON lines and CSV, and output readers.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { OutputMessage } from '../../../pipeline/types.js';
+import type { OutputMessage } from '../../../core/contracts.js';
 import { TINY_VOCAB } from '../../fixtures/tinyModel.js';
 
 /** One input message of the corpus. */

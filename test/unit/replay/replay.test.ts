@@ -8,10 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError } from '../../../core/errors.js';
 import { createWholeEncoder, loadModelPackage } from '../../../model/modelPackage.js';
 import { runCommand } from '../../../pipeline/commands/run.js';
 import { resolveRunConfig } from '../../../pipeline/config.js';
-import { ConfigError } from '../../../pipeline/errors.js';
 import { rootLogger } from '../../../pipeline/logger.js';
 import {
   REPLAY_BATCH_DEFAULTS,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { SinkRecord, SourcePosition, SourceRecord } from '../../../core/contracts.js';
 import { rootLogger } from '../../../pipeline/logger.js';
 import { runWholeTextPipeline, type WholeTextModel } from '../../../pipeline/replay/wholeText.js';
-import type { SinkRecord, SourcePosition, SourceRecord } from '../../../pipeline/types.js';
 import { ArrayDeadLetterSink, ArraySink, ArraySource, jsonRecord } from '../../fixtures/memoryConnectors.js';
 
 const log = rootLogger().child({ ns: 'test' });

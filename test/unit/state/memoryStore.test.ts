@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { StateWrite } from '../../../core/contracts.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
 import type { StateSchema } from '../../../pipeline/state/record.js';
-import type { StateWrite } from '../../../pipeline/types.js';
 
 const SCHEMA: StateSchema = {
   fingerprint: 'aaaaaaaaaaaaaaaa',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { StateWrite, StoredState } from '../../../core/contracts.js';
 import { crc32 } from '../../../pipeline/state/crc32.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../../pipeline/state/float16.js';
 import {
@@ -13,7 +14,6 @@ import {
   summarizeRecord,
   validateSchema,
 } from '../../../pipeline/state/record.js';
-import type { StateWrite, StoredState } from '../../../pipeline/types.js';
 
 const GRU: StateSchema = {
   fingerprint: '0123456789abcdef',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, RnnstreamError, TransientError } from '../../../pipeline/errors.js';
+import { ConfigError, RnnstreamError, TransientError } from '../../../core/errors.js';
 import { keySlot } from '../../../pipeline/state/keySlot.js';
 import { MemoryStateStore } from '../../../pipeline/state/memoryStore.js';
 import type { StateSchema } from '../../../pipeline/state/record.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError } from '../../../core/errors.js';
 import { binaryClass, inferHead, inferHeadOfFiles, labelIndex } from '../../../model/data/labels.js';
 import type { HeadSpec } from '../../../model/types.js';
-import { ConfigError } from '../../../pipeline/errors.js';
 
 const binary: HeadSpec = { kind: 'sigmoid', labels: ['negative', 'positive'] };
 const at = { file: 'reviews.csv', line: 7 };

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError } from '../../../core/errors.js';
 import { readLabelledFile } from '../../../model/data/readers.js';
-import { ConfigError } from '../../../pipeline/errors.js';
 
 let dir: string;
 before(async () => {

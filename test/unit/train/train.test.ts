@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../../../core/errors.js';
 import { GLOVE_VECTORS_FILE, GLOVE_WORDS_FILE } from '../../../model/data/glove.js';
 import { evaluate } from '../../../model/eval/evaluate.js';
 import { scoreTokens } from '../../../model/eval/score.js';
 import { loadModelPackage } from '../../../model/modelPackage.js';
 import { train } from '../../../model/train/train.js';
 import type { CellKind } from '../../../model/types.js';
-import { ConfigError } from '../../../pipeline/errors.js';
 import { adjectiveSentences } from '../../fixtures/sentences.js';
 
 let dir: string;

@@ -1,8 +1,25 @@
 /**
- * Contracts between the pipeline's stages (DESIGN.md, "Contracts"). Operators in `operators/` are
- * typed by these; connectors in `pipeline/` produce and consume them.
+ * Contracts between the stages (DESIGN.md, "Contracts"): records, messages, batches, stored states and
+ * outputs. Operators in `operators/` are typed by these, the engine in `model/` shares `RnnState` and
+ * `Prediction`, connectors in `pipeline/` produce and consume them. Imports nothing of rnnstream's.
  */
-import type { Prediction, RnnState } from '../model/types.js';
+
+/**
+ * One key's recurrent state between messages: `h` is `[numLayers * hiddenSize]` (layer-major),
+ * `c` the same for LSTM and absent for RNN/GRU.
+ */
+export interface RnnState {
+  h: Float32Array;
+  c?: Float32Array;
+}
+
+/** A label and its probability, as emitted in `sentiment`. */
+export interface Prediction {
+  label: string;
+  score: number;
+  /** Probability per label (softmax heads; for sigmoid `[1-p, p]`). */
+  probs: number[];
+}
 
 /** Where a message came from: Kafka coordinates, or a file (topic = file path, partition 0, offset = line index). */
 export interface SourcePosition {
@@ -153,68 +170,18 @@ export interface WriteReport {
   fenced: string[];
 }
 
-/** Per-key recurrent state, durable between messages (Redis) or in-process (memory). */
-export interface StateStore {
-  /** Loads many keys in one round trip (cache hits cost none). */
-  load(keys: readonly string[]): Promise<Map<string, LoadedState>>;
-  /** Writes many keys in one round trip, each only if its fence is newer than the stored one. */
-  write(writes: readonly StateWrite[]): Promise<WriteReport>;
-  /** Forgets cached entries of partitions this worker no longer owns (rebalance). */
-  forgetPartitions?(partitions: readonly { topic: string; partition: number }[]): void;
-  /** True when the backing store answers (for /readyz). */
-  ping(): Promise<boolean>;
-  close(): Promise<void>;
-}
-
 /** An output ready for a sink: the sequence key and the JSON-encodable output contract. */
 export interface SinkRecord {
   key: string;
   value: OutputMessage;
 }
 
-/** Where outputs go. */
-export interface Sink {
-  /**
-   * Writes outputs durably. `consumed` are the source positions this write completes: a sink that
-   * commits them itself (Kafka transactions) says so with `commitsOffsets`.
-   */
-  write(records: readonly SinkRecord[], consumed: readonly SourcePosition[]): Promise<void>;
-  readonly commitsOffsets?: boolean;
-  /**
-   * Input partitions assigned to this worker (a rebalance): a sink with per-partition resources (one
-   * transactional producer per input partition) sets them up; the source reads them once it resolves.
-   */
-  assign?(partitions: readonly { topic: string; partition: number }[]): Promise<void>;
-  /** Input partitions revoked from this worker: their late outputs are not this worker's to write. */
-  revoke?(partitions: readonly { topic: string; partition: number }[]): void;
-  /** Input partitions another worker took over (their producer was fenced): the source gives them up. */
-  readonly fenced$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
-  close(): Promise<void>;
+/** `topic|partition`: the one key of per-partition maps (Kafka bookkeeping, commit tracking, producers). */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}|${partition}`;
 }
 
-/** Where refused messages go: the original bytes with `{reason, stage, source}`. */
-export interface DeadLetterSink {
-  write(dead: readonly DeadLetter[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Where messages come from. Emits records; pauses itself while `budget` un-acked records are in flight. */
-export interface Source {
-  /** Hot stream of records; completes when a bounded source (file) ends. */
-  readonly records$: import('rxjs').Observable<SourceRecord>;
-  /**
-   * Marks records as fully processed (state and output durable). Positions arrive in order per
-   * partition; the source commits them (unless the sink did) and frees in-flight budget.
-   */
-  ack(positions: readonly SourcePosition[]): Promise<void>;
-  /**
-   * Partitions that left this worker (a rebalance), emitted before any record read after it: records of
-   * theirs still in flight are the new owner's to redo.
-   */
-  readonly revoked$?: import('rxjs').Observable<readonly { topic: string; partition: number }[]>;
-  /** Gives up partitions this worker holds but another owns now; they are read again once reassigned. */
-  forfeit?(partitions: readonly { topic: string; partition: number }[]): void;
-  /** Stops reading; pending acks are still accepted until `close`. */
-  stop(): Promise<void>;
-  close(): Promise<void>;
+/** `topic|partition|offset`: the key of one source position. */
+export function positionKey(position: SourcePosition): string {
+  return `${partitionKey(position.topic, position.partition)}|${position.offset}`;
 }

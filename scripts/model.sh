@@ -4,7 +4,11 @@
 # benchmarks it and the lexicon baselines through the serving engine, writes metrics.json, MODEL_CARD.md
 # and calibration.svg. A candidate already trained with the same options (data/cache/candidates/) is reused.
 #   scripts/model.sh                 the candidates and the shipped model (~15 min per candidate, 2 CPU cores)
-#   scripts/model.sh cv [K] [EPOCHS] K-fold cross-validation of the shipped recipe (default 10; one training per fold)
+#   scripts/model.sh cv [K] [EPOCHS] K-fold cross-validation of the shipped recipe (default 10; one training per fold,
+#                                    at nice 19 in its own scheduling group, log in data/cache/cv/fold-I.log)
+#       CV_JOBS=N   folds trained at once (default 1)
+#       CV_LOCK=0   without the heavy-run lock (the folds yield the CPU anyway; default 1: the lock per fold)
+#       CV_COLLECT_ONLY=1  only summarise the fold files (e.g. with EPOCHS below the limit they were trained to)
 #   scripts/model.sh cost OLD_DIR    serving cost per token (wasm) of models/sentiment beside the package OLD_DIR
 #   scripts/model.sh card            re-renders MODEL_CARD.md from models/sentiment/metrics.json
 # Set PREVIOUS=DIR to benchmark an older package beside the new one in the card.
@@ -15,12 +19,26 @@ for f in uci.jsonl pl-sentences.csv pl-reviews.csv glove-100d.f32; do
 done
 SHIPPED=(node --import tsx model/train/shipped.ts)
 case "${1:-}" in
-  cv) # One fold per process, each under the heavy-run lock, so other heavy runs can go between folds.
-    K="${2:-10}"
-    for ((i = 0; i < K; i++)); do
-      flock /tmp/rnnstream-heavy.lock "${SHIPPED[@]}" --cv "$K" --cv-fold "$i" ${3:+--cv-epochs "$3"}
-    done
-    exec "${SHIPPED[@]}" --cv "$K" ;;
+  cv) # One fold per process, by default each under the heavy-run lock, so other heavy runs can go between folds.
+    K="${2:-10}" EPOCHS="${3:-}" JOBS="${CV_JOBS:-1}"
+    mkdir -p data/cache/cv
+    fold() { # At nice 19 in a session of its own: the kernel's autogroups make nice count only within a session,
+      # so the fold's session is set to nice 19 too (where the kernel allows it).
+      local lock=()
+      [ "${CV_LOCK:-1}" = 0 ] || lock=(flock /tmp/rnnstream-heavy.lock)
+      setsid -w bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec "$@"' fold "${lock[@]}" \
+        nice -n 19 "${SHIPPED[@]}" --cv "$K" --cv-fold "$1" ${EPOCHS:+--cv-epochs "$EPOCHS"} \
+        >"data/cache/cv/fold-$1.log" 2>&1 || { echo "model: cv fold $1 failed, see data/cache/cv/fold-$1.log" >&2; return 1; }
+      tail -n 1 "data/cache/cv/fold-$1.log"
+    }
+    if [ "${CV_COLLECT_ONLY:-0}" != 1 ]; then
+      for ((i = 0; i < K; i++)); do
+        while (($(jobs -rp | wc -l) >= JOBS)); do wait -n; done
+        fold "$i" &
+      done
+      wait
+    fi
+    exec "${SHIPPED[@]}" --cv "$K" ${EPOCHS:+--cv-epochs "$EPOCHS"} ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
   card) exec "${SHIPPED[@]}" --card-only ;;
   "") exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;

@@ -5,8 +5,9 @@
  * and serving cost.
  */
 import { BENCHMARK_SETS, type BenchmarkSet, type PrefixAccuracy, SET_TITLES } from '../eval/benchmark.js';
-import { formatWithInterval, type MetricsWithIntervals } from '../eval/intervals.js';
+import { formatWithInterval, type MeanSd, type MetricsWithIntervals } from '../eval/intervals.js';
 import { hyperParameterTable, pct } from './card.js';
+import type { CrossValidation, FoldFigures, FoldSummary } from './crossValidate.js';
 import type { CandidateSummary, ShippedMetrics } from './shipped.js';
 
 /** File name of the reliability diagram inside the package. */
@@ -42,6 +43,8 @@ function goals(m: ShippedMetrics): Goal[] {
     Math.max(...m.lexicons.flatMap((l) => [l.sets[set].accuracy, l.atZero[set].accuracy]));
   const half = s.reviewPrefixAccuracy.find((p) => p.fraction === 0.5);
   const feed = s.sets.liveFeed;
+  const pl = m.cv?.byFile?.[PL_SENTENCES] ?? (m.cv?.byFile ? undefined : m.cv);
+  const shortCv = m.cv !== undefined && m.cv.epochs < m.shipped.options.epochs;
   const list: Goal[] = [
     {
       goal: 'live-feed text: above the best lexicon on the same rows',
@@ -54,11 +57,11 @@ function goals(m: ShippedMetrics): Goal[] {
       holds: s.sets.plTest.accuracy >= 0.78,
     },
     {
-      goal: '10-fold mean ≥ 77%',
-      figure: m.cv
-        ? `${pct(m.cv.accuracy.mean)} ± ${pct(m.cv.accuracy.sd)} (mean [${pct(m.cv.accuracy.interval[0])}, ${pct(m.cv.accuracy.interval[1])}])`
+      goal: '10-fold mean ≥ 77% (P&L sentences)',
+      figure: pl
+        ? `${meanSdCell(pl.accuracy)} (mean [${pct(pl.accuracy.interval[0])}, ${pct(pl.accuracy.interval[1])}])${shortCv ? `, folds trained ≤ ${m.cv?.epochs} of ${m.shipped.options.epochs} epochs` : ''}`
         : 'not measured',
-      holds: m.cv ? m.cv.accuracy.mean >= 0.77 : undefined,
+      holds: pl ? pl.accuracy.mean >= 0.77 : undefined,
     },
     {
       goal: 'P&L full reviews ≥ 80%',
@@ -89,6 +92,49 @@ function goals(m: ShippedMetrics): Goal[] {
     },
   ];
   return list;
+}
+
+/** The data file of the P&L sentences (the cross-validation figure the goal is judged on). */
+export const PL_SENTENCES = 'pl-sentences.csv';
+const CV_FILE_TITLES: Record<string, string> = {
+  [PL_SENTENCES]: 'P&L sentences',
+  'uci.jsonl': 'UCI sentences',
+};
+const meanSdCell = (x: MeanSd) => `${pct(x.mean)} ± ${pct(x.sd)}`;
+
+/** The cross-validation section: per data file and overall, the epochs used, each fold's figures. */
+function crossValidationSection(cv: CrossValidation, s: CandidateSummary): string {
+  const o = s.options;
+  const row = (name: string, x: FoldSummary) =>
+    `| ${name} | ${meanSdCell(x.accuracy)} | [${pct(x.accuracy.interval[0])}, ${pct(x.accuracy.interval[1])}] | ${meanSdCell(x.f1)} | ${meanSdCell(x.auc)} |`;
+  const files = Object.keys(cv.byFile ?? {});
+  const rows = [
+    ...files.map((f) => row(CV_FILE_TITLES[f] ?? f, cv.byFile[f])),
+    row('all held-out texts', cv),
+  ];
+  const recipe = `the shipped recipe's limit of ${o.epochs}, with early stopping after ${o.patience} epochs without a better validation accuracy (the shipped model ran ${s.history.length} and kept epoch ${s.bestEpoch})`;
+  const epochs =
+    cv.epochs < o.epochs
+      ? `**Each fold was trained at most ${cv.epochs} epoch${cv.epochs === 1 ? '' : 's'}, not ${recipe}**: the CPU time there was did not allow more. Training is deterministic for a seed, so these are exactly the figures of \`scripts/model.sh cv ${cv.k} ${cv.epochs}\`; the full recipe may score a little differently.`
+      : `At most ${cv.epochs} epochs per fold: ${recipe}.`;
+  const perFold = (f: FoldFigures) =>
+    `| ${cv.folds.indexOf(f) + 1} | ${files.map((x) => `${pct(f.byFile[x].accuracy)} (${f.byFile[x].n})`).join(' | ')} | ${pct(f.accuracy)} (${f.n}) | ${f.bestEpoch} / ${f.epochsRun} | ${f.trainSeconds.toFixed(0)} |`;
+  return `${cv.k}-fold cross-validation of the shipped recipe (${o.cell.toUpperCase()} ${o.embed}/${o.hidden}, seed ${o.seed}) on all
+7000 labelled sentences: a hash of each text puts it in one fold; each fold is held out once, the model is trained
+on the rest of both files (their validation-split texts stop early), and the held-out fold is scored through the
+serving engine. Mean ± sd over the folds, with the 95% t interval of the mean. The P&L row is the figure comparable
+with the published 10-fold results on the sentence polarity data (MR). ${epochs}
+
+| held-out texts | accuracy % | 95% interval of the mean | F1 % | ROC-AUC % |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+Per fold: accuracy % (texts), the epoch kept / epochs trained, and wall seconds of training (at nice 19 on a
+2-core CPU shared with other work, several folds at once when \`CV_JOBS\` > 1):
+
+| fold | ${files.map((f) => CV_FILE_TITLES[f] ?? f).join(' | ')} | all | epoch kept / trained | wall seconds |
+|---|${files.map(() => '---|').join('')}---|---|---|
+${cv.folds.map(perFold).join('\n')}`;
 }
 
 /** Markdown of the shipped model card. */
@@ -122,16 +168,7 @@ export function renderShippedCard(m: ShippedMetrics): string {
     .join('\n');
   const ece = BENCHMARK_SETS.map((x) => `${SET_TITLES[x]} ${b.calibration[x].ece.toFixed(3)}`).join(', ');
   const cv = m.cv
-    ? `${m.cv.k}-fold cross-validation of the shipped recipe on all 7000 labelled sentences (UCI + P&L; each
-fold held out once, at most ${m.cv.epochs} epochs per fold), through the serving engine; mean ± sd over the folds,
-with the 95% t interval of the mean:
-
-| | accuracy % | F1 % | ROC-AUC % |
-|---|---|---|---|
-| mean ± sd | ${pct(m.cv.accuracy.mean)} ± ${pct(m.cv.accuracy.sd)} | ${pct(m.cv.f1.mean)} ± ${pct(m.cv.f1.sd)} | ${pct(m.cv.auc.mean)} ± ${pct(m.cv.auc.sd)} |
-| 95% interval of the mean | [${pct(m.cv.accuracy.interval[0])}, ${pct(m.cv.accuracy.interval[1])}] | [${pct(m.cv.f1.interval[0])}, ${pct(m.cv.f1.interval[1])}] | [${pct(m.cv.auc.interval[0])}, ${pct(m.cv.auc.interval[1])}] |
-
-Per fold (accuracy %): ${m.cv.folds.map((f) => pct(f.accuracy)).join(', ')}.`
+    ? crossValidationSection(m.cv, s)
     : 'Not run for this package (`scripts/model.sh cv` runs it: one training per fold).';
   const cost = m.servingCost
     ? `Per-token cost of the streaming engine on TF.js ${m.servingCost.backend} (batches of 256 rows × 32 tokens of the

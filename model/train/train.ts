@@ -91,6 +91,24 @@ export interface TrainOptions extends ReadOptions, AugmentOptions {
   dataWeights?: number[];
   /** Hold out one cross-validation fold as the test set instead of the 80/10/10 split. @default undefined */
   fold?: FoldChoice;
+  /**
+   * Called after each epoch with the test figures (through the serving engine) of the weights kept so
+   * far: what a run with `epochs` set to that epoch reports, since training is deterministic for a seed.
+   * The package in `out` is written and the test split scored after each improving epoch.
+   */
+  onEpoch?: (report: EpochTest) => Promise<void> | void;
+}
+
+/** What {@link TrainOptions.onEpoch} is told after an epoch. */
+export interface EpochTest {
+  epoch: number;
+  /** The epoch whose weights are kept so far. */
+  bestEpoch: number;
+  /** Training seconds until the end of this epoch. */
+  seconds: number;
+  test: Metrics;
+  /** The test figures of each data file's texts (same order as `options.data`). */
+  testByFile: Metrics[];
 }
 
 /** Defaults of {@link TrainOptions} (besides data and out). */
@@ -135,6 +153,8 @@ export interface TrainResult {
   /** Metrics of the saved package through the serving engine. */
   validation: Metrics;
   test: Metrics;
+  /** The test figures of each data file's texts (same order as `options.data`). */
+  testByFile: Metrics[];
   /** With `glove`: rows whose vectors training could correct (the training texts' tokens). */
   trainedRows?: number;
   /** Largest |p_train − p_serve| over validation and test texts (training forward vs engine). */
@@ -261,6 +281,53 @@ async function vocabularyOf(o: ResolvedTrainOptions, texts: string[]) {
   return { vocab, pretrained };
 }
 
+type Split = Record<SplitName, (LabelledText & { cls: number })[]>;
+
+/** The package of the network's current weights, written to `o.out`, loaded back and scoring val and test. */
+async function saveAndScore(
+  o: ResolvedTrainOptions,
+  net: TrainableNetwork,
+  vocab: string[],
+  head: HeadSpec,
+  split: Split,
+) {
+  await writeModelPackage(o.out, {
+    name: packageName(o, head),
+    config: { cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bias: true },
+    tensors: net.stateDict(),
+    vocab,
+    head,
+    tokenizer: { lowercase: true, split: o.split },
+  });
+  const model = await loadModelPackage(o.out);
+  // The saved package, through the serving engine, against the training forward.
+  const served = (rows: (LabelledText & { cls: number })[]) =>
+    scoreTokens(
+      model,
+      rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text))),
+    );
+  return { model, valScored: await served(split.val), testScored: await served(split.test) };
+}
+
+const packageName = (o: ResolvedTrainOptions, head: HeadSpec) =>
+  o.name ?? `${head.kind === 'sigmoid' ? 'sentiment' : 'classifier'}-${o.cell}`;
+
+const metricsOf = (probs: number[][], rows: { cls: number }[]) =>
+  computeMetrics(
+    probs,
+    rows.map((r) => r.cls),
+  );
+
+/** The test figures of each data file's test texts, in the order of `data`. */
+const testByFile = (data: string[], test: Split['test'], probs: number[][]) =>
+  data.map((file) => {
+    const rows = test.flatMap((r, i) => (r.file === file ? [i] : []));
+    return metricsOf(
+      rows.map((i) => probs[i]),
+      rows.map((i) => test[i]),
+    );
+  });
+
 /**
  * Trains a model and writes its package to `options.out`.
  * @example const result = await train({ data: ['data/cache/uci.jsonl'], cell: 'gru', hidden: 128, embed: 64, out: 'models/mine' });
@@ -298,6 +365,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const history: EpochFigures[] = [];
   const started = performance.now();
   let best = { accuracy: -1, epoch: 0, weights: net.snapshot() };
+  let bestTest: number[][] = [];
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
@@ -337,6 +405,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const improved = score > best.accuracy;
       if (improved) best = { accuracy: score, epoch, weights: net.snapshot() };
       progress.endEpoch(figures, improved && valAccuracy !== undefined ? '(best)' : '');
+      if (o.onEpoch) {
+        const seconds = (performance.now() - started) / 1000;
+        if (improved) bestTest = (await saveAndScore(o, net, vocab, head, split)).testScored.probs;
+        await o.onEpoch({
+          epoch,
+          bestEpoch: best.epoch,
+          seconds,
+          test: metricsOf(bestTest, split.test),
+          testByFile: testByFile(o.data, split.test, bestTest),
+        });
+      }
       if (epoch - best.epoch >= o.patience) {
         progress.line(
           `early stop: no better validation accuracy for ${o.patience} epochs; keeping epoch ${best.epoch}`,
@@ -346,28 +425,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     net.restore(best.weights);
     const trainSeconds = (performance.now() - started) / 1000;
-    const name = o.name ?? `${head.kind === 'sigmoid' ? 'sentiment' : 'classifier'}-${o.cell}`;
-    await writeModelPackage(o.out, {
-      name,
-      config: { cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bias: true },
-      tensors: net.stateDict(),
-      vocab,
-      head,
-      tokenizer: { lowercase: true, split: o.split },
-    });
-    const model = await loadModelPackage(o.out);
-    // The saved package, through the serving engine, against the training forward.
-    const served = (rows: (LabelledText & { cls: number })[]) =>
-      scoreTokens(
-        model,
-        rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text))),
-      );
-    const [valScored, testScored] = [await served(split.val), await served(split.test)];
-    const metricsOf = (probs: number[][], rows: { cls: number }[]) =>
-      computeMetrics(
-        probs,
-        rows.map((r) => r.cls),
-      );
+    const name = packageName(o, head);
+    const { model, valScored, testScored } = await saveAndScore(o, net, vocab, head, split);
     const checkRows = [...encode(split.val), ...encode(split.test)];
     const trainerProbs = predict(
       net,
@@ -394,6 +453,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       bestEpoch: best.epoch,
       validation: metricsOf(valScored.probs, split.val),
       test: metricsOf(testScored.probs, split.test),
+      testByFile: testByFile(o.data, split.test, testScored.probs),
       servingDifference,
       trainSeconds,
       backend,

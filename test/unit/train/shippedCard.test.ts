@@ -89,4 +89,39 @@ describe('shipped model card', () => {
     assert.match(goal(better, 'P&L sentence test split'), /\| \*\*no\*\* \|$/);
     assert.match(card, /!\[[^\]]*\]\(calibration\.svg\)/);
   });
+
+  it('judges the 10-fold goal on the P&L sentences and says when the folds trained fewer epochs', () => {
+    const fold = (pl: number, uci: number, epochsRun: number) => ({
+      ...figure((pl + uci) / 2),
+      bestEpoch: 2,
+      epochsRun,
+      trainSeconds: 600,
+      byFile: { 'uci.jsonl': figure(uci), 'pl-sentences.csv': figure(pl) },
+    });
+    const spread = (mean: number) => ({
+      mean,
+      sd: 0.01,
+      interval: [mean - 0.007, mean + 0.007] as [number, number],
+    });
+    const summary = (mean: number) => ({ accuracy: spread(mean), f1: spread(mean), auc: spread(0.9) });
+    const cv = (pl: number, epochs: number) => ({
+      k: 2,
+      epochs,
+      folds: [fold(pl - 0.01, 0.88, epochs), fold(pl + 0.01, 0.9, epochs)],
+      ...summary((pl + 0.89) / 2),
+      byFile: { 'uci.jsonl': summary(0.89), 'pl-sentences.csv': summary(pl) },
+    });
+    const short = renderShippedCard({ ...metrics(0.9, 0.79), cv: cv(0.76, 3) });
+    // All texts average 82.5%, above the goal; the P&L sentences (76%) are what it is judged on.
+    assert.match(
+      goal(short, '10-fold mean'),
+      /76\.0 ± 1\.0 \(mean \[75\.3, 76\.7\]\), folds trained ≤ 3 of 12 epochs \| \*\*no\*\* \|$/,
+    );
+    assert.match(short, /\*\*Each fold was trained at most 3 epochs, not the shipped recipe's limit of 12/);
+    assert.match(short, /\| P&L sentences \| 76\.0 ± 1\.0 \| \[75\.3, 76\.7\] \|/);
+    assert.match(short, /\| 2 \| 90\.0 \(400\) \| 77\.0 \(400\) \| 83\.5 \(400\) \| 2 \/ 3 \| 600 \|/);
+    const full = renderShippedCard({ ...metrics(0.9, 0.79), cv: cv(0.78, 12) });
+    assert.match(goal(full, '10-fold mean'), /78\.0 ± 1\.0 \(mean \[77\.3, 78\.7\]\) \| yes \|$/);
+    assert.match(full, /At most 12 epochs per fold: the shipped recipe's limit of 12/);
+  });
 });

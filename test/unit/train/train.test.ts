@@ -11,26 +11,10 @@ import { scoreTokens } from '../../../model/eval/score.js';
 import { loadModelPackage } from '../../../model/modelPackage.js';
 import { train } from '../../../model/train/train.js';
 import type { CellKind } from '../../../model/types.js';
+import { adjectiveSentences } from '../../fixtures/sentences.js';
 
 let dir: string;
 let data: string;
-
-/** A few dozen generated sentences whose label follows their adjectives. */
-function sentences(): string {
-  const good = ['good', 'great', 'lovely', 'superb', 'fun', 'wonderful'];
-  const bad = ['bad', 'awful', 'boring', 'dull', 'terrible', 'poor'];
-  const subjects = ['the film', 'this book', 'our meal', 'the show'];
-  const rows = ['text,label'];
-  subjects.forEach((s, i) => {
-    good.forEach((g, j) => {
-      rows.push(`"${s} was ${g} and ${good[(j + i + 1) % good.length]}",positive`);
-    });
-    bad.forEach((b, j) => {
-      rows.push(`"${s} was ${b} and ${bad[(j + i + 1) % bad.length]}",negative`);
-    });
-  });
-  return `${rows.join('\n')}\n`;
-}
 
 const tiny = (out: string, cell: CellKind = 'gru', seed = 7) =>
   train({
@@ -49,7 +33,7 @@ const tiny = (out: string, cell: CellKind = 'gru', seed = 7) =>
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rnnstream-train-'));
   data = join(dir, 'tiny.csv');
-  await writeFile(data, sentences());
+  await writeFile(data, adjectiveSentences());
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -24,8 +24,8 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { type Observable, Observable as RxObservable, Subject } from 'rxjs';
 import { partitionKey, type SourcePosition, type SourceRecord } from '../../core/contracts.js';
+import { Budget } from '../budget.js';
 import type { Source } from '../connectors.js';
-import { Budget } from './budget.js';
 import { type KafkaLogger, SILENT_KAFKA_LOGGER, toKafkaError } from './client.js';
 import { PartitionTracker } from './offsetTracker.js';
 

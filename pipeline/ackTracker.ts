@@ -46,7 +46,7 @@ export class AckTracker {
     }
     const entry: Entry = { position, done: false };
     this.#entries.set(position, entry);
-    const id = partitionId(position);
+    const id = partitionKey(position.topic, position.partition);
     const track = this.#partitions.get(id);
     if (track) track.push(entry);
     else this.#partitions.set(id, [entry]);
@@ -64,7 +64,7 @@ export class AckTracker {
       const entry = this.#entries.get(position);
       if (entry) {
         entry.done = true;
-        touched.add(partitionId(position));
+        touched.add(partitionKey(position.topic, position.partition));
       } else if (this.#abandoned.delete(position)) {
         this.#abandonedDone.push(position);
       }
@@ -91,7 +91,7 @@ export class AckTracker {
    */
   forget(partitions: readonly { topic: string; partition: number }[]): void {
     for (const p of partitions) {
-      const id = partitionId(p);
+      const id = partitionKey(p.topic, p.partition);
       for (const entry of this.#partitions.get(id) ?? []) {
         this.#entries.delete(entry.position);
         if (entry.done) this.#abandonedDone.push(entry.position);
@@ -116,8 +116,4 @@ export class AckTracker {
     this.#abandonedDone = [];
     return taken;
   }
-}
-
-function partitionId(p: { topic: string; partition: number }): string {
-  return partitionKey(p.topic, p.partition);
 }

@@ -84,10 +84,8 @@ export class Budget {
    * when `signal` aborts first.
    */
   async acquire(messages: number, bytes: number, signal?: AbortSignal): Promise<void> {
-    while (!this.tryAcquire(messages, bytes)) {
-      signal?.throwIfAborted();
-      await this.released(signal);
-    }
+    if (this.tryAcquire(messages, bytes)) return;
+    if (!(await this.take(messages, bytes, signal))) signal?.throwIfAborted();
   }
 
   /**

@@ -115,8 +115,6 @@ interface RunStages {
   opts: RunOptions;
   parts: PipelineParts;
   run: RunContext;
-  /** The sink, timed per message when metrics are on. */
-  sink: Sink;
   commits: CommitCoordinator;
   timings: MessageTimings | undefined;
   /** The stage costs the latency goal plans batches with (when a goal is set). */
@@ -128,7 +126,6 @@ interface RunStages {
   dead$: Subject<DeadLetter>;
   /** Source positions of each in-flight batch, by seq (every message of the batch, replayed or dead included). */
   batchPositions: Map<number, SourcePosition[]>;
-  retry: <T>(op: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -145,19 +142,17 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     ? timings.around(parts.sink, (rows, ms) => costs?.observe('sink', rows, 0, ms))
     : parts.sink;
   const run = new RunContext(parts.log, (op) => metrics?.retries.inc({ op }));
-  const retry = <T>(op: string, fn: () => Promise<T>) => run.retry(op, fn);
   const commits = new CommitCoordinator({
     source: parts.source,
     sink,
     retry: (op, fn) =>
-      op === 'sink' ? timed(metrics?.sinkSeconds, undefined, () => retry(op, fn)) : retry(op, fn),
+      op === 'sink' ? timed(metrics?.sinkSeconds, undefined, () => run.retry(op, fn)) : run.retry(op, fn),
     onCommitted: timings && ((released) => timings.committed(released)),
   });
   const stages: RunStages = {
     opts,
     parts,
     run,
-    sink,
     commits,
     timings,
     costs,
@@ -165,7 +160,6 @@ export function runPipeline(parts: PipelineParts, options: Partial<RunOptions> =
     written$: new Subject(),
     dead$: new Subject(),
     batchPositions: new Map(),
-    retry,
   };
   const done$ = writeStage(stages, computeStages(stages, readStage(stages)));
   return run.start(done$, parts.source);
@@ -199,7 +193,7 @@ function computeStages(
   stages: RunStages,
   tokenized$: Observable<TokenizedMessage>,
 ): Observable<SteppedBatch> {
-  const { opts, parts, costs, timings, retry } = stages;
+  const { opts, parts, costs, timings, run } = stages;
   const { store, model, log, metrics } = parts;
   const recordCacheStats = cacheStatsRecorder(store, metrics);
   return tokenized$.pipe(
@@ -223,7 +217,7 @@ function computeStages(
         timed(
           metrics?.stateSeconds,
           { op: 'load' },
-          () => retry('state-load', () => store.load(keys)),
+          () => run.retry('state-load', () => store.load(keys)),
           costs && ((ms) => costs.observe('load', keys.length, 0, ms)),
         ).then((loaded) => {
           recordCacheStats();
@@ -253,7 +247,7 @@ function computeStages(
         timed(
           metrics?.stateSeconds,
           { op: 'write' },
-          () => retry('state-write', () => store.write(writes)),
+          () => run.retry('state-write', () => store.write(writes)),
           costs && ((ms) => costs.observe('store', writes.length, 0, ms)),
         ),
       onFenced: (keys) =>
@@ -354,7 +348,7 @@ async function writeDead(stages: RunStages, dead: readonly DeadLetter[]): Promis
     log.warn(deadLetterFields(d), 'dead letter');
   }
   stages.run.stats.deadLetters += dead.length;
-  await stages.retry('dlq', () => deadLetters.write(dead));
+  await stages.run.retry('dlq', () => deadLetters.write(dead));
 }
 
 /** Stores with a local cache (Redis) count hits and misses: the returned function mirrors their deltas into the counters. */

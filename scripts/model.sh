@@ -9,6 +9,7 @@
 #       CV_JOBS=N   folds trained at once (default 1)
 #       CV_LOCK=0   without the heavy-run lock (the folds yield the CPU anyway; default 1: the lock per fold)
 #       CV_COLLECT_ONLY=1  only summarise the fold files (e.g. with EPOCHS below the limit they were trained to)
+#   scripts/model.sh candidate NAME  one candidate only (into data/cache/candidates/NAME, which the full run reuses)
 #   scripts/model.sh cost OLD_DIR    serving cost per token (wasm) of models/sentiment beside the package OLD_DIR
 #   scripts/model.sh card            re-renders MODEL_CARD.md from models/sentiment/metrics.json
 # Set PREVIOUS=DIR to benchmark an older package beside the new one in the card.
@@ -39,8 +40,9 @@ case "${1:-}" in
       wait
     fi
     exec "${SHIPPED[@]}" --cv "$K" ${EPOCHS:+--cv-epochs "$EPOCHS"} ;;
+  candidate) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh candidate NAME}" ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
   card) exec "${SHIPPED[@]}" --card-only ;;
   "") exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;
-  *) echo "usage: scripts/model.sh [cv [K] [EPOCHS] | cost OLD_DIR | card]" >&2; exit 2 ;;
+  *) echo "usage: scripts/model.sh [candidate NAME | cv [K] [EPOCHS] | cost OLD_DIR | card]" >&2; exit 2 ;;
 esac

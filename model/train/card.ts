@@ -47,6 +47,14 @@ export function hyperParameterTable(
       'regularisation',
       `embedding dropout ${o.embedDropout}, output dropout ${o.outputDropout}, word dropout ${o.wordDropout}`,
     ],
+    ...(o.weightAverage
+      ? ([
+          [
+            'weight average',
+            `moving average of the weights, decay ${o.weightAverage}: validation and the package use it`,
+          ],
+        ] as [string, string][])
+      : []),
     [
       'augmentation',
       `random prefixes for ${pct(o.prefixShare)}% of sentences; ${pct(o.concatShare)}% extra texts of 2–${o.concatMax} same-label sentences`,

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../../core/errors.js';
 import { selectBackend } from '../backend.js';
 import {
   BENCHMARK_SETS,
@@ -53,8 +54,22 @@ export const RECIPE: Omit<TrainOptions, 'data' | 'out'> = {
  * (the hidden-to-hidden matmul dominates: 3·128² ≈ 4·112² multiply-adds) is the natural second one; its
  * run with this recipe hit a trainer bug (fixed since, see {@link RECIPE_NOTES}) and was not re-run.
  */
-export const CANDIDATES: (Omit<TrainOptions, 'data' | 'out'> & { name: string })[] = [
+/** A candidate recipe: train options, a name, and whether the feed-like messages join the training data. */
+export type Candidate = Omit<TrainOptions, 'data' | 'out'> & { name: string; feeds?: boolean };
+
+export const CANDIDATES: Candidate[] = [
   { ...RECIPE, name: 'sentiment-gru', cell: 'gru', embed: 64, hidden: 128 },
+  { ...RECIPE, name: 'sentiment-lstm', cell: 'lstm', embed: 64, hidden: 112 },
+  { ...RECIPE, name: 'sentiment-gru-160', cell: 'gru', embed: 64, hidden: 160 },
+  {
+    ...RECIPE,
+    name: 'sentiment-gru-feeds',
+    cell: 'gru',
+    embed: 64,
+    hidden: 128,
+    feeds: true,
+    dataWeights: [2, 1, 2],
+  },
 ];
 
 /** Notes on the choice, shown in the card. */
@@ -71,6 +86,18 @@ const CV_FOLDS_FILE = 'cv-folds.json';
 
 /** Training files, in the order of `RECIPE.dataWeights`. */
 const TRAIN_FILES = ['uci.jsonl', 'pl-sentences.csv'];
+
+/**
+ * The hand-written feed-like training messages (model/data/live-feed-train.README.md), in the repository
+ * (paths are relative to it: scripts/model.sh runs from there); after TRAIN_FILES in `dataWeights`.
+ */
+export const FEED_TRAIN = 'model/data/live-feed-train.jsonl';
+
+/** A candidate's training files. */
+const trainData = (c: Candidate, cache: string) => [
+  ...TRAIN_FILES.map((f) => join(cache, f)),
+  ...(c.feeds ? [FEED_TRAIN] : []),
+];
 
 /** One trained candidate in metrics.json. */
 export interface CandidateSummary {
@@ -107,13 +134,14 @@ export interface ShippedMetrics {
 
 /** Trains a candidate into `dir`, or reuses the run there when its options are the same. */
 async function candidate(
-  c: (typeof CANDIDATES)[number],
+  c: Candidate,
   cache: string,
   dir: string,
   data: Awaited<ReturnType<typeof readBenchmarkData>>,
 ): Promise<CandidateSummary> {
   const summaryPath = join(dir, 'summary.json');
-  const wanted = { ...c, data: TRAIN_FILES.map((f) => join(cache, f)), out: dir, glove: cache };
+  const { feeds: _feeds, ...options } = c;
+  const wanted = { ...options, data: trainData(c, cache), out: dir, glove: cache };
   if (existsSync(summaryPath)) {
     const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as CandidateSummary;
     const same = Object.entries(wanted).every(
@@ -182,6 +210,7 @@ async function main(): Promise<void> {
       'cv-fold': { type: 'string' },
       cost: { type: 'string' },
       'card-only': { type: 'boolean', default: false },
+      candidate: { type: 'string' },
     },
   });
   const out = values.out as string;
@@ -200,7 +229,7 @@ async function main(): Promise<void> {
       const { data: _d, out: _o, fold: _f, progress: _p, ...recipe } = metrics.shipped.options;
       const index = Number(values['cv-fold']);
       const fold = await runFold(
-        { ...recipe, data: TRAIN_FILES.map((f) => join(cache, f)), out: '', epochs },
+        { ...recipe, data: metrics.shipped.options.data, out: '', epochs },
         k,
         index,
         work,
@@ -243,6 +272,17 @@ async function main(): Promise<void> {
   }
 
   const data = await readBenchmarkData(cache);
+  if (values.candidate) {
+    // One candidate only (scripts/model.sh candidate NAME), so candidates can train side by side; the
+    // full run reuses it.
+    const c = CANDIDATES.find((x) => x.name === values.candidate);
+    if (!c)
+      throw new ConfigError(
+        `--candidate: no candidate ${values.candidate}; choose one of ${CANDIDATES.map((x) => x.name).join(', ')}`,
+      );
+    await candidate(c, cache, join(cache, 'candidates', c.name), data);
+    return;
+  }
   const candidates: CandidateSummary[] = [];
   for (const c of CANDIDATES)
     candidates.push(await candidate(c, cache, join(cache, 'candidates', c.name), data));

@@ -30,6 +30,7 @@ import type { PretrainedSpec } from './pretrainedInput.js';
 import { baseTable, lexiconValence, PRIOR_COLUMNS, pretrainedVocabulary } from './priors.js';
 import { createProgress, type EpochFigures, type ProgressMode, type ProgressReporter } from './progress.js';
 import { SeededRandom } from './random.js';
+import { WeightAverage } from './weightAverage.js';
 
 /** Options of {@link train} (the `rnnstream train` flags). */
 export interface TrainOptions extends ReadOptions, AugmentOptions {
@@ -65,6 +66,11 @@ export interface TrainOptions extends ReadOptions, AugmentOptions {
   embedDropout?: number;
   /** Fraction of the final hidden state dropped before the head in training. @default 0.3 */
   outputDropout?: number;
+  /**
+   * Decay of a moving average of the weights (model/train/weightAverage.ts) that validation, early
+   * stopping and the saved package use instead of the last step's weights. 0 turns it off. @default 0
+   */
+  weightAverage?: number;
   /** Least count of a training token to enter the vocabulary. @default 2 */
   minCount?: number;
   /** Largest vocabulary. @default 20000 */
@@ -125,6 +131,7 @@ export const DEFAULT_TRAIN_OPTIONS = {
   patience: 3,
   embedDropout: 0.2,
   outputDropout: 0.3,
+  weightAverage: 0,
   minCount: 2,
   maxVocab: 20000,
   backend: 'wasm' as 'wasm' | 'cpu',
@@ -182,6 +189,8 @@ function validate(o: ResolvedTrainOptions): void {
   if (o.dataWeights && o.dataWeights.length !== o.data.length)
     throw new ConfigError(`dataWeights has ${o.dataWeights.length} entries for ${o.data.length} data files`);
   if (!(o.deltaScale >= 0)) throw new ConfigError(`deltaScale must be 0 or more, got ${o.deltaScale}`);
+  if (!(o.weightAverage >= 0 && o.weightAverage < 1))
+    throw new ConfigError(`weightAverage must be 0 (off) or a decay below 1, got ${o.weightAverage}`);
 }
 
 /** Logits → class probabilities. */
@@ -361,6 +370,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     random,
   );
   const optimizer = tf.train.adam(o.learningRate);
+  const average = o.weightAverage > 0 ? new WeightAverage(net.variables(), o.weightAverage) : undefined;
   const progress: ProgressReporter = createProgress(o.progress);
   const history: EpochFigures[] = [];
   const started = performance.now();
@@ -380,11 +390,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let seen = 0;
       batches.forEach((b, i) => {
         const step = trainStep(net, optimizer, b, o, random);
+        average?.update();
         lossSum += step.loss * b.labels.length;
         correct += step.correct;
         seen += b.labels.length;
         progress.batch(i + 1, lossSum / seen, correct / seen);
       });
+      // With a weight average, the epoch is judged (and kept) by the averaged weights; training goes on
+      // from the last step's.
+      const stepWeights = average ? net.snapshot() : undefined;
+      if (average) net.restore(average.values());
       const valAccuracy =
         valSet.length > 0
           ? computeMetrics(
@@ -416,6 +431,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           testByFile: testByFile(o.data, split.test, bestTest),
         });
       }
+      if (stepWeights) net.restore(stepWeights);
       if (epoch - best.epoch >= o.patience) {
         progress.line(
           `early stop: no better validation accuracy for ${o.patience} epochs; keeping epoch ${best.epoch}`,
@@ -475,6 +491,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     progress.stop();
     optimizer.dispose();
+    average?.dispose();
     net.dispose();
   }
 }

@@ -68,6 +68,46 @@ describe('train', () => {
     assert.ok(!(await weights('a')).equals(await weights('c')), 'another seed, other weights');
   });
 
+  it('keeps the moving average of the weights when asked, deterministically', async () => {
+    const averaged = (out: string) =>
+      train({
+        data: [data],
+        out,
+        cell: 'gru',
+        hidden: 8,
+        embed: 8,
+        epochs: 2,
+        batchSize: 8,
+        seed: 5,
+        minCount: 1,
+        progress: 'none',
+        weightAverage: 0.9,
+      });
+    const a = await averaged(join(dir, 'avg-a'));
+    await averaged(join(dir, 'avg-b'));
+    await train({
+      data: [data],
+      out: join(dir, 'avg-off'),
+      cell: 'gru',
+      hidden: 8,
+      embed: 8,
+      epochs: 2,
+      batchSize: 8,
+      seed: 5,
+      minCount: 1,
+      progress: 'none',
+    });
+    const weights = async (name: string) => readFile(join(dir, name, 'weights.safetensors'));
+    assert.ok((await weights('avg-a')).equals(await weights('avg-b')), 'same seed, same averaged weights');
+    assert.ok(!(await weights('avg-a')).equals(await weights('avg-off')), 'the average is not the last step');
+    // The package holds what validation judged: the engine reproduces the trainer's (averaged) network.
+    assert.ok(a.servingDifference < 1e-4, `serving difference ${a.servingDifference}`);
+    assert.match(
+      await readFile(join(dir, 'avg-a', 'MODEL_CARD.md'), 'utf8'),
+      /weight average \| moving average of the weights, decay 0.9/,
+    );
+  });
+
   for (const cell of ['rnn', 'lstm'] as const) {
     it(`saves ${cell} weights that tf.layers predicts identically (PyTorch → Keras layout)`, async () => {
       const out = join(dir, `layers-${cell}`);

@@ -24,9 +24,8 @@ describe('WeightAverage', () => {
       const d = warmedDecay(0.5, step);
       expected = expected.map((a, i) => d * a + (1 - d) * next[i]);
       const got = Array.from(average.values()[0]);
-      got.forEach((v, i) =>
-        assert.ok(Math.abs(v - expected[i]) < 1e-5, `step ${step}: ${got} vs ${expected}`),
-      );
+      for (const [i, v] of got.entries())
+        assert.ok(Math.abs(v - expected[i]) < 1e-5, `step ${step}: ${got} vs ${expected}`);
     }
     // The variable itself is untouched by the average.
     assert.deepEqual(Array.from(w.dataSync()), [1, 1]);

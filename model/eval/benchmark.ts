@@ -15,7 +15,7 @@ import { type Calibration, calibration } from './calibration.js';
 import { type EmbeddingSanity, embeddingSanity } from './evaluate.js';
 import { type Interval, type MetricsWithIntervals, wilson, withIntervals } from './intervals.js';
 import { fitThreshold, LEXICONS, type LexiconName, lexiconProbs, loadLexicons } from './lexicons.js';
-import { computeMetrics } from './metrics.js';
+import { computeMetrics, type Metrics } from './metrics.js';
 import { scoreTokens } from './score.js';
 
 /** The evaluation sets of the card. */
@@ -131,6 +131,17 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
       reviews: embeddingSanity(reviews.hidden, truthOf(sets.reviews)),
     },
   };
+}
+
+/**
+ * A package's figures on the sentence validation split (UCI + P&L texts that {@link splitOf} puts in
+ * `val`), through the engine: the same rows for every candidate, whatever else it trained on.
+ */
+export async function sentenceValidation(dir: string, data: BenchmarkData): Promise<Metrics> {
+  const model = await loadModelPackage(dir);
+  const rows = [...data.uci, ...data.plSentences].filter((r) => splitOf(r.text) === 'val');
+  const tokens = rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text)));
+  return computeMetrics((await scoreTokens(model, tokens)).probs, truthOf(rows));
 }
 
 /** A lexicon's figures on the benchmark. */

@@ -21,6 +21,7 @@ import {
   type LexiconBenchmark,
   type ModelBenchmark,
   readBenchmarkData,
+  sentenceValidation,
 } from '../eval/benchmark.js';
 import { calibrationSvg } from '../eval/calibration.js';
 import type { Metrics } from '../eval/metrics.js';
@@ -57,18 +58,23 @@ export const RECIPE: Omit<TrainOptions, 'data' | 'out'> = {
 /** A candidate recipe: train options, a name, and whether the feed-like messages join the training data. */
 export type Candidate = Omit<TrainOptions, 'data' | 'out'> & { name: string; feeds?: boolean };
 
+/** The feed-like training messages join the data, weighted like the UCI sentences. */
+const FEEDS = { feeds: true, dataWeights: [2, 1, 2] };
+
 export const CANDIDATES: Candidate[] = [
   { ...RECIPE, name: 'sentiment-gru', cell: 'gru', embed: 64, hidden: 128 },
   { ...RECIPE, name: 'sentiment-lstm', cell: 'lstm', embed: 64, hidden: 112 },
   { ...RECIPE, name: 'sentiment-gru-160', cell: 'gru', embed: 64, hidden: 160 },
+  { ...RECIPE, ...FEEDS, name: 'sentiment-gru-feeds', cell: 'gru', embed: 64, hidden: 128 },
+  { ...RECIPE, ...FEEDS, name: 'sentiment-gru-160-feeds', cell: 'gru', embed: 64, hidden: 160 },
   {
     ...RECIPE,
-    name: 'sentiment-gru-feeds',
+    ...FEEDS,
+    name: 'sentiment-gru-160-feeds-avg',
     cell: 'gru',
     embed: 64,
-    hidden: 128,
-    feeds: true,
-    dataWeights: [2, 1, 2],
+    hidden: 160,
+    weightAverage: 0.995,
   },
 ];
 
@@ -155,11 +161,14 @@ async function candidate(
   await mkdir(dir, { recursive: true });
   const result = await train(wanted);
   const benchmark = await benchmarkModel(dir, data);
+  // The sentence validation split, not the run's own validation split: a candidate that trains on more
+  // files validates on more texts, and the choice needs the same rows for every candidate.
+  const validation = await sentenceValidation(dir, data);
   const summary: CandidateSummary = {
     name: c.name,
     options: result.options,
-    validation: result.validation,
-    selectionScore: (result.validation.accuracy + benchmark.sets.liveFeed.accuracy) / 2,
+    validation,
+    selectionScore: (validation.accuracy + benchmark.sets.liveFeed.accuracy) / 2,
     benchmark,
     trainSeconds: result.trainSeconds,
     bestEpoch: result.bestEpoch,

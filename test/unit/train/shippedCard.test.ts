@@ -123,5 +123,25 @@ describe('shipped model card', () => {
     const full = renderShippedCard({ ...metrics(0.9, 0.79), cv: cv(0.78, 12) });
     assert.match(goal(full, '10-fold mean'), /78\.0 ± 1\.0 \(mean \[77\.3, 78\.7\]\) \| yes \|$/);
     assert.match(full, /At most 12 epochs per fold: the shipped recipe's limit of 12/);
+    assert.match(full, /on all\n800 labelled training texts \(UCI sentences, P&L sentences\)/);
+  });
+
+  it('credits the feed-like training messages, with their weight, only when the recipe trained on them', () => {
+    const plain = renderShippedCard(metrics(0.9, 0.79));
+    assert.doesNotMatch(plain, /Feed-like training messages/);
+    assert.match(plain, /Trained on sentences only \(UCI \+ P&L sentences\)/);
+    const withFeeds = metrics(0.9, 0.79);
+    withFeeds.shipped.options = {
+      ...withFeeds.shipped.options,
+      data: ['uci.jsonl', 'pl-sentences.csv', 'model/data/live-feed-train.jsonl'],
+      dataWeights: [2, 1, 3],
+    };
+    const card = renderShippedCard(withFeeds);
+    assert.match(
+      card,
+      /\*\*Feed-like training messages\*\* \(`model\/data\/live-feed-train\.jsonl`, CC0-1\.0\)/,
+    );
+    assert.match(card, /Weighted ×3 in training/);
+    assert.match(card, /Trained on UCI \+ P&L sentences and the feed-like training messages/);
   });
 });

@@ -3,7 +3,8 @@
 # data's files with a fixed seed, ships the one with the best validation score as models/sentiment,
 # benchmarks it and the lexicon baselines through the serving engine, writes metrics.json, MODEL_CARD.md
 # and calibration.svg. A candidate already trained with the same options (data/cache/candidates/) is reused.
-#   scripts/model.sh                 the candidates and the shipped model (~15 min per candidate, 2 CPU cores)
+#   scripts/model.sh                 the candidates and the shipped model (~10 min per candidate on one core;
+#                                    MODEL_JOBS candidates at once, default 2), then the shipped model's card
 #   scripts/model.sh cv [K] [EPOCHS] K-fold cross-validation of the shipped recipe (default 10; one training per fold,
 #                                    at nice 19 in its own scheduling group, log in data/cache/cv/fold-I.log)
 #       CV_JOBS=N   folds trained at once (default 1)
@@ -43,6 +44,11 @@ case "${1:-}" in
   candidate) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh candidate NAME}" ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
   card) exec "${SHIPPED[@]}" --card-only ;;
-  "") exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;
+  "") # Each candidate trains on one core (TF.js wasm runs single-threaded), so MODEL_JOBS run side by side.
+    mkdir -p data/cache/candidates
+    "${SHIPPED[@]}" --list-candidates | xargs -P "${MODEL_JOBS:-2}" -I{} \
+      sh -c '"$@" --candidate "$0" >"data/cache/candidates/$0.log" 2>&1 || { echo "model: candidate $0 failed, see data/cache/candidates/$0.log" >&2; exit 1; }' {} "${SHIPPED[@]}" ||
+      exit 1
+    exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;
   *) echo "usage: scripts/model.sh [candidate NAME | cv [K] [EPOCHS] | cost OLD_DIR | card]" >&2; exit 2 ;;
 esac

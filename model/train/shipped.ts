@@ -76,6 +76,24 @@ export const CANDIDATES: Candidate[] = [
     hidden: 160,
     weightAverage: 0.995,
   },
+  {
+    ...RECIPE,
+    ...FEEDS,
+    name: 'sentiment-gru-feeds-avg',
+    cell: 'gru',
+    embed: 64,
+    hidden: 128,
+    weightAverage: 0.995,
+  },
+  {
+    ...RECIPE,
+    ...FEEDS,
+    name: 'sentiment-gru-feeds-pl2',
+    cell: 'gru',
+    embed: 64,
+    hidden: 128,
+    dataWeights: [2, 2, 2],
+  },
 ];
 
 /** Notes on the choice, shown in the card. */
@@ -220,8 +238,13 @@ async function main(): Promise<void> {
       cost: { type: 'string' },
       'card-only': { type: 'boolean', default: false },
       candidate: { type: 'string' },
+      'list-candidates': { type: 'boolean', default: false },
     },
   });
+  if (values['list-candidates']) {
+    console.log(CANDIDATES.map((c) => c.name).join('\n'));
+    return;
+  }
   const out = values.out as string;
   const cache = values.cache as string;
   const metricsPath = join(out, 'metrics.json');

@@ -19,7 +19,7 @@ import { computeMetrics, type Metrics } from './metrics.js';
 import { scoreTokens } from './score.js';
 
 /** The evaluation sets of the card. */
-export const BENCHMARK_SETS = ['uciTest', 'plTest', 'reviews', 'liveFeed'] as const;
+export const BENCHMARK_SETS = ['uciTest', 'plTest', 'reviews', 'liveFeed', 'feedTest'] as const;
 export type BenchmarkSet = (typeof BENCHMARK_SETS)[number];
 
 /** Human names of the sets. */
@@ -28,10 +28,17 @@ export const SET_TITLES: Record<BenchmarkSet, string> = {
   plTest: 'P&L sentences, test split',
   reviews: 'P&L full reviews (1500)',
   liveFeed: 'live-feed dev set (320)',
+  feedTest: 'feed-like messages, test split',
 };
 
 /** The live-feed development set: hand-written messages, never trained on. */
 export const LIVE_FEED_DEV = fileURLToPath(new URL('../data/live-feed-dev.jsonl', import.meta.url));
+
+/**
+ * The feed-like training messages (model/data/live-feed-train.README.md): their test split is a test set
+ * of feed-like text that, unlike the development set, took no part in choosing the model.
+ */
+export const FEED_TRAIN_FILE = fileURLToPath(new URL('../data/live-feed-train.jsonl', import.meta.url));
 
 /** The files `make data` writes, and the live-feed development set. */
 export interface BenchmarkData {
@@ -39,15 +46,17 @@ export interface BenchmarkData {
   plSentences: LabelledText[];
   reviews: LabelledText[];
   liveFeed: LabelledText[];
+  feedTrain: LabelledText[];
 }
 
-/** Reads `uci.jsonl`, `pl-sentences.csv` and `pl-reviews.csv` from the data cache, and the dev set. */
+/** Reads `uci.jsonl`, `pl-sentences.csv` and `pl-reviews.csv` from the data cache, the dev set and the feed-like messages. */
 export async function readBenchmarkData(cache = 'data/cache'): Promise<BenchmarkData> {
   return {
     uci: await readLabelledFile(join(cache, 'uci.jsonl')),
     plSentences: await readLabelledFile(join(cache, 'pl-sentences.csv')),
     reviews: await readLabelledFile(join(cache, 'pl-reviews.csv')),
     liveFeed: await readLabelledFile(LIVE_FEED_DEV),
+    feedTrain: await readLabelledFile(FEED_TRAIN_FILE),
   };
 }
 
@@ -58,6 +67,7 @@ export function benchmarkSets(data: BenchmarkData): Record<BenchmarkSet, Labelle
     plTest: data.plSentences.filter((r) => splitOf(r.text) === 'test'),
     reviews: data.reviews,
     liveFeed: data.liveFeed,
+    feedTest: data.feedTrain.filter((r) => splitOf(r.text) === 'test'),
   };
 }
 
@@ -101,6 +111,7 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
   const pl = await run(sets.plTest);
   const reviews = await run(sets.reviews);
   const feed = await run(sets.liveFeed);
+  const feedTest = await run(sets.feedTest);
   const accuracyAt = (fraction: number, probs: number[][], truth: number[]): PrefixAccuracy => {
     const accuracy = computeMetrics(probs, truth).accuracy;
     return { fraction, accuracy, interval: wilson(Math.round(accuracy * truth.length), truth.length) };
@@ -109,7 +120,7 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
     ...FRACTIONS.map((fraction, f) => accuracyAt(fraction, scored.prefixProbs[f], truth)),
     accuracyAt(1, scored.probs, truth),
   ];
-  const scoredSets = { uciTest: uci, plTest: pl, reviews, liveFeed: feed };
+  const scoredSets = { uciTest: uci, plTest: pl, reviews, liveFeed: feed, feedTest };
   const perSet = <T>(f: (probs: number[][], truth: number[]) => T) =>
     Object.fromEntries(
       BENCHMARK_SETS.map((set) => [set, f(scoredSets[set].probs, truthOf(sets[set]))]),

@@ -177,6 +177,11 @@ async function candidate(
     );
     if (same) {
       console.log(`model: reusing ${dir} (same options)`);
+      // A benchmark set added since the candidate was trained: score the package on the sets as they are now.
+      if (BENCHMARK_SETS.some((set) => !summary.benchmark.sets[set])) {
+        summary.benchmark = await benchmarkModel(dir, data);
+        await writeFile(summaryPath, `${JSON.stringify(summary, null, 1)}\n`);
+      }
       return summary;
     }
   }
@@ -223,6 +228,7 @@ async function writeCard(out: string, metrics: ShippedMetrics): Promise<void> {
       { name: 'UCI sentence test', calibration: c.uciTest, colour: '#2ca02c' },
       { name: 'P&L full reviews', calibration: c.reviews, colour: '#d62728' },
       { name: 'live-feed dev set', calibration: c.liveFeed, colour: '#9467bd' },
+      { name: 'feed-like test split', calibration: c.feedTest, colour: '#ff7f0e' },
     ],
     `Calibration of ${metrics.shipped.benchmark.model}`,
   );

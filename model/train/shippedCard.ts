@@ -54,13 +54,16 @@ function goals(m: ShippedMetrics): Goal[] {
     Math.max(...m.lexicons.flatMap((l) => [l.sets[set].accuracy, l.atZero[set].accuracy]));
   const half = s.reviewPrefixAccuracy.find((p) => p.fraction === 0.5);
   const feed = s.sets.liveFeed;
+  const feedTest = s.sets.feedTest;
   const pl = m.cv?.byFile?.[PL_SENTENCES] ?? (m.cv?.byFile ? undefined : m.cv);
   const shortCv = m.cv !== undefined && m.cv.epochs < m.shipped.options.epochs;
   const list: Goal[] = [
     {
       goal: 'live-feed text: above the best lexicon on the same rows',
-      figure: `${formatWithInterval(feed.accuracy, feed.intervals.accuracy)} vs best lexicon ${pct(bestLexicon('liveFeed'))}`,
-      holds: feed.accuracy > bestLexicon('liveFeed'),
+      figure:
+        `dev set ${formatWithInterval(feed.accuracy, feed.intervals.accuracy)} vs best lexicon ${pct(bestLexicon('liveFeed'))}; ` +
+        `feed-like test split ${formatWithInterval(feedTest.accuracy, feedTest.intervals.accuracy)} vs ${pct(bestLexicon('feedTest'))}`,
+      holds: feed.accuracy > bestLexicon('liveFeed') && feedTest.accuracy > bestLexicon('feedTest'),
     },
     {
       goal: 'P&L sentence test split ≥ 78%',

@@ -246,7 +246,7 @@ Accuracy / ROC-AUC in %, each with its 95% interval (accuracy: Wilson; AUC: boot
 measured through the serving engine (\`rnnstream eval\`). Validation = the sentence validation split.
 
 | model | validation acc | live-feed acc | ${BENCHMARK_SETS.map((x) => SET_TITLES[x]).join(' | ')} |
-|---|---|---|---|---|---|---|
+|---|---|---|${BENCHMARK_SETS.map(() => '---|').join('')}
 ${rows.join('\n')}
 
 Fitted lexicon thresholds are the best training-split threshold (never a test set); "threshold 0" is the
@@ -285,15 +285,15 @@ Mean cosine similarity of the last hidden state (the \`embedding\` output) betwe
 | full reviews | ${b.embedding.reviews.sameLabel.toFixed(3)} | ${b.embedding.reviews.otherLabel.toFixed(3)} |
 
 ## Training history
-| epoch | loss | accuracy % | validation accuracy % | seconds |
+| epoch | loss | accuracy % | validation accuracy % (the run's own validation split) | seconds |
 |---|---|---|---|---|
 ${history}
 
 ## Limitations
 - English only. Words outside the ${s.vocabSize}-token vocabulary (GloVe's most frequent words, the training
-  tokens and the lexicons' entries) are \`<unk>\`; emoji mean only what the lexicons say of them.
+  tokens and the lexicons' entries) are \`<unk>\`; emoji that no training text holds mean only what the lexicons say of them.
 - Trained on single sentences and same-label concatenations of them: on long mixed texts the final state
   leans on the last sentences; see the full-review and prefix figures above.
-- Product, restaurant and movie sentences; no sarcasm, no irony, no domain it has not seen.
+- Product, restaurant and movie sentences${feeds ? ' and short hand-written feed messages (no real user posts)' : ''}; no sarcasm, no irony, no domain it has not seen.
 `;
 }

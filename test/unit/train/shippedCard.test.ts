@@ -92,6 +92,12 @@ describe('shipped model card', () => {
     assert.match(goal(renderShippedCard(mixed), 'live-feed text'), /vs 90\.9 \| \*\*no\*\* \|$/);
     assert.match(goal(better, 'P&L sentence test split'), /\| \*\*no\*\* \|$/);
     assert.match(card, /!\[[^\]]*\]\(calibration\.svg\)/);
+    // Every row of the results table has as many cells as its header.
+    const lines = card.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('| model |'));
+    const table = lines.slice(header, header + 3);
+    const cellsOf = (l: string) => l.split('|').length;
+    assert.equal(new Set(table.map(cellsOf)).size, 1, table.join('\n'));
   });
 
   it('judges the 10-fold goal on the P&L sentences and says when the folds trained fewer epochs', () => {

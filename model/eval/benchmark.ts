@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { labelIndex } from '../data/labels.js';
 import { type LabelledText, readLabelledFile } from '../data/readers.js';
 import { splitOf } from '../data/split.js';
-import { loadModelPackage } from '../modelPackage.js';
+import { loadModelPackage, type ModelPackage } from '../modelPackage.js';
 import type { HeadSpec } from '../types.js';
 import { type Calibration, calibration } from './calibration.js';
 import { type EmbeddingSanity, embeddingSanity } from './evaluate.js';
@@ -96,6 +96,14 @@ export interface ModelBenchmark {
 
 const FRACTIONS = [0.25, 0.5, 0.75];
 
+/** Scores labelled texts through the package's own tokenizer and engine. */
+const scoreTexts = (model: ModelPackage, rows: LabelledText[], fractions: number[] = []) =>
+  scoreTokens(
+    model,
+    rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text))),
+    { fractions },
+  );
+
 /**
  * Runs a package through the engine on every set.
  * @example const figures = await benchmarkModel('models/sentiment', await readBenchmarkData());
@@ -103,10 +111,7 @@ const FRACTIONS = [0.25, 0.5, 0.75];
 export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<ModelBenchmark> {
   const model = await loadModelPackage(dir);
   const sets = benchmarkSets(data);
-  const run = async (rows: LabelledText[]) => {
-    const tokens = rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text)));
-    return scoreTokens(model, tokens, { fractions: FRACTIONS });
-  };
+  const run = (rows: LabelledText[]) => scoreTexts(model, rows, FRACTIONS);
   const uci = await run(sets.uciTest);
   const pl = await run(sets.plTest);
   const reviews = await run(sets.reviews);
@@ -149,10 +154,8 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
  * `val`), through the engine: the same rows for every candidate, whatever else it trained on.
  */
 export async function sentenceValidation(dir: string, data: BenchmarkData): Promise<Metrics> {
-  const model = await loadModelPackage(dir);
   const rows = [...data.uci, ...data.plSentences].filter((r) => splitOf(r.text) === 'val');
-  const tokens = rows.map((r) => model.tokenizer.encodeTokens(model.tokenizer.tokenize(r.text)));
-  return computeMetrics((await scoreTokens(model, tokens)).probs, truthOf(rows));
+  return computeMetrics((await scoreTexts(await loadModelPackage(dir), rows)).probs, truthOf(rows));
 }
 
 /** A lexicon's figures on the benchmark. */

@@ -4,7 +4,14 @@
  * goals of the model and whether they hold, streaming (prefix) accuracy, cross-validation, calibration
  * and serving cost.
  */
-import { BENCHMARK_SETS, type BenchmarkSet, type PrefixAccuracy, SET_TITLES } from '../eval/benchmark.js';
+import { basename } from 'node:path';
+import {
+  BENCHMARK_SETS,
+  type BenchmarkSet,
+  FEED_TRAIN_FILE,
+  type PrefixAccuracy,
+  SET_TITLES,
+} from '../eval/benchmark.js';
 import { formatWithInterval, type MeanSd, type MetricsWithIntervals } from '../eval/intervals.js';
 import { hyperParameterTable, pct } from './card.js';
 import type { CrossValidation, FoldFigures, FoldSummary } from './crossValidate.js';
@@ -30,7 +37,7 @@ const title = (c: CandidateSummary) =>
   `${c.name} (${c.options.cell.toUpperCase()} ${c.options.embed}/${c.options.hidden})`;
 
 /** File name of the hand-written feed-like training messages (model/data/). */
-const FEED_TRAIN_NAME = 'live-feed-train.jsonl';
+const FEED_TRAIN_NAME = basename(FEED_TRAIN_FILE);
 
 /** The data bullet of the feed-like training messages. */
 const feedsBullet = (weight: number) =>
@@ -159,7 +166,8 @@ export function renderShippedCard(m: ShippedMetrics): string {
   const s = m.shipped;
   const o = s.options;
   const b = s.benchmark;
-  const feeds = o.data.some((f) => f.endsWith(FEED_TRAIN_NAME));
+  const feedsIndex = o.data.findIndex((f) => f.endsWith(FEED_TRAIN_NAME));
+  const feeds = feedsIndex >= 0;
   const rows = [
     `| **shipped: ${title(s)}** | ${pct(s.validation.accuracy)} | ${pct(b.sets.liveFeed.accuracy)} | ${cells(b.sets)} |`,
     ...m.candidates
@@ -221,7 +229,7 @@ lose skin-tone modifiers, letter runs fold ("sooo" → "soo", looked up as "so" 
   this project (chat, social, support, product, sports; 32 positive and 32 negative each; plain sentiment, no
   sarcasm). Used to choose between candidates, **never trained on**; since it took part in the choice, its
   figure is a development figure, not a test figure.
-${feeds ? feedsBullet(o.dataWeights?.[2] ?? 1) : ''}- Trained on ${feeds ? 'UCI + P&L sentences and the feed-like training messages' : 'sentences only (UCI + P&L sentences)'}, split 80/10/10 by a hash of the text: ${s.sizes.train}
+${feeds ? feedsBullet(o.dataWeights?.[feedsIndex] ?? 1) : ''}- Trained on ${feeds ? 'UCI + P&L sentences and the feed-like training messages' : 'sentences only (UCI + P&L sentences)'}, split 80/10/10 by a hash of the text: ${s.sizes.train}
   training, ${s.sizes.val} validation, ${s.sizes.test} test texts. **The 1500 full reviews are a test set
   only**: never trained or tuned on.
 

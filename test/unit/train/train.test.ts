@@ -9,14 +9,14 @@ import { GLOVE_VECTORS_FILE, GLOVE_WORDS_FILE } from '../../../model/data/glove.
 import { evaluate } from '../../../model/eval/evaluate.js';
 import { scoreTokens } from '../../../model/eval/score.js';
 import { loadModelPackage } from '../../../model/modelPackage.js';
-import { train } from '../../../model/train/train.js';
+import { type TrainOptions, train } from '../../../model/train/train.js';
 import type { CellKind } from '../../../model/types.js';
 import { adjectiveSentences } from '../../fixtures/sentences.js';
 
 let dir: string;
 let data: string;
 
-const tiny = (out: string, cell: CellKind = 'gru', seed = 7) =>
+const tiny = (out: string, cell: CellKind = 'gru', seed = 7, extra: Partial<TrainOptions> = {}) =>
   train({
     data: [data],
     out,
@@ -28,6 +28,7 @@ const tiny = (out: string, cell: CellKind = 'gru', seed = 7) =>
     seed,
     minCount: 1,
     progress: 'none',
+    ...extra,
   });
 
 before(async () => {
@@ -69,34 +70,9 @@ describe('train', () => {
   });
 
   it('keeps the moving average of the weights when asked, deterministically', async () => {
-    const averaged = (out: string) =>
-      train({
-        data: [data],
-        out,
-        cell: 'gru',
-        hidden: 8,
-        embed: 8,
-        epochs: 2,
-        batchSize: 8,
-        seed: 5,
-        minCount: 1,
-        progress: 'none',
-        weightAverage: 0.9,
-      });
-    const a = await averaged(join(dir, 'avg-a'));
-    await averaged(join(dir, 'avg-b'));
-    await train({
-      data: [data],
-      out: join(dir, 'avg-off'),
-      cell: 'gru',
-      hidden: 8,
-      embed: 8,
-      epochs: 2,
-      batchSize: 8,
-      seed: 5,
-      minCount: 1,
-      progress: 'none',
-    });
+    const a = await tiny(join(dir, 'avg-a'), 'gru', 5, { weightAverage: 0.9 });
+    await tiny(join(dir, 'avg-b'), 'gru', 5, { weightAverage: 0.9 });
+    await tiny(join(dir, 'avg-off'), 'gru', 5);
     const weights = async (name: string) => readFile(join(dir, name, 'weights.safetensors'));
     assert.ok((await weights('avg-a')).equals(await weights('avg-b')), 'same seed, same averaged weights');
     assert.ok(!(await weights('avg-a')).equals(await weights('avg-off')), 'the average is not the last step');

@@ -115,6 +115,8 @@ program
   .addOption(new Option('--cell <cell>', 'recurrent cell').choices(['rnn', 'lstm', 'gru']).default('gru'))
   .option('--layers <n>', 'stacked layers (default 1)')
   .option('--hidden <n>', 'hidden size (default 128)')
+  .option('--members <n>', 'an ensemble of n cells of hidden/n units, folded into one (default 1)')
+  .option('--separate-inputs', 'with --members: each member reads its own embed/n input columns')
   .option('--embed <n>', 'embedding size (default 64)')
   .option('--epochs <n>', 'most epochs; early stopping on validation (default 12)')
   .option('--seed <n>', 'seed of every random choice (default 42)')

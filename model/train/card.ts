@@ -26,6 +26,14 @@ export function hyperParameterTable(
       'network',
       `Embedding(${result.vocabSize}, ${o.embed}) → ${o.layers}× ${o.cell.toUpperCase()}(${o.hidden}) → Dense`,
     ],
+    ...(o.members > 1
+      ? ([
+          [
+            'ensemble (folded at export)',
+            `${o.members} ${o.cell.toUpperCase()}s of ${o.hidden / o.members} units, each with its own head and loss${o.separateInputs ? ` and its own ${o.embed / o.members} input columns` : ''}, side by side (block-diagonal weights); the head averages their logits`,
+          ],
+        ] as [string, string][])
+      : []),
     ...(o.glove
       ? ([
           [

@@ -14,6 +14,7 @@ import { CELL_GATES } from '../cells.js';
 import type { TensorMap } from '../safetensors.js';
 import type { CellKind } from '../types.js';
 import { gatherRows, uniform } from './hostOps.js';
+import { blockMask, meanOverMembers, memberLogits } from './members.js';
 import { PretrainedInput, type PretrainedSpec } from './pretrainedInput.js';
 import type { SeededRandom } from './random.js';
 
@@ -28,6 +29,16 @@ export interface NetworkShape {
   outputs: number;
   /** A pretrained input layer instead of a plain embedding (folded into one at export). */
   pretrained?: PretrainedSpec;
+  /**
+   * Independent cells of `hiddenSize / members` units side by side, each with its own head and loss, folded
+   * into one network at export (model/train/members.ts). @default 1
+   */
+  members?: number;
+  /**
+   * With several members: each reads its own `embed / members` columns of the input table (its own share of
+   * the pretrained projection), instead of all of them. @default false
+   */
+  separateInputs?: boolean;
 }
 
 /** A batch of token sequences packed time-major, rows sorted by decreasing length. */
@@ -68,6 +79,9 @@ interface LayerVariables {
   wHh: tf.Variable;
   bIh: tf.Variable;
   bHh: tf.Variable;
+  /** With several members: the block-diagonal masks of `wHh` and of a deeper (or separate-input) layer's `wIh`. */
+  hhMask?: tf.Tensor2D;
+  ihMask?: tf.Tensor2D;
 }
 
 /** Dropout masks drawn on the host from the seeded generator, so a run does not depend on the backend's RNG. */
@@ -101,18 +115,34 @@ export class TrainableNetwork {
   private readonly pretrained?: PretrainedInput;
   private readonly layers: LayerVariables[] = [];
   private readonly headW: tf.Variable;
+  /** `[outputs]`, or `[members, outputs]` with several members. */
   private readonly headB: tf.Variable;
+  private readonly members: number;
 
   /**
    * Initialises the weights on the host from `random` (PyTorch's defaults: recurrent and head weights
-   * uniform in ±1/√H; embedding uniform in ±0.1), so the same seed gives the same network everywhere.
+   * uniform in ±1/√H, H the width of one member; embedding uniform in ±0.1), so the same seed gives the same
+   * network everywhere.
    * @example const net = new TrainableNetwork({ cell: 'gru', vocabSize: 5000, embed: 64, hiddenSize: 128, numLayers: 1, outputs: 1 }, new SeededRandom(1));
    */
   constructor(shape: NetworkShape, random: SeededRandom) {
     this.shape = { ...shape };
     const { cell, vocabSize, embed, hiddenSize: H, numLayers, outputs } = shape;
     const G = CELL_GATES[cell] * H;
-    const bound = 1 / Math.sqrt(H);
+    const members = shape.members ?? 1;
+    if (shape.separateInputs && embed % members !== 0)
+      throw new RangeError(`separate inputs need members dividing the input width ${embed}, got ${members}`);
+    if (!(Number.isInteger(members) && members >= 1 && H % members === 0))
+      throw new RangeError(
+        `members must be a positive integer dividing the hidden size ${H}, got ${members}`,
+      );
+    this.members = members;
+    const bound = 1 / Math.sqrt(H / members);
+    // Host mask × host values: a member's weights start (and, with zero gradients elsewhere, stay) in its block.
+    const masked = (values: Float32Array, mask?: Float32Array) => {
+      if (mask) for (let i = 0; i < values.length; i++) values[i] *= mask[i];
+      return values;
+    };
     if (shape.pretrained) {
       this.pretrained = new PretrainedInput(shape.pretrained, embed, random);
       if (this.pretrained.rows !== vocabSize)
@@ -124,11 +154,22 @@ export class TrainableNetwork {
     }
     for (let k = 0; k < numLayers; k++) {
       const input = k === 0 ? embed : H;
+      const ihMask =
+        members > 1 && (k > 0 || shape.separateInputs)
+          ? blockMask(input, H, members, CELL_GATES[cell])
+          : undefined;
+      const hhMask = members > 1 ? blockMask(H, H, members, CELL_GATES[cell]) : undefined;
       const layer: LayerVariables = {
-        wIh: tf.variable(tf.tensor2d(uniform(input * G, bound, random), [input, G]), true, `wIh${k}`),
-        wHh: tf.variable(tf.tensor2d(uniform(H * G, bound, random), [H, G]), true, `wHh${k}`),
+        wIh: tf.variable(
+          tf.tensor2d(masked(uniform(input * G, bound, random), ihMask), [input, G]),
+          true,
+          `wIh${k}`,
+        ),
+        wHh: tf.variable(tf.tensor2d(masked(uniform(H * G, bound, random), hhMask), [H, G]), true, `wHh${k}`),
         bIh: tf.variable(tf.tensor1d(uniform(G, bound, random)), true, `bIh${k}`),
         bHh: tf.variable(tf.tensor1d(uniform(G, bound, random)), true, `bHh${k}`),
+        ihMask: ihMask && tf.tensor2d(ihMask, [input, G]),
+        hhMask: hhMask && tf.tensor2d(hhMask, [H, G]),
       };
       if (cell === 'lstm') {
         // Forget-gate bias 1 (Jozefowicz et al. 2015): remember by default, which long reviews need.
@@ -139,7 +180,7 @@ export class TrainableNetwork {
       this.layers.push(layer);
     }
     this.headW = tf.variable(tf.tensor2d(uniform(H * outputs, bound, random), [H, outputs]), true, 'headW');
-    this.headB = tf.variable(tf.zeros([outputs]), true, 'headB');
+    this.headB = tf.variable(tf.zeros(members > 1 ? [members, outputs] : [outputs]), true, 'headB');
   }
 
   /** The trainable variables, in a fixed order. */
@@ -152,14 +193,15 @@ export class TrainableNetwork {
     ];
   }
 
-  /** One cell step on the active rows: `xProj` and `hProj` already hold their biases. */
+  /** One cell step on the active rows: `xProj` already holds its bias. */
   private cellStep(
     xProj: tf.Tensor2D,
     h: tf.Tensor2D,
     c: tf.Tensor2D | undefined,
-    layer: LayerVariables,
+    wHh: tf.Tensor2D,
+    bHh: tf.Tensor1D,
   ): { h: tf.Tensor2D; c?: tf.Tensor2D } {
-    const hProj = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D;
+    const hProj = tf.add(tf.matMul(h, wHh), bHh) as tf.Tensor2D;
     switch (this.shape.cell) {
       case 'rnn':
         return { h: tf.tanh(tf.add(xProj, hProj)) as tf.Tensor2D };
@@ -196,8 +238,9 @@ export class TrainableNetwork {
     let last: tf.Tensor2D | undefined;
     this.layers.forEach((layer, k) => {
       const deepest = k === this.layers.length - 1;
+      const { wIh, wHh } = maskedKernels(layer);
       // The input projection of every step of the layer at once; only h·W_hhᵀ stays in the loop.
-      const xProj = tf.add(tf.matMul(input, layer.wIh), layer.bIh) as tf.Tensor2D;
+      const xProj = tf.add(tf.matMul(input, wIh), layer.bIh) as tf.Tensor2D;
       let h: tf.Tensor2D = tf.zeros([rows, H]);
       let c: tf.Tensor2D | undefined = this.shape.cell === 'lstm' ? tf.zeros([rows, H]) : undefined;
       const outputs: tf.Tensor2D[] = [];
@@ -211,7 +254,7 @@ export class TrainableNetwork {
         const running = active === rows;
         const hIn = running ? h : h.slice([0, 0], [active, H]);
         const cIn = c && (running ? c : c.slice([0, 0], [active, H]));
-        const next = this.cellStep(x, hIn, cIn, layer);
+        const next = this.cellStep(x, hIn, cIn, wHh, layer.bHh as tf.Tensor1D);
         if (!deepest) outputs.push(next.h);
         // Rows that have ended keep their final state unchanged.
         h = running ? next.h : tf.concat([next.h, h.slice([active, 0], [rows - active, H])], 0);
@@ -224,14 +267,25 @@ export class TrainableNetwork {
     return last as tf.Tensor2D;
   }
 
-  /** Head logits `[rows, outputs]` of a batch. Call inside `tf.tidy`. */
-  logits(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
+  /**
+   * Each member's head logits `[rows · members, outputs]` (row r's members at r·members …), what training
+   * takes the loss of; with one member, the head logits `[rows, outputs]`. Call inside `tf.tidy`.
+   */
+  memberLogits(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
     let hidden = this.encode(batch, dropout);
     if (dropout && dropout.output > 0) {
       const mask = dropoutMask(hidden.size, dropout.output, dropout.random);
       hidden = tf.mul(hidden, tf.tensor2d(mask, hidden.shape));
     }
-    return tf.add(tf.matMul(hidden, this.headW), this.headB);
+    return this.members > 1
+      ? memberLogits(hidden, this.headW as tf.Tensor2D, this.headB as tf.Tensor2D)
+      : tf.add(tf.matMul(hidden, this.headW), this.headB);
+  }
+
+  /** Head logits `[rows, outputs]` of a batch (the mean of the members'), what the exported package computes. Call inside `tf.tidy`. */
+  logits(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
+    const logits = this.memberLogits(batch, dropout);
+    return this.members > 1 ? meanOverMembers(logits, this.members) : logits;
   }
 
   /** Copies the current weights out (for early stopping's best checkpoint). */
@@ -253,25 +307,43 @@ export class TrainableNetwork {
    */
   stateDict(): TensorMap {
     const { vocabSize, embed, hiddenSize: H, outputs } = this.shape;
-    const read = (v: tf.Variable) => v.dataSync() as Float32Array;
+    const read = (v: tf.Tensor) => v.dataSync() as Float32Array;
     const tensors: TensorMap = new Map();
     const table = this.pretrained ? this.pretrained.table() : read(this.embedding as tf.Variable).slice();
     tensors.set('embedding.weight', { shape: [vocabSize, embed], data: table });
     this.layers.forEach((layer, k) => {
       const [input, G] = layer.wIh.shape;
-      tensors.set(`rnn.weight_ih_l${k}`, { shape: [G, input], data: transpose(read(layer.wIh), input, G) });
-      tensors.set(`rnn.weight_hh_l${k}`, { shape: [G, H], data: transpose(read(layer.wHh), H, G) });
+      const { wIh, wHh } = tf.tidy(() => maskedKernels(layer));
+      tensors.set(`rnn.weight_ih_l${k}`, { shape: [G, input], data: transpose(read(wIh), input, G) });
+      tensors.set(`rnn.weight_hh_l${k}`, { shape: [G, H], data: transpose(read(wHh), H, G) });
+      if (layer.ihMask) wIh.dispose();
+      if (layer.hhMask) wHh.dispose();
       tensors.set(`rnn.bias_ih_l${k}`, { shape: [G], data: read(layer.bIh).slice() });
       tensors.set(`rnn.bias_hh_l${k}`, { shape: [G], data: read(layer.bHh).slice() });
     });
-    tensors.set('head.weight', { shape: [outputs, H], data: transpose(read(this.headW), H, outputs) });
-    tensors.set('head.bias', { shape: [outputs], data: read(this.headB).slice() });
+    // Several members' heads fold into one that averages their logits: weights ÷ members, biases' mean.
+    // (With one member both are copied unchanged.)
+    const M = this.members;
+    const headWeight = transpose(read(this.headW), H, outputs).map((w) => w / M);
+    const headBias = new Float32Array(outputs);
+    read(this.headB).forEach((b, i) => {
+      headBias[i % outputs] += b / M;
+    });
+    tensors.set('head.weight', { shape: [outputs, H], data: headWeight });
+    tensors.set('head.bias', { shape: [outputs], data: headBias });
     return tensors;
   }
 
   /** Releases the variables. */
   dispose(): void {
     tf.dispose(this.variables());
+    tf.dispose(this.layers.flatMap((l) => [l.ihMask, l.hhMask].filter((m) => m !== undefined)));
     this.pretrained?.dispose();
   }
+}
+
+/** A layer's kernels with its members' masks applied (the variables themselves with one member). */
+function maskedKernels(layer: LayerVariables): { wIh: tf.Tensor2D; wHh: tf.Tensor2D } {
+  const apply = (w: tf.Variable, mask?: tf.Tensor2D) => (mask ? tf.mul(w, mask) : w) as tf.Tensor2D;
+  return { wIh: apply(layer.wIh, layer.ihMask), wHh: apply(layer.wHh, layer.hhMask) };
 }

@@ -95,6 +95,27 @@ export const CANDIDATES: Candidate[] = [
     hidden: 128,
     dataWeights: [2, 2, 2],
   },
+  { ...RECIPE, ...FEEDS, name: 'sentiment-gru-feeds-x2', cell: 'gru', embed: 64, hidden: 128, members: 2 },
+  { ...RECIPE, ...FEEDS, name: 'sentiment-gru-feeds-x4', cell: 'gru', embed: 64, hidden: 128, members: 4 },
+  {
+    ...RECIPE,
+    ...FEEDS,
+    name: 'sentiment-gru-feeds-x2-separate',
+    cell: 'gru',
+    embed: 64,
+    hidden: 128,
+    members: 2,
+    separateInputs: true,
+  },
+  {
+    ...RECIPE,
+    ...FEEDS,
+    name: 'sentiment-gru-160-feeds-x2',
+    cell: 'gru',
+    embed: 64,
+    hidden: 160,
+    members: 2,
+  },
 ];
 
 /** Notes on the choice, shown in the card. */

@@ -33,8 +33,10 @@ const cells = (sets: Record<BenchmarkSet, MetricsWithIntervals>) =>
   BENCHMARK_SETS.map((s) => cell(sets[s])).join(' | ');
 const prefixCells = (p: readonly PrefixAccuracy[]) =>
   p.map((x) => formatWithInterval(x.accuracy, x.interval)).join(' | ');
-const title = (c: CandidateSummary) =>
-  `${c.name} (${c.options.cell.toUpperCase()} ${c.options.embed}/${c.options.hidden})`;
+/** "GRU 64/128", or "GRU 64/128 = 2 × 64" for an ensemble of members folded into one cell. */
+const shapeOf = (o: CandidateSummary['options']) =>
+  `${o.cell.toUpperCase()} ${o.embed}/${o.hidden}${(o.members ?? 1) > 1 ? ` = ${o.members} × ${o.hidden / o.members}` : ''}`;
+const title = (c: CandidateSummary) => `${c.name} (${shapeOf(c.options)})`;
 
 /** File name of the hand-written feed-like training messages (model/data/). */
 const FEED_TRAIN_NAME = basename(FEED_TRAIN_FILE);
@@ -143,7 +145,7 @@ function crossValidationSection(cv: CrossValidation, s: CandidateSummary): strin
     `| ${cv.folds.indexOf(f) + 1} | ${files.map((x) => `${pct(f.byFile[x].accuracy)} (${f.byFile[x].n})`).join(' | ')} | ${pct(f.accuracy)} (${f.n}) | ${f.bestEpoch} / ${f.epochsRun} | ${f.trainSeconds.toFixed(0)} |`;
   const texts = cv.folds.reduce((n, f) => n + f.n, 0);
   const fileList = files.map((f) => CV_FILE_TITLES[f] ?? f).join(', ');
-  return `${cv.k}-fold cross-validation of the shipped recipe (${o.cell.toUpperCase()} ${o.embed}/${o.hidden}, seed ${o.seed}) on all
+  return `${cv.k}-fold cross-validation of the shipped recipe (${shapeOf(o)}, seed ${o.seed}) on all
 ${texts} labelled training texts (${fileList}): a hash of each text puts it in one fold; each fold is held out once, the
 model is trained on the rest of every file (their validation-split texts stop early), and the held-out fold is scored
 through the serving engine. Mean ± sd over the folds, with the 95% t interval of the mean. The P&L row is the figure comparable

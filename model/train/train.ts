@@ -25,6 +25,7 @@ import {
   type LabelledBatch,
   makeBatches,
 } from './examples.js';
+import { meanOverMembers } from './members.js';
 import { TrainableNetwork } from './network.js';
 import type { PretrainedSpec } from './pretrainedInput.js';
 import { baseTable, lexiconValence, PRIOR_COLUMNS, pretrainedVocabulary } from './priors.js';
@@ -44,6 +45,13 @@ export interface TrainOptions extends ReadOptions, AugmentOptions {
   layers?: number;
   /** Hidden size H. @default 128 */
   hidden?: number;
+  /**
+   * An ensemble of this many cells of H / members units each, trained side by side on their own losses and
+   * folded into one cell of H units (model/train/members.ts). @default 1
+   */
+  members?: number;
+  /** With members: each reads its own `embed / members` input columns (fully separate members). @default false */
+  separateInputs?: boolean;
   /** Embedding size E. @default 64 */
   embed?: number;
   /** Most epochs (early stopping usually ends sooner). @default 12 */
@@ -122,6 +130,8 @@ export const DEFAULT_TRAIN_OPTIONS = {
   cell: 'gru' as CellKind,
   layers: 1,
   hidden: 128,
+  members: 1,
+  separateInputs: false,
   embed: 64,
   epochs: 12,
   seed: 42,
@@ -179,6 +189,11 @@ function validate(o: ResolvedTrainOptions): void {
   positiveInt('layers', o.layers);
   positiveInt('hidden', o.hidden);
   positiveInt('embed', o.embed);
+  positiveInt('members', o.members);
+  if (o.hidden % o.members !== 0)
+    throw new ConfigError(`--members must divide --hidden (${o.hidden}), got ${o.members}`);
+  if (o.separateInputs && o.embed % o.members !== 0)
+    throw new ConfigError(`separateInputs: --members must divide --embed (${o.embed}), got ${o.members}`);
   positiveInt('epochs', o.epochs);
   positiveInt('batch-size', o.batchSize);
   if (!['rnn', 'lstm', 'gru'].includes(o.cell))
@@ -225,16 +240,21 @@ function trainStep(
   return tf.tidy(() => {
     let predicted: ArrayLike<number> = [];
     const { value, grads } = tf.variableGrads(() => {
-      const logits = net.logits(batch, { embed: o.embedDropout, output: o.outputDropout, random });
+      // Each member's loss (the mean over members), and the accuracy of their mean, the served logit.
+      const members = o.members;
+      const perMember = net.memberLogits(batch, { embed: o.embedDropout, output: o.outputDropout, random });
+      const logits = members > 1 ? meanOverMembers(perMember, members) : perMember;
+      const targets =
+        members > 1 ? labels.flatMap((label) => new Array<number>(members).fill(label)) : labels;
       // Read inside: variableGrads disposes every intermediate tensor when it returns.
       predicted = sigmoid
         ? Array.from(logits.dataSync(), (l) => (l > 0 ? 1 : 0))
         : logits.argMax(1).dataSync();
       return sigmoid
-        ? (tf.losses.sigmoidCrossEntropy(tf.tensor2d(labels, [labels.length, 1]), logits) as tf.Scalar)
+        ? (tf.losses.sigmoidCrossEntropy(tf.tensor2d(targets, [targets.length, 1]), perMember) as tf.Scalar)
         : (tf.losses.softmaxCrossEntropy(
-            tf.oneHot(tf.tensor1d(labels, 'int32'), net.shape.outputs),
-            logits,
+            tf.oneHot(tf.tensor1d(targets, 'int32'), net.shape.outputs),
+            perMember,
           ) as tf.Scalar);
     }, net.variables());
     // Clip by global norm (exploding gradients of recurrent networks): g ← g · min(1, clip / ‖g‖₂).
@@ -366,6 +386,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       numLayers: o.layers,
       outputs,
       pretrained,
+      members: o.members,
+      separateInputs: o.separateInputs,
     },
     random,
   );

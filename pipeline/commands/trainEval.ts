@@ -30,6 +30,8 @@ export interface TrainFlags {
   cell: string;
   layers?: string;
   hidden?: string;
+  members?: string;
+  separateInputs?: boolean;
   embed?: string;
   epochs?: string;
   seed?: string;
@@ -54,6 +56,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       cell: flags.cell as CellKind,
       layers: number('layers', flags.layers),
       hidden: number('hidden', flags.hidden),
+      members: number('members', flags.members),
+      separateInputs: flags.separateInputs,
       embed: number('embed', flags.embed),
       epochs: number('epochs', flags.epochs),
       seed: flags.seed === undefined ? undefined : Number(flags.seed),

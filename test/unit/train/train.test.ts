@@ -84,6 +84,44 @@ describe('train', () => {
     );
   });
 
+  it('folds an ensemble of members into one plain package the engine reproduces', async () => {
+    const out = join(dir, 'members');
+    const result = await tiny(out, 'gru', 5, { members: 2, layers: 2 });
+    assert.ok(result.servingDifference < 1e-4, `serving difference ${result.servingDifference}`);
+    const model = await loadModelPackage(out);
+    assert.equal(model.config.hiddenSize, 8);
+    // [3H, in] kernels, PyTorch layout: a row is a unit of a gate, a column an input unit. Member 0 is units
+    // 0–3 and member 1 units 4–7; the weights between them are zero, those within are not.
+    const blocks = (m: { shape: number[]; data: Float32Array }) => {
+      let across = 0;
+      let within = 0;
+      m.data.forEach((w, i) => {
+        const [unit, input] = [Math.floor(i / m.shape[1]) % 8, i % m.shape[1]];
+        if (unit < 4 === input < 4) within += Math.abs(w);
+        else across += Math.abs(w);
+      });
+      return { across, within };
+    };
+    for (const m of [
+      model.weights.layers[0].weightHh,
+      model.weights.layers[1].weightHh,
+      model.weights.layers[1].weightIh,
+    ]) {
+      const { across, within } = blocks(m);
+      assert.equal(across, 0);
+      assert.ok(within > 0);
+    }
+    assert.match(
+      await readFile(join(out, 'MODEL_CARD.md'), 'utf8'),
+      /ensemble \(folded at export\) \| 2 GRUs of 4 units, each with its own head and loss/,
+    );
+    await assert.rejects(
+      tiny(join(dir, 'members-3'), 'gru', 5, { members: 3 }),
+      (error) =>
+        error instanceof ConfigError && error.message === '--members must divide --hidden (8), got 3',
+    );
+  });
+
   for (const cell of ['rnn', 'lstm'] as const) {
     it(`saves ${cell} weights that tf.layers predicts identically (PyTorch → Keras layout)`, async () => {
       const out = join(dir, `layers-${cell}`);

@@ -26,9 +26,9 @@ describe('members (an ensemble folded into one network)', () => {
       const headB = tf.tensor2d([0.1, -0.2], [2, 1]);
       const logits = memberLogits(hidden, headW, headB);
       const expected = [1 * 0.5 - 2 + 0.1, 3 * 2 + 4 * 0.25 - 0.2, 5 * 0.5 - 6 + 0.1, 7 * 2 + 8 * 0.25 - 0.2];
-      Array.from(logits.dataSync()).forEach((l, i) =>
-        assert.ok(Math.abs(l - expected[i]) < 1e-6, `${l} vs ${expected[i]}`),
-      );
+      Array.from(logits.dataSync()).forEach((l, i) => {
+        assert.ok(Math.abs(l - expected[i]) < 1e-6, `${l} vs ${expected[i]}`);
+      });
       const mean = Array.from(meanOverMembers(logits, 2).dataSync());
       assert.ok(Math.abs(mean[0] - (expected[0] + expected[1]) / 2) < 1e-6);
       assert.ok(Math.abs(mean[1] - (expected[2] + expected[3]) / 2) < 1e-6);
@@ -67,7 +67,9 @@ describe('members (an ensemble folded into one network)', () => {
     });
     net.restore(weights);
     const after = member0();
-    before.forEach((l, i) => assert.ok(Math.abs(l - after[i]) < 1e-6, `row ${i}: ${l} → ${after[i]}`));
+    before.forEach((l, i) => {
+      assert.ok(Math.abs(l - after[i]) < 1e-6, `row ${i}: ${l} → ${after[i]}`);
+    });
     net.dispose();
   });
 
@@ -99,7 +101,9 @@ describe('members (an ensemble folded into one network)', () => {
     });
     net.restore(weights);
     const after = member0();
-    before.forEach((l, i) => assert.ok(Math.abs(l - after[i]) < 1e-6, `row ${i}: ${l} → ${after[i]}`));
+    before.forEach((l, i) => {
+      assert.ok(Math.abs(l - after[i]) < 1e-6, `row ${i}: ${l} → ${after[i]}`);
+    });
     net.dispose();
   });
 

@@ -10,6 +10,8 @@
 #       CV_JOBS=N   folds trained at once (default 1)
 #       CV_LOCK=0   without the heavy-run lock (the folds yield the CPU anyway; default 1: the lock per fold)
 #       CV_COLLECT_ONLY=1  only summarise the fold files (e.g. with EPOCHS below the limit they were trained to)
+#       CV_CANDIDATE=NAME  the recipe of candidate NAME instead (after scripts/model.sh candidate NAME), same folds, into
+#                          data/cache/cv/NAME/ and its summary.json, not the card
 #   scripts/model.sh candidate NAME  one candidate only (into data/cache/candidates/NAME, which the full run reuses)
 #   scripts/model.sh seed NAME N     candidate NAME under seed N (into data/cache/seeds/NAME-seedN), a seed study
 #                                    outside the choice
@@ -24,16 +26,17 @@ done
 SHIPPED=(node --import tsx model/train/shipped.ts)
 case "${1:-}" in
   cv) # One fold per process, by default each under the heavy-run lock, so other heavy runs can go between folds.
-    K="${2:-10}" EPOCHS="${3:-}" JOBS="${CV_JOBS:-1}"
-    mkdir -p data/cache/cv
+    K="${2:-10}" EPOCHS="${3:-}" JOBS="${CV_JOBS:-1}" LOGS="data/cache/cv${CV_CANDIDATE:+/$CV_CANDIDATE}"
+    mkdir -p "$LOGS"
+    [ -z "${CV_CANDIDATE:-}" ] || SHIPPED+=(--cv-candidate "$CV_CANDIDATE")
     fold() { # At nice 19 in a session of its own: the kernel's autogroups make nice count only within a session,
       # so the fold's session is set to nice 19 too (where the kernel allows it).
       local lock=()
       [ "${CV_LOCK:-1}" = 0 ] || lock=(flock /tmp/rnnstream-heavy.lock)
       setsid -w bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec "$@"' fold "${lock[@]}" \
         nice -n 19 "${SHIPPED[@]}" --cv "$K" --cv-fold "$1" ${EPOCHS:+--cv-epochs "$EPOCHS"} \
-        >"data/cache/cv/fold-$1.log" 2>&1 || { echo "model: cv fold $1 failed, see data/cache/cv/fold-$1.log" >&2; return 1; }
-      tail -n 1 "data/cache/cv/fold-$1.log"
+        >"$LOGS/fold-$1.log" 2>&1 || { echo "model: cv fold $1 failed, see $LOGS/fold-$1.log" >&2; return 1; }
+      tail -n 1 "$LOGS/fold-$1.log"
     }
     if [ "${CV_COLLECT_ONLY:-0}" != 1 ]; then
       for ((i = 0; i < K; i++)); do

@@ -307,6 +307,7 @@ async function main(): Promise<void> {
       'card-only': { type: 'boolean', default: false },
       candidate: { type: 'string' },
       seed: { type: 'string' },
+      'cv-candidate': { type: 'string' },
       'list-candidates': { type: 'boolean', default: false },
     },
   });
@@ -323,32 +324,44 @@ async function main(): Promise<void> {
   if (values.cv) {
     const metrics = await read();
     const k = Number(values.cv);
-    const work = join(cache, 'cv');
+    // A candidate's recipe instead of the shipped one (CV_CANDIDATE=NAME scripts/model.sh cv): the same folds,
+    // its own folder, a summary beside them and nothing in the card.
+    const other = values['cv-candidate'];
+    if (other && !existsSync(join(cache, 'candidates', other, 'summary.json')))
+      throw new ConfigError(
+        `--cv-candidate: ${other} is not trained: run scripts/model.sh candidate ${other} first`,
+      );
+    const subject = other
+      ? (JSON.parse(
+          await readFile(join(cache, 'candidates', other, 'summary.json'), 'utf8'),
+        ) as CandidateSummary)
+      : metrics.shipped;
+    const work = other ? join(cache, 'cv', other) : join(cache, 'cv');
     if (values['cv-fold'] !== undefined) {
       // One fold per process (scripts/model.sh cv takes the heavy-run lock per fold).
-      const epochs = Number(values['cv-epochs'] ?? metrics.shipped.options.epochs);
-      const { data: _d, out: _o, fold: _f, progress: _p, ...recipe } = metrics.shipped.options;
+      const epochs = Number(values['cv-epochs'] ?? subject.options.epochs);
+      const { data: _d, out: _o, fold: _f, progress: _p, ...recipe } = subject.options;
       const index = Number(values['cv-fold']);
-      const fold = await runFold(
-        { ...recipe, data: metrics.shipped.options.data, out: '', epochs },
-        k,
-        index,
-        work,
-      );
+      const fold = await runFold({ ...recipe, data: subject.options.data, out: '', epochs }, k, index, work);
       console.log(`model: cv fold ${index + 1}/${k}: accuracy ${pct(fold.accuracy)}%`);
       return;
     }
-    metrics.cv = await collectFolds(k, work, values['cv-epochs'] ? Number(values['cv-epochs']) : undefined);
+    const cv = await collectFolds(k, work, values['cv-epochs'] ? Number(values['cv-epochs']) : undefined);
+    const pl = cv.byFile[PL_SENTENCES] ?? cv;
+    const line = `${k}-fold accuracy of ${subject.name} (≤ ${cv.epochs} epochs): P&L sentences ${pct(pl.accuracy.mean)} ± ${pct(pl.accuracy.sd)}% [${pct(pl.accuracy.interval[0])}, ${pct(pl.accuracy.interval[1])}], all ${pct(cv.accuracy.mean)} ± ${pct(cv.accuracy.sd)}%`;
+    if (other) {
+      await writeFile(join(work, 'summary.json'), `${JSON.stringify(cv, null, 1)}\n`);
+      console.log(`model: ${line}`);
+      return;
+    }
+    metrics.cv = cv;
     await writeCard(out, metrics);
     // Every fold's figures under each epoch limit it reached, beside the summary of the one chosen.
     await writeFile(
       join(out, CV_FOLDS_FILE),
       `${JSON.stringify({ k, folds: await readFolds(k, work) }, null, 1)}\n`,
     );
-    const pl = metrics.cv.byFile[PL_SENTENCES] ?? metrics.cv;
-    console.log(
-      `model: ${k}-fold accuracy (≤ ${metrics.cv.epochs} epochs): P&L sentences ${pct(pl.accuracy.mean)} ± ${pct(pl.accuracy.sd)}%, all ${pct(metrics.cv.accuracy.mean)} ± ${pct(metrics.cv.accuracy.sd)}%`,
-    );
+    console.log(`model: ${line}`);
     return;
   }
   if (values.cost) {

@@ -59,8 +59,9 @@ const FEEDS = { feeds: true, dataWeights: [2, 1, 2] };
 /**
  * The candidates `make model` trains and chooses from (see {@link RECIPE_NOTES}): the cell (an LSTM 64/112
  * has the serving cost of the GRU 64/128: 3·128² ≈ 4·112² hidden-to-hidden multiply-adds), the width (a GRU
- * 160 stays within 1.3× the serving cost), the feed-like training messages, a weight average and the
- * weight of the P&L sentences.
+ * 160 stays within 1.3× the serving cost), the feed-like training messages, a weight average, the
+ * weight of the P&L sentences, ensembles of members folded into one cell (model/train/members.ts), dropout,
+ * the learning rate and the input width (a 96-wide table over fewer words stays under 16 MB).
  */
 export const CANDIDATES: Candidate[] = [
   { ...RECIPE, name: 'sentiment-gru', cell: 'gru', embed: 64, hidden: 128 },

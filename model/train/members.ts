@@ -46,8 +46,12 @@ export function memberLogits(hidden: tf.Tensor2D, headW: tf.Tensor2D, headB: tf.
   return tf.reshape(tf.add(tf.transpose(perMember, [1, 0, 2]), headB), [rows * members, outputs]);
 }
 
-/** The mean over members of {@link memberLogits}' output: `[rows, outputs]`, what the folded head computes. */
+/**
+ * The mean over members of {@link memberLogits}' output: `[rows, outputs]`, what the folded head computes.
+ * With one member, the logits themselves (the same tensor, so a single network trains exactly as before).
+ */
 export const meanOverMembers = (logits: tf.Tensor2D, members: number): tf.Tensor2D => {
+  if (members === 1) return logits;
   const [n, outputs] = logits.shape;
   return tf.mean(tf.reshape(logits, [n / members, members, outputs]), 1);
 };

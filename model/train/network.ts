@@ -284,8 +284,7 @@ export class TrainableNetwork {
 
   /** Head logits `[rows, outputs]` of a batch (the mean of the members'), what the exported package computes. Call inside `tf.tidy`. */
   logits(batch: PackedBatch, dropout?: DropoutPlan): tf.Tensor2D {
-    const logits = this.memberLogits(batch, dropout);
-    return this.members > 1 ? meanOverMembers(logits, this.members) : logits;
+    return meanOverMembers(this.memberLogits(batch, dropout), this.members);
   }
 
   /** Copies the current weights out (for early stopping's best checkpoint). */

@@ -220,6 +220,10 @@ export interface ShippedMetrics {
   servingCost?: { backend: string; previous: ServingCost; shipped: ServingCost; ratio: number };
 }
 
+/** The summary.json of a trained candidate's folder. */
+const readSummary = async (dir: string) =>
+  JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as CandidateSummary;
+
 /** Trains a candidate into `dir`, or reuses the run there when its options are the same. */
 async function candidate(
   c: Candidate,
@@ -231,7 +235,7 @@ async function candidate(
   const { feeds: _feeds, ...options } = c;
   const wanted = { ...options, data: trainData(c, cache), out: dir, glove: cache };
   if (existsSync(summaryPath)) {
-    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as CandidateSummary;
+    const summary = await readSummary(dir);
     const same = Object.entries(wanted).every(
       ([k, v]) => JSON.stringify(summary.options[k as keyof TrainOptions]) === JSON.stringify(v),
     );
@@ -333,11 +337,7 @@ async function main(): Promise<void> {
       throw new ConfigError(
         `--cv-candidate: ${other} is not trained: run scripts/model.sh candidate ${other} first`,
       );
-    const subject = other
-      ? (JSON.parse(
-          await readFile(join(cache, 'candidates', other, 'summary.json'), 'utf8'),
-        ) as CandidateSummary)
-      : metrics.shipped;
+    const subject = other ? await readSummary(join(cache, 'candidates', other)) : metrics.shipped;
     const work = other ? join(cache, 'cv', other) : join(cache, 'cv');
     if (values['cv-fold'] !== undefined) {
       // One fold per process (scripts/model.sh cv takes the heavy-run lock per fold).

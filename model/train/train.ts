@@ -241,11 +241,9 @@ function trainStep(
     let predicted: ArrayLike<number> = [];
     const { value, grads } = tf.variableGrads(() => {
       // Each member's loss (the mean over members), and the accuracy of their mean, the served logit.
-      const members = o.members;
       const perMember = net.memberLogits(batch, { embed: o.embedDropout, output: o.outputDropout, random });
-      const logits = members > 1 ? meanOverMembers(perMember, members) : perMember;
-      const targets =
-        members > 1 ? labels.flatMap((label) => new Array<number>(members).fill(label)) : labels;
+      const logits = meanOverMembers(perMember, o.members);
+      const targets = labels.flatMap((label) => new Array<number>(o.members).fill(label));
       // Read inside: variableGrads disposes every intermediate tensor when it returns.
       predicted = sigmoid
         ? Array.from(logits.dataSync(), (l) => (l > 0 ? 1 : 0))

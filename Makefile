@@ -6,9 +6,11 @@ RNNSTREAM := node bin/rnnstream.js
 
 .PHONY: demo test test-unit test-integration test-fault lint format build install services services-down data model model-cv bench bench-quick bench-e2e bench-gpu clean
 
-# Dependencies (npm ci also builds dist/ through `prepare`). Re-run when the lockfile changes.
+# Dependencies (npm ci also builds dist/ through `prepare`). Re-run when the lockfile changes. The CPU binaries
+# of onnxruntime-node are inside its package: its install script must never download CUDA. .npmrc says so for a
+# plain `npm ci`, through a project config npm 11 warns it will stop passing on; the variable says it for make.
 node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund
+	ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 	@touch $@
 
 install: node_modules/.package-lock.json

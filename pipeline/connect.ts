@@ -47,8 +47,6 @@ export async function openSource(
     return new FileSource({
       paths: [path],
       format: options.inputFormat,
-      // `run` reads every file as --input-format lines; replay reads `.csv` paths as CSV.
-      csvByExtension: false,
       maxInFlight: options.maxInFlight,
       maxLineBytes: maxLineBytesFor(options.maxValueBytes),
     });

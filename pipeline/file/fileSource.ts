@@ -1,7 +1,7 @@
 /**
  * The file and stdin source of `run` and `replay`: files read one after the other, each as JSON lines
- * (`{"key","text","end"?,"id"?}`), `key<TAB>text` lines (`text` format) or, with `csvByExtension`, CSV for
- * `.csv` paths ({@link lineRecords}, {@link csvRecords}).
+ * (`{"key","text","end"?,"id"?}`), `key<TAB>text` lines (`text` format) or, for `.csv` paths, CSV with
+ * `key` and `text` columns ({@link lineRecords}, {@link csvRecords}).
  *
  * Positions are `(file:PATH | stdin, partition 0, i × 2^40 + line or row index)` for the i-th file: for
  * one file just the line index, and for several one increasing offset sequence, so a key's fence set by a
@@ -34,8 +34,6 @@ export interface FileSourceOptions {
   paths: string[];
   /** `json`: the line is the value (its `key` field is the key); `text`: `key<TAB>text`. @default 'json' */
   format?: 'json' | 'text';
-  /** Reads paths ending in `.csv` as CSV with `key` and `text` columns (replay's inputs). @default true */
-  csvByExtension?: boolean;
   /** Un-acked records before reading pauses (backpressure). @default 10000 */
   maxInFlight?: number;
   /** Longest line kept (longer: cut, then refused by the decoder as too large). @default 1 MiB */
@@ -47,7 +45,6 @@ export interface FileSourceOptions {
 /** Defaults of {@link FileSourceOptions}. */
 export const DEFAULT_FILE_SOURCE = {
   format: 'json',
-  csvByExtension: true,
   maxInFlight: 10_000,
   maxLineBytes: 1 << 20,
 } as const;
@@ -99,7 +96,7 @@ export class FileSource implements Source {
   }
 
   async #readOne(index: number, path: string): Promise<void> {
-    const { format, csvByExtension, maxLineBytes, resumeAfter } = this.#options;
+    const { format, maxLineBytes, resumeAfter } = this.#options;
     const skipThrough = resumeAfter?.get(index) ?? -1n;
     const signal = this.#stopped.signal;
     const where = {
@@ -109,7 +106,7 @@ export class FileSource implements Source {
       signal,
     };
     const records =
-      csvByExtension && path !== '-' && fileFormat(path, format) === 'csv'
+      path !== '-' && fileFormat(path, format) === 'csv'
         ? csvRecords(path, format, where)
         : lineRecords(path, format, where);
     for await (const record of records) {

@@ -68,16 +68,6 @@ describe('FileSource', () => {
     );
   });
 
-  it('reads a .csv path as lines without csvByExtension (as run does)', async () => {
-    const path = join(work, 'lines.csv');
-    await writeFile(path, 'key,text\nk,hi\n');
-    const records = await readAll(new FileSource({ paths: [path], csvByExtension: false }));
-    assert.deepEqual(
-      records.map((r) => r.value?.toString()),
-      ['key,text', 'k,hi'],
-    );
-  });
-
   it('pauses while maxInFlight records are un-acked and resumes on ack', async () => {
     const path = join(work, 'many.jsonl');
     await writeFile(path, Array.from({ length: 5 }, (_, i) => `{"text":"m${i}"}\n`).join(''));

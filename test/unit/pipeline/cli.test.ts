@@ -133,6 +133,13 @@ describe('rnnstream CLI', () => {
     assert.equal(Buffer.from(dead[0].value, 'base64').toString(), 'not json');
   });
 
+  it('run reads a .csv input as CSV with key and text columns, as replay does', async () => {
+    const input = join(work, 'feed.csv');
+    await writeFile(input, 'key,text\nk1,good movie\nk2,"terrible, just terrible"\nk1,very good\n');
+    const r = cli(['run', '--in', `file:${input}`, '--out', '-', '--model', model, '--log-level', 'silent']);
+    assertThreeOutputs(r, 'k1');
+  });
+
   it('text input format: key<TAB>text lines', () => {
     const r = cli(
       ['run', '--in', '-', '--input-format', 'text', '--model', model, '--log-level', 'silent'],

@@ -10,14 +10,16 @@
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.js';
+import { packageRoot } from '../../core/paths.js';
 import { selectBackend } from '../backend.js';
 import {
   BENCHMARK_SETS,
   benchmarkLexicons,
   benchmarkModel,
+  FEED_TRAIN_FILE,
   type LexiconBenchmark,
   type ModelBenchmark,
   readBenchmarkData,
@@ -176,10 +178,11 @@ const CV_FOLDS_FILE = 'cv-folds.json';
 const TRAIN_FILES = ['uci.jsonl', 'pl-sentences.csv'];
 
 /**
- * The hand-written feed-like training messages (model/data/live-feed-train.README.md), in the repository
- * (paths are relative to it: scripts/model.sh runs from there); after TRAIN_FILES in `dataWeights`.
+ * The hand-written feed-like training messages (model/data/live-feed-train.README.md) as a path relative to
+ * the repository (scripts/model.sh runs from there; a candidate's options record it, and a cached candidate
+ * is reused when they are the same, wherever the repository is); after TRAIN_FILES in `dataWeights`.
  */
-export const FEED_TRAIN = 'model/data/live-feed-train.jsonl';
+export const FEED_TRAIN = relative(packageRoot(), FEED_TRAIN_FILE);
 
 /** A candidate's training files. */
 const trainData = (c: Candidate, cache: string) => [

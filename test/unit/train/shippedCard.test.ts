@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { BENCHMARK_SETS, type ModelBenchmark } from '../../../model/eval/benchmark.js';
 import { calibration } from '../../../model/eval/calibration.js';
 import type { MetricsWithIntervals } from '../../../model/eval/intervals.js';
 import type { CandidateSummary, ShippedMetrics } from '../../../model/train/shipped.js';
-import { renderShippedCard } from '../../../model/train/shippedCard.js';
+import { FEED_TRAIN_REMOVED, feedTrainCount, renderShippedCard } from '../../../model/train/shippedCard.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../model/train/train.js';
 
 const figure = (accuracy: number): MetricsWithIntervals => ({
@@ -153,5 +154,23 @@ describe('shipped model card', () => {
     );
     assert.match(card, /Weighted ×3 in training/);
     assert.match(card, /Trained on UCI \+ P&L sentences and the feed-like training messages/);
+    const kept = feedTrainCount();
+    assert.match(
+      card,
+      new RegExp(`${kept} short messages.*\\(${FEED_TRAIN_REMOVED} of ${kept + FEED_TRAIN_REMOVED}\\)`, 's'),
+    );
+  });
+
+  it("counts the feed-like training file's messages as its README does", async () => {
+    const readme = await readFile(
+      new URL('../../../model/data/live-feed-train.README.md', import.meta.url),
+      'utf8',
+    );
+    const kept = feedTrainCount();
+    assert.match(readme, new RegExp(`: ${kept} short, feed-like English messages`));
+    assert.match(
+      readme,
+      new RegExp(`of the ${kept + FEED_TRAIN_REMOVED} messages written, the ${FEED_TRAIN_REMOVED} `),
+    );
   });
 });

@@ -154,7 +154,14 @@ export async function benchmarkModel(dir: string, data: BenchmarkData): Promise<
  * `val`), through the engine: the same rows for every candidate, whatever else it trained on.
  */
 export async function sentenceValidation(dir: string, data: BenchmarkData): Promise<Metrics> {
-  const rows = [...data.uci, ...data.plSentences].filter((r) => splitOf(r.text) === 'val');
+  return metricsOn(
+    dir,
+    [...data.uci, ...data.plSentences].filter((r) => splitOf(r.text) === 'val'),
+  );
+}
+
+/** A package's figures on labelled texts, through the engine. */
+export async function metricsOn(dir: string, rows: LabelledText[]): Promise<Metrics> {
   return computeMetrics((await scoreTexts(await loadModelPackage(dir), rows)).probs, truthOf(rows));
 }
 

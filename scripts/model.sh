@@ -17,6 +17,7 @@
 #                                    outside the choice
 #   scripts/model.sh curve PERCENT   the shipped recipe on PERCENT% of the P&L training sentences (into
 #                                    data/cache/curve/PERCENT): a learning curve outside the choice
+#   scripts/model.sh curve           collects the trained points into models/sentiment's metrics.json and card
 #   scripts/model.sh cost OLD_DIR    serving cost per token (wasm) of models/sentiment beside the package OLD_DIR
 #   scripts/model.sh card            re-renders MODEL_CARD.md from models/sentiment/metrics.json
 # Set PREVIOUS=DIR to benchmark an older package beside the new one in the card.
@@ -50,7 +51,7 @@ case "${1:-}" in
     exec "${SHIPPED[@]}" --cv "$K" ${EPOCHS:+--cv-epochs "$EPOCHS"} ;;
   candidate) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh candidate NAME}" ;;
   seed) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh seed NAME N}" --seed "${3:?usage: scripts/model.sh seed NAME N}" ;;
-  curve) exec node --import tsx model/train/learningCurve.ts "${2:?usage: scripts/model.sh curve PERCENT}" ;;
+  curve) exec node --import tsx model/train/learningCurve.ts ${2:+"$2"} ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
   card) exec "${SHIPPED[@]}" --card-only ;;
   "") # Each candidate trains on one core (TF.js wasm runs single-threaded), so MODEL_JOBS run side by side.
@@ -59,5 +60,5 @@ case "${1:-}" in
       sh -c '"$@" --candidate "$0" >"data/cache/candidates/$0.log" 2>&1 || { echo "model: candidate $0 failed, see data/cache/candidates/$0.log" >&2; exit 1; }' {} "${SHIPPED[@]}" ||
       exit 1
     exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;
-  *) echo "usage: scripts/model.sh [candidate NAME | seed NAME N | curve PERCENT | cv [K] [EPOCHS] | cost OLD_DIR | card]" >&2; exit 2 ;;
+  *) echo "usage: scripts/model.sh [candidate NAME | seed NAME N | curve [PERCENT] | cv [K] [EPOCHS] | cost OLD_DIR | card]" >&2; exit 2 ;;
 esac

@@ -161,6 +161,31 @@ describe('shipped model card', () => {
     );
   });
 
+  it('shows the learning curve, one row per share, only when one was collected', () => {
+    assert.doesNotMatch(renderShippedCard(metrics(0.9, 0.79)), /## Learning curve/);
+    const point = (percent: number, test: number, held: number) => ({
+      percent,
+      plTrainSentences: percent * 32,
+      bestEpoch: 3,
+      plTest: figure(test),
+      plHeldOut: { accuracy: held, count: 767, interval: [held - 0.03, held + 0.03] as [number, number] },
+      uciTest: 0.86,
+      liveFeed: 0.95,
+      reviews: 0.81,
+    });
+    const card = renderShippedCard({
+      ...metrics(0.9, 0.79),
+      curve: [point(25, 0.749, 0.748), point(100, 0.754, 0.759)],
+    });
+    const section = card.slice(card.indexOf('## Learning curve'));
+    assert.match(section, /the 767\nP&L sentences that no share trains on/);
+    assert.match(
+      section,
+      /\| 25% \| 800 \| 74\.9 \[70\.9, 78\.9\] \| 74\.8 \[71\.8, 77\.8\] \| 86\.0 \| 95\.0 \| 3 \|/,
+    );
+    assert.match(section, /\| 100% \| 3200 \| 75\.4 /);
+  });
+
   it("counts the feed-like training file's messages as its README does", async () => {
     const readme = await readFile(
       new URL('../../../model/data/live-feed-train.README.md', import.meta.url),

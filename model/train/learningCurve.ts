@@ -1,7 +1,7 @@
 /**
  * `scripts/model.sh curve PERCENT`: a point of the learning curve of the shipped recipe in the number of P&L
- * training sentences. Trains the recipe of the shipped candidate (metrics.json's) on the UCI sentences, the feed-like messages and
- * PERCENT% of the P&L training sentences (the same fixed-seed subsample for a PERCENT, chosen by a hash of
+ * training sentences. Trains the recipe of the shipped candidate (metrics.json's) on its other data (the UCI
+ * sentences, the feed-like messages) and PERCENT% of the P&L training sentences (the same fixed-seed subsample for a PERCENT, chosen by a hash of
  * the text; every validation sentence kept, so early stopping sees the same rows), into
  * `data/cache/curve/PERCENT/`, and prints its P&L accuracy, through the serving engine, on the P&L test split
  * and on validation + test together (about 800 sentences; never trained on at any PERCENT). Outside the

@@ -146,10 +146,10 @@ function curveSection(curve: readonly CurvePoint[], s: CandidateSummary): string
   const row = (p: CurvePoint) =>
     `| ${p.percent}%${p.shippedPackage ? ' (the shipped package)' : ''} | ${p.plTrainSentences} | ${formatWithInterval(p.plTest.accuracy, p.plTest.intervals.accuracy)} | ${formatWithInterval(p.plHeldOut.accuracy, p.plHeldOut.interval)} | ${pct(p.uciTest)} | ${pct(p.liveFeed)} | ${p.bestEpoch} |`;
   return `The shipped recipe (${shapeOf(s.options)}, seed ${s.options.seed}) trained on a share of the P&L
-training sentences and all of its other data (\`scripts/model.sh curve PERCENT\`; the shares are nested subsamples chosen by
-a hash of the text, and every validation sentence is kept for early stopping). Outside the choice of the model.
-Accuracy in %, with 95% intervals, through the serving engine; "P&L val + test" is the ${curve[0].plHeldOut.count}
-P&L sentences that no share trains on.
+training sentences and all of its other data (\`scripts/model.sh curve PERCENT\`; the shares are nested
+subsamples chosen by a hash of the text, and every validation sentence is kept for early stopping). Outside
+the choice of the model. Accuracy in %, with 95% intervals, through the serving engine; "P&L val + test" is
+the ${curve[0].plHeldOut.count} P&L sentences that no share trains on.
 
 | share | P&L training sentences | P&L test split | P&L val + test | UCI test split | live-feed dev | best epoch |
 |---|---|---|---|---|---|---|
@@ -307,8 +307,8 @@ The streaming score after 25/50/75/100% of each text's tokens (the state after t
 ${m.previous ? `| previous model, full reviews | ${prefixCells(m.previous.reviewPrefixAccuracy)} |\n` : ''}
 ## Cross-validation
 ${cv}
-${m.curve ? `\n## Learning curve in P&L training sentences\n${curveSection(m.curve, s)}\n` : ''}
-## Calibration
+
+${m.curve ? `## Learning curve in P&L training sentences\n${curveSection(m.curve, s)}\n\n` : ''}## Calibration
 ![Reliability diagram: observed share of positives against predicted P(positive)](${CALIBRATION_FILE})
 
 Expected calibration error (10 bins): ${ece}.

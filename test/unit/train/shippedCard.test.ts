@@ -178,7 +178,7 @@ describe('shipped model card', () => {
       curve: [point(25, 0.749, 0.748), point(100, 0.754, 0.759)],
     });
     const section = card.slice(card.indexOf('## Learning curve'));
-    assert.match(section, /the 767\nP&L sentences that no share trains on/);
+    assert.match(section, /the 767 P&L sentences that no share trains on/);
     assert.match(
       section,
       /\| 25% \| 800 \| 74\.9 \[70\.9, 78\.9\] \| 74\.8 \[71\.8, 77\.8\] \| 86\.0 \| 95\.0 \| 3 \|/,

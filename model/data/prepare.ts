@@ -47,7 +47,10 @@ export async function readPatternCsv(path: string, source: string): Promise<Prep
 }
 
 /** Writes `label,text` CSV with a header. */
-async function writeCsv(path: string, rows: PreparedText[]): Promise<void> {
+export async function writeCsv(
+  path: string,
+  rows: readonly Pick<PreparedText, 'label' | 'text'>[],
+): Promise<void> {
   const lines = ['label,text', ...rows.map((r) => `${csvField(r.label)},${csvField(r.text)}`)];
   await writeFile(path, `${lines.join('\n')}\n`);
 }

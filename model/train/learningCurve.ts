@@ -15,39 +15,36 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.js';
 import { selectBackend } from '../backend.js';
-import { csvField } from '../data/prepare.js';
+import { writeCsv } from '../data/prepare.js';
 import { splitOf } from '../data/split.js';
 import { benchmarkModel, metricsOn, readBenchmarkData } from '../eval/benchmark.js';
 import { wilson } from '../eval/intervals.js';
 import { loadModelPackage } from '../modelPackage.js';
 import { pct } from './card.js';
-import { CANDIDATES, type CurvePoint, FEED_TRAIN, type ShippedMetrics, writeCard } from './shipped.js';
+import { CANDIDATES, type CurvePoint, readShippedMetrics, trainData, writeCard } from './shipped.js';
+import { PL_SENTENCES } from './shippedCard.js';
 import { train } from './train.js';
 
 /** Whether a P&L training sentence is in the PERCENT% subsample (a hash of the text, so nested: 25% ⊂ 50%). */
 export const inSubsample = (text: string, percent: number) =>
   createHash('sha256').update(`curve:${text}`).digest().readUInt32BE(0) % 100 < percent;
 
-/** The metrics.json of the shipped package in `out`. */
-const readMetrics = async (out: string) =>
-  JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as ShippedMetrics;
-
 /** Trains and scores one point of the curve into `cache/curve/PERCENT/curve.json`. */
 async function trainPoint(percent: number, cache: string, out: string): Promise<void> {
-  const name = (await readMetrics(out)).shipped.name;
+  const name = (await readShippedMetrics(out)).shipped.name;
   const shipped = CANDIDATES.find((c) => c.name === name);
   if (!shipped) throw new ConfigError(`curve: the shipped model ${name} is not one of the candidates`);
   const data = await readBenchmarkData(cache);
   const rows = data.plSentences.filter((r) => splitOf(r.text) !== 'train' || inSubsample(r.text, percent));
   const dir = join(cache, 'curve', String(percent));
   await mkdir(dir, { recursive: true });
-  const plFile = join(dir, 'pl-sentences.csv');
-  const csv = rows.map((r) => `${csvField(r.label)},${csvField(r.text)}`);
-  await writeFile(plFile, `${['label,text', ...csv].join('\n')}\n`);
-  const { name: _name, feeds, ...recipe } = shipped;
+  const plFile = join(dir, PL_SENTENCES);
+  await writeCsv(plFile, rows);
+  const { name: _name, feeds: _feeds, ...recipe } = shipped;
   const result = await train({
     ...recipe,
-    data: [join(cache, 'uci.jsonl'), plFile, ...(feeds ? [FEED_TRAIN] : [])],
+    // The shipped candidate's files, in the order of its data weights, with the subsample for the P&L sentences.
+    data: trainData(shipped, cache).map((f) => (f === join(cache, PL_SENTENCES) ? plFile : f)),
     out: dir,
     glove: cache,
   });
@@ -95,7 +92,7 @@ async function collect(cache: string, out: string): Promise<void> {
     point.shippedPackage =
       (await loadModelPackage(join(root, String(point.percent)))).fingerprint === shipped;
   }
-  const metrics = await readMetrics(out);
+  const metrics = await readShippedMetrics(out);
   await writeCard(out, { ...metrics, curve: points });
   console.log(`curve: ${points.map((p) => `${p.percent}%`).join(', ')} into ${join(out, 'metrics.json')}`);
 }

@@ -181,7 +181,7 @@ export const RECIPE_NOTES = [
 const CV_FOLDS_FILE = 'cv-folds.json';
 
 /** Training files, in the order of `RECIPE.dataWeights`. */
-const TRAIN_FILES = ['uci.jsonl', 'pl-sentences.csv'];
+const TRAIN_FILES = ['uci.jsonl', PL_SENTENCES];
 
 /**
  * The hand-written feed-like training messages (model/data/live-feed-train.README.md) as a path relative to
@@ -190,8 +190,8 @@ const TRAIN_FILES = ['uci.jsonl', 'pl-sentences.csv'];
  */
 export const FEED_TRAIN = relative(packageRoot(), FEED_TRAIN_FILE);
 
-/** A candidate's training files. */
-const trainData = (c: Candidate, cache: string) => [
+/** A candidate's training files, in the order of its `dataWeights`. */
+export const trainData = (c: Candidate, cache: string) => [
   ...TRAIN_FILES.map((f) => join(cache, f)),
   ...(c.feeds ? [FEED_TRAIN] : []),
 ];
@@ -247,6 +247,10 @@ export interface ShippedMetrics {
   packageBytes?: number;
   servingCost?: { backend: string; previous: ServingCost; shipped: ServingCost; ratio: number };
 }
+
+/** The metrics.json of the shipped package in `out`. */
+export const readShippedMetrics = async (out: string) =>
+  JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as ShippedMetrics;
 
 /** The summary.json of a trained candidate's folder. */
 const readSummary = async (dir: string) =>
@@ -353,7 +357,7 @@ async function main(): Promise<void> {
   const cache = values.cache as string;
   const metricsPath = join(out, 'metrics.json');
   await selectBackend('wasm');
-  const read = async () => JSON.parse(await readFile(metricsPath, 'utf8')) as ShippedMetrics;
+  const read = () => readShippedMetrics(out);
 
   if (values.cv) {
     const metrics = await read();

@@ -18,6 +18,8 @@
 #   scripts/model.sh curve PERCENT   the shipped recipe on PERCENT% of the P&L training sentences (into
 #                                    data/cache/curve/PERCENT): a learning curve outside the choice
 #   scripts/model.sh curve           collects the trained points into models/sentiment's metrics.json and card
+#   scripts/model.sh torch-export    the shipped recipe's data as the trainer sees it, for the PyTorch replica of
+#                                    the trainer (data/cache/study; model/study/README.md): a study outside the choice
 #   scripts/model.sh cost OLD_DIR    serving cost per token (wasm) of models/sentiment beside the package OLD_DIR
 #   scripts/model.sh card            re-renders MODEL_CARD.md from models/sentiment/metrics.json
 # Set PREVIOUS=DIR to benchmark an older package beside the new one in the card.
@@ -54,11 +56,12 @@ case "${1:-}" in
   curve) exec node --import tsx model/train/learningCurve.ts ${2:+"$2"} ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
   card) exec "${SHIPPED[@]}" --card-only ;;
+  torch-export) exec node --import tsx model/study/torchExport.ts ;;
   "") # Each candidate trains on one core (TF.js wasm runs single-threaded), so MODEL_JOBS run side by side.
     mkdir -p data/cache/candidates
     "${SHIPPED[@]}" --list-candidates | xargs -P "${MODEL_JOBS:-2}" -I{} \
       sh -c '"$@" --candidate "$0" >"data/cache/candidates/$0.log" 2>&1 || { echo "model: candidate $0 failed, see data/cache/candidates/$0.log" >&2; exit 1; }' {} "${SHIPPED[@]}" ||
       exit 1
     exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;
-  *) echo "usage: scripts/model.sh [candidate NAME | seed NAME N | curve [PERCENT] | cv [K] [EPOCHS] | cost OLD_DIR | card]" >&2; exit 2 ;;
+  *) echo "usage: scripts/model.sh [candidate NAME | seed NAME N | curve [PERCENT] | cv [K] [EPOCHS] | cost OLD_DIR | card | torch-export]" >&2; exit 2 ;;
 esac

@@ -270,7 +270,7 @@ function trainStep(
 }
 
 /** Reads, labels and splits the data; errors name the file and line. */
-async function prepare(o: ResolvedTrainOptions) {
+export async function splitTrainingData(o: ResolvedTrainOptions) {
   const rows = await readLabelledFiles(o.data, o);
   const head: HeadSpec = o.labels
     ? o.labels.length === 2 && inferHead(o.labels).kind === 'sigmoid'
@@ -286,7 +286,7 @@ async function prepare(o: ResolvedTrainOptions) {
 }
 
 /** The vocabulary and, with `glove`, the pretrained input's fixed table. */
-async function vocabularyOf(o: ResolvedTrainOptions, texts: string[]) {
+export async function vocabularyOf(o: ResolvedTrainOptions, texts: string[]) {
   if (!o.glove) {
     const vocab = buildVocabulary(texts, { minCount: o.minCount, maxSize: o.maxVocab, split: o.split });
     return { vocab, pretrained: undefined };
@@ -362,7 +362,7 @@ const testByFile = (data: string[], test: Split['test'], probs: number[][]) =>
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const o = { ...DEFAULT_TRAIN_OPTIONS, ...options } as ResolvedTrainOptions;
   validate(o);
-  const { head, split, weightedTrain } = await prepare(o);
+  const { head, split, weightedTrain } = await splitTrainingData(o);
   const { backend } = await selectBackend(o.backend);
   const random = new SeededRandom(o.seed);
   const { vocab, pretrained } = await vocabularyOf(

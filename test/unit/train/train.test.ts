@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../../core/errors.js';
-import { GLOVE_VECTORS_FILE, GLOVE_WORDS_FILE } from '../../../model/data/glove.js';
 import { evaluate } from '../../../model/eval/evaluate.js';
 import { scoreTokens } from '../../../model/eval/score.js';
 import { loadModelPackage } from '../../../model/modelPackage.js';
 import { type TrainOptions, train } from '../../../model/train/train.js';
 import type { CellKind } from '../../../model/types.js';
+import { tinyPretrained, writeGloveStandIn } from '../../fixtures/glove.js';
 import { adjectiveSentences } from '../../fixtures/sentences.js';
 
 let dir: string;
@@ -179,26 +179,9 @@ describe('train', () => {
 
   it('starts from pretrained vectors and lexicon priors, folded into a plain embedding, deterministically', async () => {
     // A tiny stand-in for GloVe: the training words, plus words the training texts never use.
-    const words = ['the', 'was', 'and', 'good', 'bad', 'film', 'superb', 'dreadful', 'splendid', 'rotten'];
-    const vectors = Float32Array.from({ length: words.length * 4 }, (_, i) => Math.sin(i * 1.7));
     const cache = join(dir, 'glove');
-    await mkdir(cache, { recursive: true });
-    await writeFile(join(cache, GLOVE_WORDS_FILE), JSON.stringify(words));
-    await writeFile(join(cache, GLOVE_VECTORS_FILE), new Uint8Array(vectors.buffer));
-    const pretrained = (out: string) =>
-      train({
-        data: [data],
-        out: join(dir, out),
-        hidden: 8,
-        embed: 6,
-        epochs: 2,
-        batchSize: 8,
-        seed: 5,
-        progress: 'none',
-        glove: cache,
-        split: 'social',
-        maxVocab: 60,
-      });
+    await writeGloveStandIn(cache);
+    const pretrained = (out: string) => train(tinyPretrained(data, cache, join(dir, out)));
     const result = await pretrained('glove-a');
     const model = await loadModelPackage(join(dir, 'glove-a'));
     assert.equal(model.manifest.tokenizer.split, 'social');

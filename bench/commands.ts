@@ -4,6 +4,7 @@
  * place). The implementations are imported only when their own command runs.
  */
 import { type Command, Option } from 'commander';
+import { BACKEND_HELP, BACKEND_NAMES } from '../model/backendNames.js';
 
 /** A command action that imports its bench only when it runs; the bench's exit code becomes the process's. */
 function lazy(load: () => Promise<(flags: never) => Promise<number>>) {
@@ -12,12 +13,14 @@ function lazy(load: () => Promise<(flags: never) => Promise<number>>) {
   };
 }
 
+/** The `--backend` option, with the same choices and help as `run`'s. */
+const backendOption = () => new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES);
+
 /**
- * Adds `kernel`, `pipeline` and `memory` to the `bench` command.
- * @param backendOption makes the CLI's `--backend` option (the same choices and help as `run`'s)
- * @example registerBenchCommands(program.command('bench'), () => new Option('--backend <name>'))
+ * Adds `kernel`, `pipeline` and `memory` to the `bench` command (of `rnnstream`, or of bench/cli.ts).
+ * @example registerBenchCommands(program.command('bench'))
  */
-export function registerBenchCommands(bench: Command, backendOption: () => Option): void {
+export function registerBenchCommands(bench: Command): void {
   bench
     .command('kernel')
     .description('the batched incremental step alone')

@@ -25,12 +25,11 @@ import { loadModelPackage } from '../model/modelPackage.js';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { DEFAULT_RUN_OPTIONS } from '../pipeline/run.js';
-import { parseArgs } from './cli.js';
-import { type EndToEndOptions, endToEndOptions, type Mode } from './e2eOptions.js';
+import { type EndToEndOptions, endToEndFlags, endToEndOptions, type Mode } from './e2eOptions.js';
 import { LatencyProbe, latencies, maxRate } from './e2eProbe.js';
 import { freePort, RNNSTREAM, runJson, TSX, writeTexts } from './e2eProcesses.js';
 import { messageStageMs, type RunTotals, RunUnderTest, stageMs } from './e2eRun.js';
-import { runMain } from './flags.js';
+import { parseFlags, runMain } from './flags.js';
 import { round } from './format.js';
 
 /** What the shipped model's shapes are, for the kernel comparison. */
@@ -414,4 +413,6 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`)
-  runMain(() => benchEndToEnd(endToEndOptions(parseArgs(process.argv.slice(2)))).then(() => 0));
+  runMain(() =>
+    benchEndToEnd(endToEndOptions(parseFlags(endToEndFlags(), process.argv.slice(2)))).then(() => 0),
+  );

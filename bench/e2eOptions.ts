@@ -1,7 +1,7 @@
 /**
  * Options of the end-to-end benchmark (bench/e2e.ts) and their command-line flags.
  */
-
+import { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { BACKEND_NAMES } from '../model/backendNames.js';
 import { type Flags, numberFlag } from './flags.js';
@@ -67,6 +67,37 @@ function listFlag<T extends string>(flags: Flags, name: string, fallback: T[], a
       throw new ConfigError(`--${name}: "${item}" is not one of ${allowed.join(', ')}`);
   }
   return items;
+}
+
+/** The script's flags (bench/e2e.ts's header); values as commander hands them over, read by {@link endToEndOptions}. */
+export function endToEndFlags(): Command {
+  const d = DEFAULT_END_TO_END_OPTIONS;
+  return new Command('bench/e2e.ts')
+    .description('end to end through real Kafka and Redis (bench/e2e.sh runs it)')
+    .option('--out <file>', 'JSON-lines file the results are appended to (required)')
+    .option('--brokers <list>', 'host:port seeds (default KAFKA_BROKERS or 127.0.0.1:9092)')
+    .option('--redis <url>', 'Redis URL (default REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--keys <n>', `active keys (default ${d.keys})`)
+    .option('--messages <n>', `messages pre-filled for the maximum rate (default ${d.messages})`)
+    .option('--seconds <s>', `length of each latency phase (default ${d.seconds})`)
+    .option('--naive-messages <n>', `messages of the naive baseline (default ${d.naiveMessages})`)
+    .option('--ceiling-messages <n>', `messages of Kafka's raw ceiling (default ${d.ceilingMessages})`)
+    .option('--modes <list>', `delivery modes (default ${d.modes.join(',')})`)
+    .option(
+      '--fractions <list>',
+      `latency phases' shares of the maximum rate (default ${d.fractions.join(',')})`,
+    )
+    .option('--partitions <n>', `input partitions (default ${d.partitions})`)
+    .option('--words <n>', `words per text (default ${d.wordsPerText})`)
+    .option('--memory-keys <n>', `keys of the memory part (default ${d.memoryKeys})`)
+    .option('--feed-tick-ms <ms>', `the feed's send interval in the latency phases (default ${d.feedTickMs})`)
+    .option('--skip <list>', 'parts left out: ceiling, kernel, naive, memory')
+    .option(
+      '--compare-backends <list>',
+      `backends whose maximum rate is measured too (default ${d.compareBackends.join(',')})`,
+    )
+    .option('--engine-workers <n>', "the run's engine workers (default: the run's own)")
+    .option('--target-latency-ms <ms>', "the run's latency goal (default: the run's own; 0 = none)");
 }
 
 /** Options from command-line flags. */

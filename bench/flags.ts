@@ -1,11 +1,37 @@
 /**
- * Small helpers shared by the `rnnstream bench …` commands: reading flags (commander hands them over as
- * strings) with messages that name the option, and printing a two-column table.
+ * Small helpers shared by the `rnnstream bench …` commands and the bench scripts: parsing and reading flags
+ * (commander hands them over as strings) with messages that name the option, and printing a two-column table.
  */
+import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 
 /** Flags as commander hands them over: option name (camelCase) → string, boolean or undefined. */
 export type Flags = Record<string, unknown>;
+
+/**
+ * Makes a bench script's command report a mistake (an unknown flag or command, a missing value, a stray
+ * argument) as one {@link ConfigError} line, which {@link runMain} prints, instead of printing it itself;
+ * `--help` prints the help and exits 0. Apply it before adding sub-commands: they inherit it.
+ * @param usage the message when a command is needed and none was given
+ */
+export function reportingMistakes(command: Command, usage = 'see --help'): Command {
+  return command
+    .exitOverride((error) => {
+      if (error.exitCode === 0) process.exit(0);
+      const message = error.code === 'commander.help' ? usage : error.message.replace(/^error: /, '');
+      throw new ConfigError(message.replace(/\s*\n\s*/g, ' '));
+    })
+    .configureOutput({ writeErr: () => {} });
+}
+
+/**
+ * A bench script's flags from its arguments (after the script's name), parsed by its command.
+ * @example const flags = parseFlags(new Command('naive').option('--count <n>'), ['--count', '5']);
+ */
+export function parseFlags(command: Command, argv: readonly string[]): Flags {
+  reportingMistakes(command).parse([...argv], { from: 'user' });
+  return command.opts();
+}
 
 /**
  * A positive number flag (integer unless `integer: false`), or its default when absent.

@@ -7,7 +7,9 @@
  * `node --import tsx bench/kafkaCeiling.ts --brokers H:P --topic T --messages N [--keys 10000]
  * [--value-bytes 160] [--partitions P] [--batch-size 1000] [--timeout-ms MS] [--json]`
  */
+
 import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
 import { Partitioners } from 'kafkajs';
 import { ConfigError } from '../core/errors.js';
 import { createKafkaClient, kafkaLogger } from '../pipeline/kafka/client.js';
@@ -15,8 +17,7 @@ import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { DEFAULT_KAFKA_SOURCE_OPTIONS } from '../pipeline/kafka/source.js';
 import { parseKafkaUri } from '../pipeline/kafka/uri.js';
 import { type Logger, rootLogger } from '../pipeline/logger.js';
-import { parseArgs } from './cli.js';
-import { type Flags, numberFlag, printResult, runMain } from './flags.js';
+import { type Flags, numberFlag, parseFlags, printResult, runMain } from './flags.js';
 import { BENCH_WORDS } from './memorySource.js';
 import { seededRandom } from './random.js';
 
@@ -226,5 +227,21 @@ export async function kafkaCeilingCommand(flags: Flags): Promise<number> {
   return 0;
 }
 
+/** The script's flags (as in the file's header). */
+export function kafkaCeilingFlags(): Command {
+  const d = DEFAULT_KAFKA_CEILING_OPTIONS;
+  return new Command('bench/kafkaCeiling.ts')
+    .description("Kafka's own produce and consume rate on a broker")
+    .option('--brokers <list>', 'host:port seeds (required)')
+    .option('--topic <name>', 'topic to fill and read (required)')
+    .option('--messages <n>', 'messages (required)')
+    .option('--keys <n>', `distinct keys (default ${d.keys})`)
+    .option('--value-bytes <n>', `bytes per value (default ${d.valueBytes})`)
+    .option('--partitions <n>', "partitions of a created topic (default: the broker's)")
+    .option('--batch-size <n>', `messages per produce batch (default ${d.batchSize})`)
+    .option('--timeout-ms <ms>', `give up after this long (default ${d.timeoutMs})`)
+    .option('--json', 'last line is a JSON object');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`)
-  runMain(() => kafkaCeilingCommand(parseArgs(process.argv.slice(2))));
+  runMain(() => kafkaCeilingCommand(parseFlags(kafkaCeilingFlags(), process.argv.slice(2))));

@@ -8,18 +8,19 @@
  * [--prefix P] [--group G] [--model DIR] [--backend NAME] [--timeout-ms MS] [--json]`
  */
 
+import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import type { RnnState } from '../core/contracts.js';
 import { ConfigError } from '../core/errors.js';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
+import { BACKEND_HELP } from '../model/backendNames.js';
 import { createKafkaClient, kafkaLogger } from '../pipeline/kafka/client.js';
 import { ensureTopic } from '../pipeline/kafka/connect.js';
 import { parseKafkaUri } from '../pipeline/kafka/uri.js';
 import { type Logger, rootLogger } from '../pipeline/logger.js';
 import { loadPipelineModel } from '../pipeline/model.js';
-import { parseArgs } from './cli.js';
-import { choiceFlag, type Flags, numberFlag, printResult, runMain } from './flags.js';
+import { choiceFlag, type Flags, numberFlag, parseFlags, printResult, runMain } from './flags.js';
 
 /** Options of {@link runNaive}. */
 export interface NaiveOptions {
@@ -234,5 +235,22 @@ export async function naiveCommand(flags: Flags): Promise<number> {
   return 0;
 }
 
+/** The script's flags (as in the file's header). */
+export function naiveFlags(): Command {
+  return new Command('bench/naive.ts')
+    .description('the naive baseline: eachMessage, Redis GET/SET and a step of one per message')
+    .option('--brokers <list>', 'host:port seeds of the Kafka cluster (required)')
+    .option('--in <topic>', 'input topic (required)')
+    .option('--out <topic>', 'output topic (required)')
+    .option('--count <n>', 'messages to process (required)')
+    .option('--redis <url>', 'Redis URL')
+    .option('--prefix <p>', 'state key prefix')
+    .option('--group <id>', 'consumer group')
+    .option('--model <dir>', 'model package folder')
+    .addOption(new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES))
+    .option('--timeout-ms <ms>', 'give up after this long')
+    .option('--json', 'last line is a JSON object');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`)
-  runMain(() => naiveCommand(parseArgs(process.argv.slice(2))));
+  runMain(() => naiveCommand(parseFlags(naiveFlags(), process.argv.slice(2))));

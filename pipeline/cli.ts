@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, RnnstreamError } from '../core/errors.js';
-import { BACKEND_NAMES } from '../model/backendNames.js';
+import { BACKEND_HELP, BACKEND_NAMES } from '../model/backendNames.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { errorLine } from './logger.js';
 
@@ -17,9 +17,6 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
-
-const BACKEND_HELP =
-  'inference backend: onnxruntime (native CPU), wasm/cpu/webgpu/tensorflow (TF.js); auto picks onnxruntime, else webgpu with a GPU, else wasm';
 
 /** Options shared by `run` and `replay`, mapped 1:1 to the config schema (pipeline/config.ts). */
 function addRunOptions(cmd: Command): Command {
@@ -223,9 +220,7 @@ async function addBenchCommandsIfAsked(argv: readonly string[]): Promise<void> {
   const [first, second] = argv.slice(2).filter((arg) => !arg.startsWith('-'));
   if (first !== 'bench' && !(first === 'help' && second === 'bench')) return;
   const { registerBenchCommands } = await import('../bench/commands.js');
-  registerBenchCommands(benchCommand, () =>
-    new Option('--backend <name>', BACKEND_HELP).choices(BACKEND_NAMES),
-  );
+  registerBenchCommands(benchCommand);
 }
 
 program

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { renderLogLogChart, shortNumber } from '../../../bench/chart.js';
-import { parseArgs } from '../../../bench/cli.js';
 import {
   type BenchResults,
   type KernelPoint,
@@ -333,16 +332,5 @@ describe('renderLogLogChart', () => {
     assert.equal(shortNumber(1), '1');
     assert.equal(shortNumber(1000), '1k');
     assert.equal(shortNumber(25_000_000), '25M');
-  });
-});
-
-describe('bench cli arguments', () => {
-  it('parses --name value pairs into camelCase flags', () => {
-    assert.deepEqual(parseArgs(['--cell', 'gru', '--tokens-per-message', '5', '--json']), {
-      cell: 'gru',
-      tokensPerMessage: '5',
-      json: true,
-    });
-    assert.throws(() => parseArgs(['gru']), /unexpected argument/);
   });
 });

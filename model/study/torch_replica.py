@@ -14,7 +14,11 @@ Not the same: the random draws (torch's generator, not the trainer's), so a seed
               42,1,2); CV_SEEDS of the 10-fold cross-validation (default 42; '' for none)
   env: STUDY_DIR (default data/cache/study), OUTFILE (default STUDY_DIR/results.jsonl, appended),
        PROCS (parallel runs, default 12), FOLDS (default 0..9), SKIP (a results file whose runs are skipped),
-       EPOCHS (override, for a smoke test)
+       EPOCHS (override, for a smoke test), MODELS_DIR (default STUDY_DIR/models: each run's weights, which
+       the distillation variants read as their teachers), THREADS (torch threads per run on a CPU)
+
+A plain-split run records its probabilities on every set, so summarise.py can score the ensemble of a
+variant's seeds (the mean of their probabilities) beside the single runs.
 """
 import json, math, os, random, sys, time
 import numpy as np
@@ -24,6 +28,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 STUDY_DIR = os.environ.get('STUDY_DIR', 'data/cache/study')
 DEV = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+MODELS_DIR = os.environ.get('MODELS_DIR', os.path.join(STUDY_DIR, 'models'))
 BASE = None
 DATA = None
 
@@ -171,10 +176,33 @@ def acc(p, y):
     return sum((pi > 0.5) == (yi == 1) for pi, yi in zip(p, y)) / max(1, len(y))
 
 
+def model_file(name, seed, fold):
+    """Where a run's best weights are saved."""
+    return os.path.join(MODELS_DIR, f'{name}-s{seed}-f{"none" if fold is None else fold}.pt')
+
+
+def teachers_of(cfg, fold):
+    """The saved runs of the teacher variant on the same split (every seed there is), in eval mode."""
+    name, split = cfg['teacher'], 'none' if fold is None else fold
+    found = os.listdir(MODELS_DIR) if os.path.isdir(MODELS_DIR) else []
+    files = sorted(f for f in found if f.startswith(f'{name}-s') and f.endswith(f'-f{split}.pt'))
+    if not files:
+        raise SystemExit(f'torch_replica: no {name}-s*-f{split}.pt in {MODELS_DIR}: run the variant {name} first')
+    nets = []
+    for f in files:
+        net = Net(cfg['teacherCfg']).to(DEV)
+        net.load_state_dict(torch.load(os.path.join(MODELS_DIR, f), map_location=DEV))
+        net.eval()
+        nets.append(net)
+    return nets
+
+
 def run(job):
     cfg = job['cfg']
     d = load()
     seed = job['seed']
+    if os.environ.get('THREADS'):
+        torch.set_num_threads(int(os.environ['THREADS']))
     torch.manual_seed(seed)
     rng = random.Random(seed)
     rows = d['rows']
@@ -189,6 +217,7 @@ def run(job):
         tr = [r for r in rows if r['k'] != fold and r['s'] != 'val']
     weights = cfg['dataWeights']
     train = [(r['ids'], r['y']) for r in tr for _ in range(weights[r['f']]) if len(r['ids']) > 0]
+    teachers = teachers_of(cfg, fold) if cfg.get('teacher') else []
     net = Net(cfg).to(DEV)
     opt = torch.optim.Adam(net.parameters(), lr=cfg['lr'], eps=1e-7)
     best = (-1, 0, None)
@@ -198,7 +227,15 @@ def run(job):
         for g in batches(epoch_examples(train, cfg, rng), cfg['batchSize'], rng):
             ids, lengths = tensors(g)
             y = torch.tensor([e[1] for e in g], dtype=torch.float32, device=DEV)
-            loss = nn.functional.binary_cross_entropy_with_logits(net(ids, lengths, drop=True), y)
+            logits = net(ids, lengths, drop=True)
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, y)
+            if teachers:
+                # Distillation: the mean of the teachers' probabilities on the same (augmented) batch as a
+                # soft target beside the label.
+                with torch.no_grad():
+                    soft = torch.stack([torch.sigmoid(t(ids, lengths)) for t in teachers]).mean(0)
+                a = cfg['labelWeight']
+                loss = a * loss + (1 - a) * nn.functional.binary_cross_entropy_with_logits(logits, soft)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), cfg['clipNorm'])
@@ -209,15 +246,18 @@ def run(job):
         if ep - best[1] >= cfg['patience']:
             break
     net.load_state_dict(best[2])
+    os.makedirs(MODELS_DIR, exist_ok=True)
+    torch.save(best[2], model_file(job['name'], seed, fold))
     res = {'name': job['name'], 'seed': seed, 'fold': fold, 'bestEpoch': best[1], 'val': best[0],
            'seconds': round(time.time() - t0, 1)}
     if fold is None:
-        sv = [r for r in va if r['f'] in (0, 1)]
-        res['val660'] = acc(probs(net, [r['ids'] for r in sv]), [r['y'] for r in sv])
-        for n, rs in d['sets'].items():
-            res[n] = acc(probs(net, [r['ids'] for r in rs]), [r['y'] for r in rs])
-        rv = d['sets']['reviews']
-        res['r50'] = acc(probs(net, [r['ids'][:math.ceil(len(r['ids']) * 0.5)] for r in rv]), [r['y'] for r in rv])
+        scored = {'val660': [r for r in va if r['f'] in (0, 1)], **d['sets']}
+        scored['r50'] = [{'ids': r['ids'][:math.ceil(len(r['ids']) * 0.5)], 'y': r['y']} for r in d['sets']['reviews']]
+        res['probs'] = {}
+        for n, rs in scored.items():
+            p = probs(net, [r['ids'] for r in rs])
+            res[n] = acc(p, [r['y'] for r in rs])
+            res['probs'][n] = [round(v, 4) for v in p]
     else:
         pl = [r for r in te if r['f'] == 1]
         res['cvPL'] = acc(probs(net, [r['ids'] for r in pl]), [r['y'] for r in pl])
@@ -260,6 +300,9 @@ VARIANTS = {
     'frozen': dict(deltaScale=0.0),  # GloVe vectors fixed
     'delta1': dict(deltaScale=1.0),  # GloVe vectors move as fast as the other weights
     'bs32': dict(batchSize=32),
+    # Distillation into the shipped size: the label and the mean of the saved 'base' runs' probabilities
+    # (every seed of base on the same split; run base first) as targets, weighted 1:1.
+    'distil': dict(teacher='base', labelWeight=0.5),
 }
 
 
@@ -273,6 +316,8 @@ def main():
     base = recipe_config(load()['recipe'])
     for n in names:
         cfg = {**base, **VARIANTS[n]}
+        if cfg.get('teacher'):
+            cfg['teacherCfg'] = {**base, **VARIANTS[cfg['teacher']]}
         if epochs:
             cfg['epochs'] = int(epochs)
         for s in seeds:

@@ -130,6 +130,11 @@ program
   )
   .addOption(new Option('--split <rules>', 'tokenizer rules (default words)').choices(['words', 'social']))
   .option('--max-vocab <n>', 'largest vocabulary (default 20000)')
+  .option(
+    '--teacher <dirs...>',
+    'distil from these model packages (same data and vocabulary options): their mean probabilities are soft targets',
+  )
+  .option('--label-weight <x>', "with --teacher: the label's share of the loss, 0 to 1 (default 0.5)")
   .action(async (flags: import('./commands/trainEval.js').TrainFlags) => {
     const { trainCommand } = await import('./commands/trainEval.js');
     process.exitCode = await trainCommand(flags);

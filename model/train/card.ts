@@ -63,6 +63,14 @@ export function hyperParameterTable(
           ],
         ] as [string, string][])
       : []),
+    ...(o.teachers?.length
+      ? ([
+          [
+            'distillation',
+            `soft targets: the mean probabilities of ${o.teachers.length} teacher package(s) (${o.teachers.join(', ')}) on each epoch's examples, weighted ${1 - o.labelWeight} beside the label's ${o.labelWeight}`,
+          ],
+        ] as [string, string][])
+      : []),
     [
       'augmentation',
       `random prefixes for ${pct(o.prefixShare)}% of sentences; ${pct(o.concatShare)}% extra texts of 2–${o.concatMax} same-label sentences`,

@@ -11,12 +11,15 @@ export interface Example {
   ids: Int32Array;
   /** Class index (sigmoid: 0 negative, 1 positive). */
   label: number;
+  /** With teachers (distillation): the mean of their class probabilities for these ids. */
+  soft?: number[];
 }
 
-/** A packed batch with its labels in the batch's (sorted) row order. */
+/** A packed batch with its labels (and any soft targets) in the batch's (sorted) row order. */
 export interface LabelledBatch {
   batch: PackedBatch;
   labels: number[];
+  soft?: number[][];
 }
 
 /** Augmentations of {@link epochExamples}. */
@@ -122,6 +125,10 @@ export function makeBatches(
   if (random) random.shuffle(groups);
   return groups.map((group) => {
     const sorted = [...group].sort((a, b) => b.ids.length - a.ids.length);
-    return { batch: packSorted(sorted.map((e) => e.ids)), labels: sorted.map((e) => e.label) };
+    const batch = packSorted(sorted.map((e) => e.ids));
+    const labels = sorted.map((e) => e.label);
+    return sorted[0].soft
+      ? { batch, labels, soft: sorted.map((e) => e.soft as number[]) }
+      : { batch, labels };
   });
 }

@@ -106,6 +106,15 @@ export interface TrainOptions extends ReadOptions, AugmentOptions {
   /** Hold out one cross-validation fold as the test set instead of the 80/10/10 split. @default undefined */
   fold?: FoldChoice;
   /**
+   * Model packages to distil from: each epoch's examples (augmented as trained) are scored by every teacher
+   * through the serving engine, and the mean of their class probabilities is a soft target beside the label
+   * (Hinton et al. 2015). A teacher must have this run's vocabulary and labels, i.e. be trained on the same
+   * data with the same vocabulary options (any seed, width or cell). @default none
+   */
+  teachers?: string[];
+  /** With teachers: the label's share of the loss, the teachers' mean taking the rest. @default 0.5 */
+  labelWeight?: number;
+  /**
    * Called after each epoch with the test figures (through the serving engine) of the weights kept so
    * far: what a run with `epochs` set to that epoch reports, since training is deterministic for a seed.
    * The package in `out` is written and the test split scored after each improving epoch.
@@ -149,6 +158,7 @@ export const DEFAULT_TRAIN_OPTIONS = {
   split: 'words' as SplitRules,
   priors: true,
   deltaScale: 0.1,
+  labelWeight: 0.5,
   ...DEFAULT_AUGMENT_OPTIONS,
 };
 
@@ -206,6 +216,8 @@ function validate(o: ResolvedTrainOptions): void {
   if (!(o.deltaScale >= 0)) throw new ConfigError(`deltaScale must be 0 or more, got ${o.deltaScale}`);
   if (!(o.weightAverage >= 0 && o.weightAverage < 1))
     throw new ConfigError(`weightAverage must be 0 (off) or a decay below 1, got ${o.weightAverage}`);
+  if (!(o.labelWeight >= 0 && o.labelWeight <= 1))
+    throw new ConfigError(`--label-weight must be between 0 and 1, got ${o.labelWeight}`);
 }
 
 /** Logits → class probabilities. */
@@ -228,11 +240,17 @@ function predict(net: TrainableNetwork, examples: readonly Example[], batchSize:
   return out;
 }
 
+/** Mean cross-entropy of logits against (hard or soft) targets: sigmoid `[rows, 1]` or softmax `[rows, C]`. */
+const crossEntropy = (targets: tf.Tensor, logits: tf.Tensor2D, sigmoid: boolean) =>
+  (sigmoid
+    ? tf.losses.sigmoidCrossEntropy(targets, logits)
+    : tf.losses.softmaxCrossEntropy(targets, logits)) as tf.Scalar;
+
 /** One optimisation step; returns the batch's loss and accuracy. */
 function trainStep(
   net: TrainableNetwork,
   optimizer: tf.Optimizer,
-  { batch, labels }: LabelledBatch,
+  { batch, labels, soft }: LabelledBatch,
   o: ResolvedTrainOptions,
   random: SeededRandom,
 ): { loss: number; correct: number } {
@@ -248,12 +266,19 @@ function trainStep(
       predicted = sigmoid
         ? Array.from(logits.dataSync(), (l) => (l > 0 ? 1 : 0))
         : logits.argMax(1).dataSync();
-      return sigmoid
-        ? (tf.losses.sigmoidCrossEntropy(tf.tensor2d(targets, [targets.length, 1]), perMember) as tf.Scalar)
-        : (tf.losses.softmaxCrossEntropy(
-            tf.oneHot(tf.tensor1d(targets, 'int32'), net.shape.outputs),
-            perMember,
-          ) as tf.Scalar);
+      const loss = crossEntropy(
+        sigmoid
+          ? tf.tensor2d(targets, [targets.length, 1])
+          : tf.oneHot(tf.tensor1d(targets, 'int32'), net.shape.outputs),
+        perMember,
+        sigmoid,
+      );
+      if (!soft) return loss;
+      // Distillation: the teachers' mean probabilities as a second, soft target (each member's).
+      const softTargets = soft.flatMap((p) => new Array<number[]>(o.members).fill(sigmoid ? [p[1]] : p));
+      const softLoss = crossEntropy(tf.tensor2d(softTargets), perMember, sigmoid);
+      const a = o.labelWeight;
+      return tf.add(tf.mul(loss, a), tf.mul(softLoss, 1 - a)) as tf.Scalar;
     }, net.variables());
     // Clip by global norm (exploding gradients of recurrent networks): g ← g · min(1, clip / ‖g‖₂).
     const names = Object.keys(grads);
@@ -309,6 +334,46 @@ export async function vocabularyOf(o: ResolvedTrainOptions, texts: string[]) {
 }
 
 type Split = Record<SplitName, (LabelledText & { cls: number })[]>;
+
+/** The teacher packages, checked to share this run's vocabulary, tokenizer rules and labels. */
+async function loadTeachers(
+  o: ResolvedTrainOptions,
+  vocab: string[],
+  head: HeadSpec,
+): Promise<ModelPackage[]> {
+  const teachers: ModelPackage[] = [];
+  for (const dir of o.teachers ?? []) {
+    const teacher = await loadModelPackage(dir);
+    const sameVocab =
+      teacher.tokenizer.vocab.length === vocab.length &&
+      teacher.tokenizer.vocab.every((t, i) => t === vocab[i]);
+    const sameLabels = JSON.stringify(teacher.head.spec.labels) === JSON.stringify(head.labels);
+    if (!sameVocab || teacher.manifest.tokenizer.split !== o.split || !sameLabels)
+      throw new ConfigError(
+        `--teacher ${dir}: its ${sameLabels ? 'vocabulary or tokenizer' : 'labels'} differ from this run's; ` +
+          'a teacher must be trained on the same data with the same vocabulary options',
+      );
+    teachers.push(teacher);
+  }
+  return teachers;
+}
+
+/** Sets each example's soft target: the mean of the teachers' class probabilities for its ids. */
+async function attachSoftTargets(examples: Example[], teachers: readonly ModelPackage[]): Promise<void> {
+  if (teachers.length === 0) return;
+  const scored = await Promise.all(
+    teachers.map((t) =>
+      scoreTokens(
+        t,
+        examples.map((e) => e.ids),
+      ),
+    ),
+  );
+  examples.forEach((e, i) => {
+    const sum = scored[0].probs[i].map((_, c) => scored.reduce((n, s) => n + s.probs[i][c], 0));
+    e.soft = sum.map((v) => v / teachers.length);
+  });
+}
 
 /** The package of the network's current weights, written to `o.out`, loaded back and scoring val and test. */
 async function saveAndScore(
@@ -389,6 +454,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     },
     random,
   );
+  const teachers = await loadTeachers(o, vocab, head);
   const optimizer = tf.train.adam(o.learningRate);
   const average = o.weightAverage > 0 ? new WeightAverage(net.variables(), o.weightAverage) : undefined;
   const progress: ProgressReporter = createProgress(o.progress);
@@ -399,11 +465,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
-      const batches = makeBatches(
-        epochExamples(trainSet, o, random, tokenizer.options.oovId),
-        o.batchSize,
-        random,
-      );
+      const examples = epochExamples(trainSet, o, random, tokenizer.options.oovId);
+      await attachSoftTargets(examples, teachers);
+      const batches = makeBatches(examples, o.batchSize, random);
       progress.startEpoch(epoch, o.epochs, batches.length);
       let lossSum = 0;
       let correct = 0;

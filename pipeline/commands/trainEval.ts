@@ -9,6 +9,15 @@ import { evaluate, formatEvaluation } from '../../model/eval/evaluate.js';
 import { train } from '../../model/train/train.js';
 import type { CellKind } from '../../model/types.js';
 
+/** A number flag from 0 to 1, or undefined when absent. */
+function share(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new ConfigError(`--${flag}: expected a number from 0 to 1, got "${value}"`);
+  return n;
+}
+
 function number(flag: string, value: string | undefined, integer = true): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -45,6 +54,8 @@ export interface TrainFlags {
   glove?: string;
   split?: 'words' | 'social';
   maxVocab?: string;
+  teacher?: string[];
+  labelWeight?: string;
 }
 
 /** Trains a model package; resolves to the exit code. */
@@ -71,6 +82,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       glove: flags.glove,
       split: flags.split,
       maxVocab: number('max-vocab', flags.maxVocab),
+      teachers: flags.teacher,
+      labelWeight: share('label-weight', flags.labelWeight),
     }),
   );
   process.stdout.write(`${JSON.stringify(result, (_k, v) => (v instanceof Float32Array ? undefined : v))}\n`);

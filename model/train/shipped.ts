@@ -352,6 +352,7 @@ async function main(): Promise<void> {
       'card-only': { type: 'boolean', default: false },
       candidate: { type: 'string' },
       seed: { type: 'string' },
+      distil: { type: 'boolean', default: false },
       'cv-candidate': { type: 'string' },
       'list-candidates': { type: 'boolean', default: false },
     },
@@ -435,6 +436,22 @@ async function main(): Promise<void> {
       throw new ConfigError(
         `--candidate: no candidate ${values.candidate}; choose one of ${CANDIDATES.map((x) => x.name).join(', ')}`,
       );
+    if (values.distil) {
+      // A distillation study (scripts/model.sh distil NAME): the recipe trained against the mean of its own
+      // three seeds' probabilities (model/study/README.md), beside the candidates but not part of the choice.
+      const teachers = [
+        join(cache, 'candidates', c.name),
+        ...[1, 2].map((n) => join(cache, 'seeds', `${c.name}-seed${n}`)),
+      ];
+      const missing = teachers.find((t) => !existsSync(join(t, 'weights.safetensors')));
+      if (missing)
+        throw new ConfigError(
+          `distil: no teacher package in ${missing}; run scripts/model.sh candidate ${c.name} and scripts/model.sh seed ${c.name} 1 and 2 first`,
+        );
+      const name = `${c.name}-distilled`;
+      await candidate({ ...c, name, teachers }, cache, join(cache, 'distil', name), data);
+      return;
+    }
     if (values.seed === undefined) {
       await candidate(c, cache, join(cache, 'candidates', c.name), data);
       return;

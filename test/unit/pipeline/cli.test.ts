@@ -241,6 +241,18 @@ describe('rnnstream CLI', () => {
     const bad = cli(['eval', '--data', join(work, 'missing.csv'), '--model', out]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /missing\.csv/);
+    // Distillation from the package just trained, through the CLI's flags.
+    const student = join(work, 'student');
+    const small = ['--data', data, '--hidden', '6', '--embed', '4', '--epochs', '1', '--backend', 'wasm'];
+    const distilled = cli(['train', ...small, '--out', student, '--teacher', out, '--label-weight', '0.25']);
+    assert.equal(distilled.status, 0, distilled.stderr);
+    assert.match(
+      await readFile(join(student, 'MODEL_CARD.md'), 'utf8'),
+      /weighted 0\.75 beside the label's 0\.25/,
+    );
+    const badWeight = cli(['train', ...small, '--out', student, '--teacher', out, '--label-weight', '2']);
+    assert.equal(badWeight.status, 2);
+    assert.match(badWeight.stderr, /--label-weight: expected a number from 0 to 1, got "2"/);
   });
 
   it('run refuses a bidirectional model with a clear error (exit 2); score accepts it on whole texts', async () => {

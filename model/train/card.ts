@@ -67,7 +67,7 @@ export function hyperParameterTable(
       ? ([
           [
             'distillation',
-            `soft targets: the mean probabilities of ${o.teachers.length} teacher package(s) (${o.teachers.join(', ')}) on each epoch's examples, weighted ${1 - o.labelWeight} beside the label's ${o.labelWeight}`,
+            `soft targets: the mean probabilities of ${o.teachers.length} teacher package(s) (${o.teachers.join(', ')}) on each epoch's examples, weighted ${Number((1 - o.labelWeight).toFixed(6))} beside the label's ${o.labelWeight}`,
           ],
         ] as [string, string][])
       : []),

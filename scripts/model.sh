@@ -15,8 +15,8 @@
 #   scripts/model.sh candidate NAME  one candidate only (into data/cache/candidates/NAME, which the full run reuses)
 #   scripts/model.sh seed NAME N     candidate NAME under seed N (into data/cache/seeds/NAME-seedN), a seed study
 #                                    outside the choice
-#   scripts/model.sh distil NAME     candidate NAME distilled from its runs under seeds 42, 1 and 2 (after candidate
-#                                    NAME and seed NAME 1, 2; into data/cache/distil/NAME-distilled): a study outside the choice
+#   scripts/model.sh distil NAME [SEED]  candidate NAME (under SEED) distilled from its runs under seeds 42, 1 and 2
+#                                    (after candidate NAME and seed NAME 1, 2; into data/cache/distil/): a study outside the choice
 #   scripts/model.sh curve PERCENT   the shipped recipe on PERCENT% of the P&L training sentences (into
 #                                    data/cache/curve/PERCENT): a learning curve outside the choice
 #   scripts/model.sh curve           collects the trained points into models/sentiment's metrics.json and card
@@ -54,7 +54,7 @@ case "${1:-}" in
     fi
     exec "${SHIPPED[@]}" --cv "$K" ${EPOCHS:+--cv-epochs "$EPOCHS"} ;;
   candidate) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh candidate NAME}" ;;
-  distil) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh distil NAME}" --distil ;;
+  distil) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh distil NAME [SEED]}" --distil ${3:+--seed "$3"} ;;
   seed) exec "${SHIPPED[@]}" --candidate "${2:?usage: scripts/model.sh seed NAME N}" --seed "${3:?usage: scripts/model.sh seed NAME N}" ;;
   curve) exec node --import tsx model/train/learningCurve.ts ${2:+"$2"} ;;
   cost) exec "${SHIPPED[@]}" --cost "${2:?usage: scripts/model.sh cost OLD_DIR}" ;;
@@ -66,5 +66,5 @@ case "${1:-}" in
       sh -c '"$@" --candidate "$0" >"data/cache/candidates/$0.log" 2>&1 || { echo "model: candidate $0 failed, see data/cache/candidates/$0.log" >&2; exit 1; }' {} "${SHIPPED[@]}" ||
       exit 1
     exec "${SHIPPED[@]}" ${PREVIOUS:+--previous "$PREVIOUS"} ;;
-  *) echo "usage: scripts/model.sh [candidate NAME | seed NAME N | distil NAME | curve [PERCENT] | cv [K] [EPOCHS] | cost OLD_DIR | card | torch-export]" >&2; exit 2 ;;
+  *) echo "usage: scripts/model.sh [candidate NAME | seed NAME N | distil NAME [SEED] | curve [PERCENT] | cv [K] [EPOCHS] | cost OLD_DIR | card | torch-export]" >&2; exit 2 ;;
 esac

@@ -448,8 +448,16 @@ async function main(): Promise<void> {
         throw new ConfigError(
           `distil: no teacher package in ${missing}; run scripts/model.sh candidate ${c.name} and scripts/model.sh seed ${c.name} 1 and 2 first`,
         );
-      const name = `${c.name}-distilled`;
-      await candidate({ ...c, name, teachers }, cache, join(cache, 'distil', name), data);
+      const seed = values.seed === undefined ? undefined : Number(values.seed);
+      if (seed !== undefined && !Number.isInteger(seed))
+        throw new ConfigError(`--seed must be an integer, got ${values.seed}`);
+      const name = `${c.name}-distilled${seed === undefined ? '' : `-seed${seed}`}`;
+      await candidate(
+        { ...c, name, teachers, ...(seed === undefined ? {} : { seed }) },
+        cache,
+        join(cache, 'distil', name),
+        data,
+      );
       return;
     }
     if (values.seed === undefined) {

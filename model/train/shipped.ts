@@ -176,7 +176,7 @@ export const RECIPE_NOTES = [
     'More sentences of the same kind would not by themselves lift this recipe to the P&L goals; what the P&L ' +
     'figure lacks is in the model and its other data, not in the number of P&L sentences.',
   'A PyTorch replica of this trainer over the same data (model/study/README.md; its three seeds of the shipped ' +
-    "recipe average 76.7% on the P&L test split, the trainer's 76.8%, and its 10-fold CV gives 76.7 ± 2.5%) swept " +
+    "recipe average 76.7% on the P&L test split, the trainer's 76.9%, and its 10-fold CV gives 76.7 ± 2.5%) swept " +
     '17 variants on a GPU, three seeds each: wider (160, 192) or two layers, an LSTM, mean- or max-pooled readouts, ' +
     'a bag-of-vectors term, the P&L sentences ×2, other learning rates, dropout, batch sizes and GloVe ' +
     'corrections, no augmentation. None raised the selection score beyond noise, pooled readouts lost on the full ' +

@@ -83,3 +83,17 @@ export class ConfigError extends RnnstreamError {
 
 /** A model or weights file that does not match what the code expects (names, shapes, format). */
 export class ModelFormatError extends ConfigError {}
+
+/**
+ * Runs a script's `main` (the `scripts/model.sh` entry points): a {@link ConfigError}, a mistake in the
+ * command line or the data cache, is one line on stderr and exit code 2, not a stack trace; anything else
+ * propagates.
+ * @example if (import.meta.url === `file://${process.argv[1]}`) await runScript(main, 'model: ');
+ */
+export async function runScript(main: () => Promise<void>, prefix = ''): Promise<void> {
+  await main().catch((error: unknown) => {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${prefix}${error.message}`);
+    process.exitCode = 2;
+  });
+}

@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, runScript } from '../../core/errors.js';
 import { labelIndex } from '../data/labels.js';
 import type { LabelledText } from '../data/readers.js';
 import { foldOf, type SplitName } from '../data/split.js';
@@ -124,10 +124,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  await main().catch((error: unknown) => {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exitCode = 2;
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) await runScript(main);

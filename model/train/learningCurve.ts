@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, runScript } from '../../core/errors.js';
 import { selectBackend } from '../backend.js';
 import { writeCsv } from '../data/prepare.js';
 import { splitOf } from '../data/split.js';
@@ -116,11 +116,4 @@ async function main(): Promise<void> {
   await trainPoint(percent, cache, out);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  await main().catch((error: unknown) => {
-    // A mistake in the command line is one line, not a stack trace.
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exitCode = 2;
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) await runScript(main);

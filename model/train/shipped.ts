@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, runScript } from '../../core/errors.js';
 import { packageRoot } from '../../core/paths.js';
 import { selectBackend } from '../backend.js';
 import {
@@ -518,11 +518,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  await main().catch((error: unknown) => {
-    // A mistake in the command line is one line, not a stack trace.
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`model: ${error.message}`);
-    process.exitCode = 2;
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) await runScript(main, 'model: ');

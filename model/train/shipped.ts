@@ -439,21 +439,24 @@ async function main(): Promise<void> {
       throw new ConfigError(
         `--candidate: no candidate ${values.candidate}; choose one of ${CANDIDATES.map((x) => x.name).join(', ')}`,
       );
+    const seed = values.seed === undefined ? undefined : Number(values.seed);
+    if (seed !== undefined && !Number.isInteger(seed))
+      throw new ConfigError(`--seed must be an integer, got ${values.seed}`);
+    // A seed study's run (scripts/model.sh seed NAME N): the recipe under another seed, beside the candidates
+    // but never part of the choice, to see how much of a difference between candidates is the seed's.
+    const seedRun = (n: number) => {
+      const name = `${c.name}-seed${n}`;
+      return { name, dir: join(cache, 'seeds', name) };
+    };
     if (values.distil) {
-      // A distillation study (scripts/model.sh distil NAME): the recipe trained against the mean of its own
-      // three seeds' probabilities (model/study/README.md), beside the candidates but not part of the choice.
-      const teachers = [
-        join(cache, 'candidates', c.name),
-        ...[1, 2].map((n) => join(cache, 'seeds', `${c.name}-seed${n}`)),
-      ];
+      // A distillation study (scripts/model.sh distil NAME [SEED]): the recipe trained against the mean of its
+      // own three seeds' probabilities (model/study/README.md), beside the candidates but not part of the choice.
+      const teachers = [join(cache, 'candidates', c.name), seedRun(1).dir, seedRun(2).dir];
       const missing = teachers.find((t) => !existsSync(join(t, 'weights.safetensors')));
       if (missing)
         throw new ConfigError(
           `distil: no teacher package in ${missing}; run scripts/model.sh candidate ${c.name} and scripts/model.sh seed ${c.name} 1 and 2 first`,
         );
-      const seed = values.seed === undefined ? undefined : Number(values.seed);
-      if (seed !== undefined && !Number.isInteger(seed))
-        throw new ConfigError(`--seed must be an integer, got ${values.seed}`);
       const name = `${c.name}-distilled${seed === undefined ? '' : `-seed${seed}`}`;
       await candidate(
         { ...c, name, teachers, ...(seed === undefined ? {} : { seed }) },
@@ -461,18 +464,12 @@ async function main(): Promise<void> {
         join(cache, 'distil', name),
         data,
       );
-      return;
-    }
-    if (values.seed === undefined) {
+    } else if (seed === undefined) {
       await candidate(c, cache, join(cache, 'candidates', c.name), data);
-      return;
+    } else {
+      const run = seedRun(seed);
+      await candidate({ ...c, name: run.name, seed }, cache, run.dir, data);
     }
-    // A seed study (scripts/model.sh seed NAME N): the recipe under another seed, beside the candidates but
-    // never part of the choice, to see how much of a difference between candidates is the seed's.
-    const seed = Number(values.seed);
-    if (!Number.isInteger(seed)) throw new ConfigError(`--seed must be an integer, got ${values.seed}`);
-    const name = `${c.name}-seed${seed}`;
-    await candidate({ ...c, name, seed }, cache, join(cache, 'seeds', name), data);
     return;
   }
   const candidates: CandidateSummary[] = [];

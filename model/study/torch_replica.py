@@ -118,7 +118,7 @@ def epoch_examples(train, cfg, rng):
         out.append((drop(ids[-mt:]), y))
         if len(ids) >= 4 and rng.random() < cfg['prefixShare']:
             mn = math.ceil(len(ids) / 2)
-            L = mn + rng.randrange(len(ids) - mn) if len(ids) > mn else mn
+            L = mn + rng.randrange(len(ids) - mn)  # len(ids) >= 4, so mn < len(ids)
             out.append((drop(ids[:L][-mt:]), y))
     by = {0: [e for e in train if e[1] == 0], 1: [e for e in train if e[1] == 1]}
     for _ in range(round(cfg['concatShare'] * len(train))):
